@@ -1,0 +1,63 @@
+# Hounsfield — every set-up step a fresh machine needs is behind `make run` or `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export HOUNSFIELD_DATA_DIR ?= var
+
+MARIADB_TEST_URL ?= mysql+pymysql://root@127.0.0.1:3306/hounsfield_test?charset=utf8mb4
+POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/hounsfield_test
+PYTEST ?= $(BIN)/pytest -q -p no:cacheprovider
+
+.PHONY: install install-dev run test lint typecheck test-sqlite test-mariadb test-postgres \
+        system-deps clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+run: install
+	$(BIN)/hounsfield migrate
+	$(BIN)/hounsfield demo
+	$(BIN)/hounsfield serve
+
+# Debian packages the tests drive: dcmtk (real DICOM clients), chromium (browser tests),
+# CJK fonts (Chinese names in rendered pages and PDFs).
+system-deps:
+	@missing=""; for p in dcmtk chromium fonts-noto-cjk; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+test-sqlite: install-dev
+	$(PYTEST)
+
+# The database-independent tests (marked nodb) already ran in test-sqlite.
+test-mariadb: install-dev
+	HOUNSFIELD_TEST_DATABASE_URL='$(MARIADB_TEST_URL)' $(PYTEST) -m "not nodb"
+
+test-postgres: install-dev
+	HOUNSFIELD_TEST_DATABASE_URL='$(POSTGRES_TEST_URL)' $(PYTEST) -m "not nodb"
+
+test: system-deps install-dev lint typecheck test-sqlite test-mariadb test-postgres
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""Hounsfield: an open-source medical imaging platform."""
+
+__version__ = "0.1.0"

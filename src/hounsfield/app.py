@@ -1,0 +1,53 @@
+"""create_app(): routers, error handlers, middleware and the process lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hounsfield import __version__
+from hounsfield.audit import router as audit_router
+from hounsfield.audit.service import sealer
+from hounsfield.auth import router as auth_router
+from hounsfield.config import get_settings
+from hounsfield.db import transaction
+from hounsfield.errors import install_handlers
+from hounsfield.monitoring import router as monitoring_router
+from hounsfield.monitoring.middleware import RequestContextMiddleware
+from hounsfield.users import router as users_router
+from hounsfield.users import service as users_service
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    _refuse_unsafe_production()
+    sealer.start()
+    try:
+        yield
+    finally:
+        sealer.stop()
+
+
+def _refuse_unsafe_production() -> None:
+    if get_settings().mode != "production":
+        return
+    with transaction() as session:
+        if users_service.demo_accounts_exist(session):
+            raise RuntimeError("production mode refuses to start while demo accounts exist")
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Hounsfield",
+        version=__version__,
+        description="Medical imaging platform: DICOM archive, reading workstation, AI.",
+        lifespan=lifespan,
+    )
+    install_handlers(app)
+    for module in (monitoring_router, auth_router, users_router, audit_router):
+        app.include_router(module.router)
+    app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
+    return app

@@ -1,0 +1,110 @@
+"""HTTP: /api/auth — login, refresh, logout, current user, password change."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Cookie, Request, Response, status
+
+from hounsfield.auth import service
+from hounsfield.auth.deps import CurrentUser, Public
+from hounsfield.auth.schemas import LoginRequest, Me, PasswordChange, RefreshRequest, TokenResponse
+from hounsfield.config import get_settings
+from hounsfield.context import client_ip
+from hounsfield.db import SessionDep, transaction
+from hounsfield.kv import get_store
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+COOKIE = "hf_refresh"
+COOKIE_PATH = "/api/auth"
+
+
+def _token_response(response: Response, pair: service.TokenPair) -> TokenResponse:
+    response.set_cookie(
+        COOKIE,
+        pair.refresh_token,
+        max_age=pair.refresh_expires_in,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=get_settings().auth.cookie_secure,
+        samesite="strict",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return TokenResponse(
+        access_token=pair.access_token,
+        expires_in=pair.expires_in,
+        refresh_token=pair.refresh_token,
+        refresh_expires_in=pair.refresh_expires_in,
+    )
+
+
+@router.post("/login", dependencies=[Public])
+def login(body: LoginRequest, response: Response) -> TokenResponse:
+    """Exchange a username and password for an access token and a refresh token."""
+    settings = get_settings()
+    # The transaction commits the audit row before a refusal is raised.
+    with transaction(write=True) as session:
+        outcome = service.login(
+            session, settings, get_store(), body.username, body.password, client_ip.get() or "-"
+        )
+    return _token_response(response, outcome.raise_for_failure())
+
+
+@router.post("/refresh", dependencies=[Public])
+def refresh(
+    response: Response,
+    body: Annotated[RefreshRequest | None, Body()] = None,
+    cookie: Annotated[str | None, Cookie(alias=COOKIE)] = None,
+) -> TokenResponse:
+    """Rotate the refresh token (cookie or body). Reusing an old one ends the whole session."""
+    token = (body.refresh_token if body else None) or cookie
+    if not token:
+        raise service.RefreshInvalid()
+    with transaction(write=True) as session:
+        outcome = service.refresh(session, get_settings(), token)
+    if outcome.tokens is None:
+        response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    return _token_response(response, outcome.raise_for_failure())
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(
+    request: Request,
+    user: CurrentUser,
+    response: Response,
+    body: Annotated[RefreshRequest | None, Body()] = None,
+    cookie: Annotated[str | None, Cookie(alias=COOKIE)] = None,
+) -> None:
+    """Revoke this access token and its refresh-token family."""
+    with transaction(write=True) as session:
+        service.logout(
+            session,
+            get_store(),
+            user,
+            request.state.claims,
+            (body and body.refresh_token) or cookie,
+        )
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+
+
+@router.get("/me")
+def me(user: CurrentUser) -> Me:
+    """Who is logged in, with roles and effective permissions."""
+    return Me(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=user.role_names,
+        permissions=sorted(user.permissions),
+        demo=user.demo,
+    )
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep) -> None:
+    """Change one's own password; every other session of the account ends."""
+    current = session.merge(user)
+    service.change_password(
+        session, get_settings(), current, body.current_password, body.new_password
+    )

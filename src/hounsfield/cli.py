@@ -1,0 +1,154 @@
+"""The `hounsfield` command: serve, migrate, user, demo, audit."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+# No rich tracebacks: they print local variables, which can hold patient data or secrets.
+app = typer.Typer(
+    help="Hounsfield medical imaging platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="Inspect the audit trail.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+
+
+def _settings_or_exit():  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from hounsfield.config import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        messages = "; ".join(str(e["msg"]) for e in exc.errors())
+        typer.echo(f"error: invalid configuration: {messages}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (production).")] = 1,
+) -> None:
+    """Serve the API (and, in embedded mode, everything else) over HTTP."""
+    import uvicorn
+
+    from hounsfield.logging import configure
+
+    settings = _settings_or_exit()
+    configure(settings.log_level, settings.log_json)
+    uvicorn.run(
+        "hounsfield.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=False,
+        timeout_keep_alive=5,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from hounsfield.migrate import upgrade
+
+    settings = _settings_or_exit()
+    upgrade()
+    typer.echo(f"database migrated ({settings.sqlalchemy_url.split('://')[0]})")
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option(help="Login name.")],
+    role: Annotated[list[str], typer.Option(help="Role (repeat for several).")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password; read from HOUNSFIELD_NEW_PASSWORD or a prompt if omitted."),
+    ] = None,
+    display_name: Annotated[str, typer.Option(help="Name shown in the UI.")] = "",
+) -> None:
+    """Create a user account."""
+    from hounsfield.db import transaction
+    from hounsfield.errors import HounsfieldError
+    from hounsfield.users import service
+    from hounsfield.users.schemas import UserCreate
+
+    settings = _settings_or_exit()
+    secret = password or os.environ.get("HOUNSFIELD_NEW_PASSWORD")
+    if not secret:
+        secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with transaction(write=True) as session:
+            data = UserCreate(
+                username=username, password=secret, display_name=display_name, roles=role
+            )
+            user = service.create_user(session, settings, None, data)
+            typer.echo(f"created user {user.username} with roles {', '.join(user.role_names)}")
+    except HounsfieldError as exc:
+        typer.echo(f"error: {exc} {exc.details or ''}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def demo() -> None:
+    """Create one demo account per role (embedded mode only) and print their passwords once."""
+    from hounsfield.db import transaction
+    from hounsfield.users import service
+
+    settings = _settings_or_exit()
+    if settings.mode == "production":
+        typer.echo("error: demo accounts are refused in production mode", err=True)
+        raise typer.Exit(2)
+    credentials = settings.data_dir / "demo-credentials.txt"
+    with transaction(write=True) as session:
+        created = service.create_demo_accounts(session, settings)
+    if not created:
+        typer.echo(f"demo accounts exist; their passwords are in {credentials}")
+        return
+    lines = [f"{name}  {password}" for name, password in created.items()]
+    credentials.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("# DEMO accounts - for trying Hounsfield, never for patients\n")
+        handle.write("\n".join(lines) + "\n")
+    banner = "=" * 64
+    typer.echo(f"{banner}\n DEMO ACCOUNTS (embedded mode only; kept in {credentials})")
+    for line in lines:
+        typer.echo(f"   {line}")
+    typer.echo(banner)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Seal pending audit events, then check the whole hash chain. Exit 1 if it is broken."""
+    from hounsfield.audit import service
+    from hounsfield.db import transaction
+
+    _settings_or_exit()
+    service.seal_all()
+    with transaction() as session:
+        result = service.verify(session)
+    if result.ok:
+        typer.echo(f"audit chain intact: {result.checked} events verified")
+        return
+    typer.echo(
+        f"AUDIT CHAIN BROKEN at event #{result.broken_seq}: {result.reason} "
+        f"({result.checked} events verified before it)",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

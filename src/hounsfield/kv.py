@@ -1,0 +1,134 @@
+"""Short-lived shared state (token revocation, login counters): Redis, or in process.
+
+With `HOUNSFIELD_REDIS_URL` set every API process shares the state through Redis; without
+it, the single embedded process keeps it in memory. If Redis becomes unreachable the
+operations degrade to "nothing known" (logged), so images stay readable during an outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from functools import lru_cache
+from typing import Protocol
+
+import redis
+
+from hounsfield.config import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+class KeyValueStore(Protocol):
+    def incr(self, key: str, ttl_s: int) -> int:
+        """Increment a counter whose expiry is set when it is created."""
+        ...
+
+    def get(self, key: str) -> str | None: ...
+    def set(self, key: str, value: str, ttl_s: int) -> None: ...
+    def ttl(self, key: str) -> int:
+        """Seconds until `key` expires (0 if absent)."""
+        ...
+
+    def delete(self, *keys: str) -> None: ...
+    def ping(self) -> bool: ...
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, key: str) -> tuple[str, float] | None:
+        item = self._data.get(key)
+        if item is not None and item[1] <= time.monotonic():
+            del self._data[key]
+            return None
+        return item
+
+    def incr(self, key: str, ttl_s: int) -> int:
+        with self._lock:
+            item = self._live(key)
+            value = int(item[0]) + 1 if item else 1
+            expires = item[1] if item else time.monotonic() + ttl_s
+            self._data[key] = (str(value), expires)
+            return value
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            item = self._live(key)
+            return item[0] if item else None
+
+    def set(self, key: str, value: str, ttl_s: int) -> None:
+        with self._lock:
+            self._data[key] = (value, time.monotonic() + ttl_s)
+
+    def ttl(self, key: str) -> int:
+        with self._lock:
+            item = self._live(key)
+            return max(0, round(item[1] - time.monotonic())) if item else 0
+
+    def delete(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._data.pop(key, None)
+
+    def ping(self) -> bool:
+        return True
+
+
+class RedisStore:
+    def __init__(self, url: str, prefix: str = "hounsfield:") -> None:
+        self._redis = redis.Redis.from_url(
+            url, socket_timeout=1.0, socket_connect_timeout=1.0, decode_responses=True
+        )
+        self._prefix = prefix
+
+    def incr(self, key: str, ttl_s: int) -> int:
+        try:
+            pipe = self._redis.pipeline()
+            pipe.incr(self._prefix + key)
+            pipe.expire(self._prefix + key, ttl_s, nx=True)
+            return int(pipe.execute()[0])
+        except redis.RedisError:
+            logger.error("redis unavailable: counter %s not kept", key.split(":")[0])
+            return 0
+
+    def get(self, key: str) -> str | None:
+        try:
+            value = self._redis.get(self._prefix + key)
+            return None if value is None else str(value)
+        except redis.RedisError:
+            logger.error("redis unavailable: lookup %s failed open", key.split(":")[0])
+            return None
+
+    def set(self, key: str, value: str, ttl_s: int) -> None:
+        try:
+            self._redis.set(self._prefix + key, value, ex=ttl_s)
+        except redis.RedisError:
+            logger.error("redis unavailable: %s not stored", key.split(":")[0])
+
+    def ttl(self, key: str) -> int:
+        try:
+            return max(0, int(self._redis.ttl(self._prefix + key)))
+        except redis.RedisError:
+            return 0
+
+    def delete(self, *keys: str) -> None:
+        try:
+            self._redis.delete(*(self._prefix + k for k in keys))
+        except redis.RedisError:
+            logger.error("redis unavailable: delete failed")
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except redis.RedisError:
+            return False
+
+
+@lru_cache
+def get_store() -> KeyValueStore:
+    url = get_settings().redis_url
+    return RedisStore(url) if url else MemoryStore()

@@ -1,0 +1,28 @@
+"""Apply Alembic migrations programmatically (the CLI, `make run` and the tests use this)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from hounsfield.db import transaction
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("file_template", "%%(rev)s")
+    return config
+
+
+def upgrade(revision: str = "head") -> None:
+    """Migrate the configured database, then make sure the built-in roles exist."""
+    from hounsfield.users.service import ensure_builtin_roles
+
+    command.upgrade(alembic_config(), revision)
+    with transaction(write=True) as session:
+        ensure_builtin_roles(session)

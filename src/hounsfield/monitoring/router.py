@@ -1,0 +1,68 @@
+"""Health (/healthz), readiness (/readyz) and Prometheus metrics (/metrics)."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from hounsfield.auth.deps import Public
+from hounsfield.config import get_settings
+from hounsfield.db import get_engine
+from hounsfield.kv import get_store
+
+router = APIRouter(tags=["monitoring"])
+
+
+@router.get("/healthz", dependencies=[Public])
+def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+def _check_database() -> str | None:
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"database unreachable ({type(exc).__name__})"
+    return None
+
+
+def _check_data_dir() -> str | None:
+    data_dir = get_settings().data_dir
+    if not data_dir.is_dir() or not os.access(data_dir, os.W_OK):
+        return "data directory missing or not writable"
+    return None
+
+
+def _check_redis() -> str | None:
+    if get_settings().redis_url and not get_store().ping():
+        return "redis unreachable"
+    return None
+
+
+@router.get("/readyz", dependencies=[Public])
+def readyz() -> JSONResponse:
+    """Readiness: database, data directory and (when configured) Redis all answer."""
+    checks = {"database": _check_database, "storage": _check_data_dir, "redis": _check_redis}
+    failures = {name: problem for name, check in checks.items() if (problem := check())}
+    if failures:
+        body = {
+            "error": {
+                "code": "not_ready",
+                "message": "Not ready: " + ", ".join(sorted(failures)),
+                "details": failures,
+            }
+        }
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"status": "ready", "checks": dict.fromkeys(checks, "ok")})
+
+
+@router.get("/metrics", dependencies=[Public])
+def metrics() -> Response:
+    """Prometheus metrics (request counts and latency by route template and status)."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,81 @@
+"""The one catalogue of permissions (`resource:action`) and the built-in roles."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    patient_read = "patient:read"
+    patient_write = "patient:write"
+    image_read = "image:read"
+    image_create = "image:create"
+    image_delete = "image:delete"
+    image_export = "image:export"
+    order_read = "order:read"
+    order_write = "order:write"
+    report_read = "report:read"
+    report_write = "report:write"
+    report_approve = "report:approve"
+    ai_read = "ai:read"
+    ai_run = "ai:run"
+    ai_manage = "ai:manage"
+    device_read = "device:read"
+    device_manage = "device:manage"
+    user_read = "user:read"
+    user_manage = "user:manage"
+    audit_read = "audit:read"
+    system_admin = "system:admin"
+
+
+DESCRIPTIONS: dict[Permission, str] = {
+    Permission.patient_read: "View patients, visits and their demographics",
+    Permission.patient_write: "Register and edit patients and visits",
+    Permission.image_read: "Search and view studies and images",
+    Permission.image_create: "Store images (upload, STOW-RS, import)",
+    Permission.image_delete: "Delete studies, series and instances",
+    Permission.image_export: "Export studies (incl. de-identified exports)",
+    Permission.order_read: "View imaging orders and the worklist",
+    Permission.order_write: "Schedule and edit imaging orders",
+    Permission.report_read: "Read reports",
+    Permission.report_write: "Write and submit reports",
+    Permission.report_approve: "Approve (sign) and amend reports",
+    Permission.ai_read: "View AI results",
+    Permission.ai_run: "Run AI models and review their results",
+    Permission.ai_manage: "Register and configure AI models",
+    Permission.device_read: "View DICOM devices",
+    Permission.device_manage: "Register and configure DICOM devices",
+    Permission.user_read: "View users and roles",
+    Permission.user_manage: "Create and edit users and roles",
+    Permission.audit_read: "Read the audit trail",
+    Permission.system_admin: "Administer the system (settings, backups)",
+}
+
+P = Permission
+
+BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
+    "admin": ("Administrator: every permission", frozenset(Permission)),
+    "doctor": (
+        "Radiologist / physician: reads images, reports, uses AI",
+        frozenset(
+            {
+                P.patient_read, P.image_read, P.image_export, P.order_read,
+                P.report_read, P.report_write, P.report_approve,
+                P.ai_read, P.ai_run, P.device_read,
+            }
+        ),
+    ),
+    "technician": (
+        "Radiographer: acquires and manages images and orders",
+        frozenset(
+            {
+                P.patient_read, P.patient_write, P.image_read, P.image_create,
+                P.order_read, P.order_write, P.ai_read, P.device_read,
+            }
+        ),
+    ),
+    "nurse": (
+        "Nurse: registers patients and visits, views images and final reports",
+        frozenset({P.patient_read, P.patient_write, P.image_read, P.order_read, P.report_read}),
+    ),
+}  # fmt: skip

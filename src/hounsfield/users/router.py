@@ -1,0 +1,97 @@
+"""HTTP: /api/users, /api/roles, /api/permissions (administration of accounts)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from hounsfield.auth.deps import requires
+from hounsfield.config import get_settings
+from hounsfield.db import SessionDep, WriteSessionDep
+from hounsfield.schemas import Page
+from hounsfield.users import service
+from hounsfield.users.models import Role, User
+from hounsfield.users.permissions import DESCRIPTIONS, Permission
+from hounsfield.users.schemas import (
+    PermissionRead,
+    RoleCreate,
+    RoleRead,
+    RoleUpdate,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+
+router = APIRouter(prefix="/api", tags=["users"])
+
+UserReader = Annotated[User, requires(Permission.user_read)]
+UserManager = Annotated[User, requires(Permission.user_manage)]
+
+
+def _role(role: Role) -> RoleRead:
+    return RoleRead(
+        id=role.id,
+        name=role.name,
+        description=role.description,
+        builtin=role.builtin,
+        permissions=sorted(role.permissions),
+    )
+
+
+@router.get("/users")
+def list_users(
+    _user: UserReader,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[UserRead]:
+    users, total = service.list_users(session, limit, offset)
+    return Page(items=[UserRead.model_validate(u) for u in users], total=total)
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED)
+def create_user(body: UserCreate, user: UserManager, session: WriteSessionDep) -> UserRead:
+    return UserRead.model_validate(service.create_user(session, get_settings(), user, body))
+
+
+@router.get("/users/{user_id}")
+def get_user(user_id: uuid.UUID, _user: UserReader, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(service.get_user(session, user_id))
+
+
+@router.patch("/users/{user_id}")
+def update_user(
+    user_id: uuid.UUID, body: UserUpdate, user: UserManager, session: WriteSessionDep
+) -> UserRead:
+    updated = service.update_user(session, get_settings(), user, user_id, body)
+    return UserRead.model_validate(updated)
+
+
+@router.get("/roles")
+def list_roles(_user: UserReader, session: SessionDep) -> list[RoleRead]:
+    return [_role(r) for r in service.list_roles(session)]
+
+
+@router.post("/roles", status_code=status.HTTP_201_CREATED)
+def create_role(body: RoleCreate, user: UserManager, session: WriteSessionDep) -> RoleRead:
+    return _role(service.create_role(session, user, body))
+
+
+@router.patch("/roles/{role_id}")
+def update_role(
+    role_id: uuid.UUID, body: RoleUpdate, user: UserManager, session: WriteSessionDep
+) -> RoleRead:
+    return _role(service.update_role(session, user, role_id, body))
+
+
+@router.delete("/roles/{role_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_role(role_id: uuid.UUID, user: UserManager, session: WriteSessionDep) -> None:
+    service.delete_role(session, user, role_id)
+
+
+@router.get("/permissions")
+def list_permissions(_user: UserReader) -> list[PermissionRead]:
+    """The permission catalogue, for building custom roles."""
+    return [PermissionRead(name=p.value, description=DESCRIPTIONS[p]) for p in Permission]

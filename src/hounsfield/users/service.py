@@ -1,0 +1,221 @@
+"""Users and roles: creation, role assignment, custom roles, demo accounts."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hounsfield.audit import service as audit
+from hounsfield.audit.service import Actor
+from hounsfield.auth import passwords
+from hounsfield.auth import service as auth_service
+from hounsfield.config import Settings
+from hounsfield.errors import Conflict, NotFound, Unprocessable
+from hounsfield.users.models import Role, RolePermission, User
+from hounsfield.users.permissions import BUILTIN_ROLES, Permission
+from hounsfield.users.schemas import RoleCreate, RoleUpdate, UserCreate, UserUpdate
+
+
+class UserNotFound(NotFound):
+    """No such user."""
+
+    code = "user_not_found"
+
+
+class RoleNotFound(NotFound):
+    """No such role."""
+
+    code = "role_not_found"
+
+
+class UnknownRoles(Unprocessable):
+    """Some of the roles named do not exist."""
+
+    code = "unknown_roles"
+
+
+class DuplicateName(Conflict):
+    """The name is already taken."""
+
+    code = "duplicate_name"
+
+
+class BuiltinRole(Conflict):
+    """Built-in roles cannot be changed or deleted."""
+
+    code = "builtin_role"
+
+
+def ensure_builtin_roles(session: Session) -> None:
+    """Create the built-in roles, and keep their permissions in step with the catalogue."""
+    existing = {r.name: r for r in session.scalars(select(Role))}
+    for name, (description, permissions) in BUILTIN_ROLES.items():
+        role = existing.get(name) or Role(name=name, builtin=True)
+        role.description, role.builtin = description, True
+        role.grants = [RolePermission(permission=p.value) for p in sorted(permissions)]
+        session.add(role)
+    session.flush()
+
+
+def _roles_named(session: Session, names: Sequence[str]) -> list[Role]:
+    roles = list(session.scalars(select(Role).where(Role.name.in_(set(names)))))
+    missing = set(names) - {r.name for r in roles}
+    if missing:
+        raise UnknownRoles(details={"roles": sorted(missing)})
+    return roles
+
+
+def get_user(session: Session, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+def list_users(session: Session, limit: int, offset: int) -> tuple[list[User], int]:
+    total = session.scalar(select(func.count()).select_from(User)) or 0
+    users = session.scalars(select(User).order_by(User.username).limit(limit).offset(offset))
+    return list(users), total
+
+
+def create_user(
+    session: Session,
+    settings: Settings,
+    actor: Actor | None,
+    data: UserCreate,
+    *,
+    demo: bool = False,
+) -> User:
+    """Create an account after checking the password policy; audited."""
+    if session.scalar(select(User.id).where(User.username == data.username)):
+        raise DuplicateName(f"The username {data.username!r} is taken.")
+    problems = passwords.policy_problems(
+        data.password, data.username, settings.auth.password_min_length
+    )
+    if problems:
+        raise auth_service.PasswordRejected(details={"problems": problems})
+    user = User(
+        username=data.username,
+        display_name=data.display_name,
+        password_hash=passwords.hash_password(data.password),
+        roles=_roles_named(session, data.roles),
+        demo=demo,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session, "user.create", actor, resource_type="user", resource_id=str(user.id),
+        detail={"username": user.username, "roles": user.role_names},
+    )  # fmt: skip
+    return user
+
+
+def update_user(
+    session: Session, settings: Settings, actor: Actor, user_id: uuid.UUID, data: UserUpdate
+) -> User:
+    user = get_user(session, user_id)
+    changed: dict[str, object] = {}
+    if data.display_name is not None:
+        user.display_name = changed["display_name"] = data.display_name
+    if data.active is not None:
+        user.active = changed["active"] = data.active
+        if not data.active:
+            auth_service.revoke_all(session, user.id)
+    if data.roles is not None:
+        user.roles = _roles_named(session, data.roles)
+        changed["roles"] = user.role_names
+    if data.password is not None:
+        auth_service.set_password(session, settings, user, data.password)
+        changed["password"] = "reset"
+    audit.record(
+        session, "user.update", actor, resource_type="user", resource_id=str(user.id),
+        detail=changed,
+    )  # fmt: skip
+    return user
+
+
+def get_role(session: Session, role_id: uuid.UUID) -> Role:
+    role = session.get(Role, role_id)
+    if role is None:
+        raise RoleNotFound()
+    return role
+
+
+def list_roles(session: Session) -> list[Role]:
+    return list(session.scalars(select(Role).order_by(Role.name)))
+
+
+def create_role(session: Session, actor: Actor, data: RoleCreate) -> Role:
+    if session.scalar(select(Role.id).where(Role.name == data.name)):
+        raise DuplicateName(f"The role {data.name!r} exists.")
+    role = Role(
+        name=data.name,
+        description=data.description,
+        grants=[RolePermission(permission=p.value) for p in sorted(set(data.permissions))],
+    )
+    session.add(role)
+    session.flush()
+    audit.record(
+        session, "role.create", actor, resource_type="role", resource_id=str(role.id),
+        detail={"name": role.name, "permissions": sorted(role.permissions)},
+    )  # fmt: skip
+    return role
+
+
+def update_role(session: Session, actor: Actor, role_id: uuid.UUID, data: RoleUpdate) -> Role:
+    role = get_role(session, role_id)
+    if role.builtin:
+        raise BuiltinRole()
+    if data.description is not None:
+        role.description = data.description
+    if data.permissions is not None:
+        role.grants = [RolePermission(permission=p.value) for p in sorted(set(data.permissions))]
+    session.flush()
+    audit.record(
+        session, "role.update", actor, resource_type="role", resource_id=str(role.id),
+        detail={"permissions": sorted(role.permissions)},
+    )  # fmt: skip
+    return role
+
+
+def delete_role(session: Session, actor: Actor, role_id: uuid.UUID) -> None:
+    role = get_role(session, role_id)
+    if role.builtin:
+        raise BuiltinRole()
+    audit.record(
+        session, "role.delete", actor, resource_type="role", resource_id=str(role.id),
+        detail={"name": role.name},
+    )  # fmt: skip
+    session.delete(role)
+
+
+DEMO_ROLES = ("admin", "doctor", "technician", "nurse")
+
+
+def create_demo_accounts(session: Session, settings: Settings) -> dict[str, str]:
+    """One demo account per built-in role, with a fresh random password each. Returns them."""
+    ensure_builtin_roles(session)
+    created = {}
+    for role in DEMO_ROLES:
+        username = f"demo-{role}"
+        if session.scalar(select(User.id).where(User.username == username)):
+            continue
+        password = secrets.token_urlsafe(12)
+        data = UserCreate(
+            username=username, password=password, display_name=f"Demo {role}", roles=[role]
+        )
+        create_user(session, settings, None, data, demo=True)
+        created[username] = password
+    return created
+
+
+def demo_accounts_exist(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).where(User.demo.is_(True))))
+
+
+def permission_catalogue() -> list[Permission]:
+    return list(Permission)
