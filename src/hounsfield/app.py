@@ -18,15 +18,19 @@ from hounsfield.monitoring import router as monitoring_router
 from hounsfield.monitoring.middleware import RequestContextMiddleware
 from hounsfield.users import router as users_router
 from hounsfield.users import service as users_service
+from hounsfield.worker import requeuer, shutdown_local_pool
 
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     _refuse_unsafe_production()
     sealer.start()
+    requeuer.start()
     try:
         yield
     finally:
+        requeuer.stop()
+        shutdown_local_pool(wait=True)
         sealer.stop()
 
 

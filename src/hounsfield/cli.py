@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from hounsfield.config import Settings
 
 # No rich tracebacks: they print local variables, which can hold patient data or secrets.
 app = typer.Typer(
@@ -20,7 +23,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 
 
-def _settings_or_exit():  # type: ignore[no-untyped-def]
+def _settings_or_exit() -> Settings:
     from pydantic import ValidationError
 
     from hounsfield.config import get_settings
@@ -55,6 +58,26 @@ def serve(
         log_config=None,
         proxy_headers=False,
         timeout_keep_alive=5,
+    )
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues.")] = "default",
+    concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+) -> None:
+    """Run a Celery worker on the Redis broker (production); embedded mode needs none."""
+    from hounsfield.logging import configure
+    from hounsfield.worker import celery, requeue_pending
+
+    settings = _settings_or_exit()
+    if not settings.redis_url:
+        typer.echo("error: set HOUNSFIELD_REDIS_URL: embedded mode runs tasks in-process", err=True)
+        raise typer.Exit(2)
+    configure(settings.log_level, settings.log_json)
+    requeue_pending(everything=True)
+    celery.worker_main(
+        ["worker", f"--queues={queues}", f"--concurrency={concurrency}", "--loglevel=INFO"]
     )
 
 

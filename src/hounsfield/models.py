@@ -4,11 +4,13 @@ from hounsfield.audit.models import AuditChainHead, AuditEvent
 from hounsfield.auth.models import RefreshToken
 from hounsfield.db import Base
 from hounsfield.users.models import Role, RolePermission, User, user_roles
+from hounsfield.worker import OutboxEntry
 
 __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Base",
+    "OutboxEntry",
     "RefreshToken",
     "Role",
     "RolePermission",

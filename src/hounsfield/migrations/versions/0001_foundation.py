@@ -130,6 +130,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "role_id", name=op.f("pk_user_roles")),
     )
     # ### end Alembic commands ###
+    op.create_table(
+        "task_outbox",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("task_name", sa.String(length=128), nullable=False),
+        sa.Column("kwargs", sa.Text(), nullable=False),
+        sa.Column("created_at", hounsfield.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("dispatched_at", hounsfield.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(length=255), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_task_outbox")),
+    )
     op.bulk_insert(
         sa.table("audit_chain_head", sa.column("id"), sa.column("seq"), sa.column("hash")),
         [{"id": 1, "seq": 0, "hash": "0" * 64}],
@@ -153,5 +164,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_events_action")
 
     op.drop_table("audit_events")
+    op.drop_table("task_outbox")
     op.drop_table("audit_chain_head")
     # ### end Alembic commands ###

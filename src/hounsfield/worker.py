@@ -1,0 +1,197 @@
+"""Background work: Celery tasks sent through a database outbox.
+
+`enqueue(session, task, **kwargs)` writes an outbox row in the caller's transaction and
+dispatches it once that transaction commits. The row is the source of truth: it is deleted
+only after the task has run, so work survives a crash, a broker (Redis) outage or a restart
+(`requeue_pending` re-dispatches what is left). In embedded mode a small thread pool inside
+the server runs the tasks (never inline in the request); in production Celery workers do,
+on a Redis broker. Tasks must therefore be idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import Celery, Task
+from sqlalchemy import Integer, String, Text, Uuid, delete, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from hounsfield.config import get_settings
+from hounsfield.db import Base, UTCDateTime, after_commit, transaction, utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+REDISPATCH_AFTER = timedelta(minutes=10)  # a dispatched task not done by then is sent again
+
+
+class OutboxEntry(Base):
+    __tablename__ = "task_outbox"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    task_name: Mapped[str] = mapped_column(String(128))
+    kwargs: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+
+
+def _make_celery() -> Celery:
+    settings = get_settings()
+    app = Celery("hounsfield")
+    app.conf.update(
+        broker_url=settings.redis_url or "memory://",
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        task_default_queue="default",
+    )
+    return app
+
+
+celery = _make_celery()
+
+
+def _embedded() -> bool:
+    return not get_settings().redis_url
+
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _local_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hounsfield-task")
+        return _pool
+
+
+def shutdown_local_pool(wait: bool = True) -> None:
+    """Finish (or abandon) embedded tasks; abandoned ones stay in the outbox for next time."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+def enqueue(session: Session, task: Task, **kwargs: Any) -> None:
+    """Run `task(**kwargs)` in the background once this session's transaction commits."""
+    entry = OutboxEntry(task_name=task.name, kwargs=json.dumps(kwargs, sort_keys=True))
+    session.add(entry)
+    session.flush()
+    entry_id = entry.id
+    after_commit(session, lambda: dispatch(entry_id, queue=getattr(task, "queue", None)))
+
+
+def dispatch(entry_id: uuid.UUID, queue: str | None = None) -> None:
+    """Hand one outbox entry to the pool or the broker; on failure it waits for a requeue."""
+    try:
+        if _embedded():
+            _local_pool().submit(run_entry, str(entry_id))
+        else:
+            run_outbox_entry.apply_async(args=[str(entry_id)], queue=queue or "default")
+    except Exception as exc:  # broker down: the outbox keeps the work
+        logger.warning("task dispatch failed (%s); kept in the outbox", type(exc).__name__)
+        return
+    with transaction() as session:
+        session.execute(
+            update(OutboxEntry).where(OutboxEntry.id == entry_id).values(dispatched_at=utcnow())
+        )
+
+
+def run_entry(entry_id: str) -> bool:
+    """Run the task an outbox entry names, then delete the entry. False if it failed."""
+    key = uuid.UUID(entry_id)
+    with transaction() as session:
+        entry = session.get(OutboxEntry, key)
+        if entry is None:
+            return True  # already done by someone else
+        name, kwargs = entry.task_name, json.loads(entry.kwargs)
+    task = celery.tasks.get(name)
+    try:
+        if task is None:
+            raise LookupError(f"unknown task {name}")
+        task.run(**kwargs)
+    except Exception as exc:
+        logger.exception("task %s failed", name)
+        with transaction() as session:
+            session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id == key)
+                .values(attempts=OutboxEntry.attempts + 1, last_error=repr(exc)[:255])
+            )
+        return False
+    with transaction() as session:
+        session.execute(delete(OutboxEntry).where(OutboxEntry.id == key))
+    return True
+
+
+@celery.task(name="worker.run_outbox_entry", acks_late=True)
+def run_outbox_entry(entry_id: str) -> None:
+    run_entry(entry_id)
+
+
+def requeue_pending(*, everything: bool = False) -> int:
+    """Dispatch entries never dispatched, or dispatched long ago and still not done."""
+    cutoff = utcnow() - REDISPATCH_AFTER
+    with transaction() as session:
+        stale = or_(OutboxEntry.dispatched_at.is_(None), OutboxEntry.dispatched_at < cutoff)
+        query = select(OutboxEntry.id, OutboxEntry.task_name).where(
+            OutboxEntry.attempts < MAX_ATTEMPTS
+        )
+        rows = session.execute(query if everything else query.where(stale)).all()
+    for entry_id, name in rows:
+        task = celery.tasks.get(name)
+        dispatch(entry_id, queue=getattr(task, "queue", None))
+    return len(rows)
+
+
+def pending_count() -> int:
+    with transaction() as session:
+        return len(session.scalars(select(OutboxEntry.id)).all())
+
+
+class Requeuer:
+    """Re-dispatches left-over outbox entries: once at start-up, then every `interval_s`."""
+
+    def __init__(self, interval_s: float = 30.0) -> None:
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="outbox-requeue", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        first = True
+        while not self._stop.is_set():
+            try:
+                requeue_pending(everything=first)
+                first = False
+            except Exception:
+                logger.exception("outbox requeue failed")
+            self._stop.wait(self.interval_s)
+
+
+requeuer = Requeuer()
