@@ -1,0 +1,1 @@
+"""Pure DICOM helpers (no database): UIDs, character sets, header parsing and validation."""
