@@ -10,7 +10,7 @@ POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/hounsfield_tes
 PYTEST ?= $(BIN)/pytest -q -p no:cacheprovider
 
 .PHONY: install install-dev run test lint typecheck test-sqlite test-mariadb test-postgres \
-        system-deps clean
+        system-deps clean docs
 
 install: $(VENV)/.installed
 
@@ -61,3 +61,6 @@ test: system-deps install-dev lint typecheck test-sqlite test-mariadb test-postg
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
+
+docs: install
+	$(BIN)/python -m hounsfield.settings_doc > docs/configuration.md

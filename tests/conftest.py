@@ -25,7 +25,7 @@ def _recreate_database(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return
-    admin_db = "postgres" if parsed.get_backend_name() == "postgresql" else None
+    admin_db = "postgres" if parsed.get_backend_name() == "postgresql" else "mysql"
     engine = sa.create_engine(parsed.set(database=admin_db), isolation_level="AUTOCOMMIT")
     name = parsed.database
     if not name or not name.replace("_", "").isalnum():

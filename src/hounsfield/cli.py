@@ -175,3 +175,7 @@ def audit_verify() -> None:
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()
