@@ -109,3 +109,13 @@ def test_audit_api_filters_pages_and_is_itself_audited(
     reads = client.get("/api/audit?action=audit.read", headers=headers).json()
     assert reads["total"] >= 2
     assert client.get("/api/audit", headers=auth_headers("doctor")).status_code == 403
+
+
+def test_buffered_access_events_are_written_and_sealed() -> None:
+    for i in range(3):
+        service.record_access("image.retrieve", Anonymous("reader"), resource_id=f"1.2.{i}")
+    assert service.flush_buffer() == 3
+    service.seal_all()
+    result = _verify()
+    assert result.ok
+    assert result.checked == 3

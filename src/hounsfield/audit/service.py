@@ -21,12 +21,16 @@ from sqlalchemy.orm import Session
 
 from hounsfield import context
 from hounsfield.audit.models import AuditChainHead, AuditEvent
-from hounsfield.db import after_commit, transaction
+from hounsfield.db import after_commit, transaction, utcnow
 
 logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 SEAL_BATCH = 500
+FLUSH_BATCH = 200
+
+_buffer_lock = threading.Lock()
+_buffer: list[AuditEvent] = []
 
 
 class Outcome(IntEnum):
@@ -75,8 +79,7 @@ class Anonymous:
         return []
 
 
-def record(
-    session: Session,
+def _event(
     action: str,
     actor: Actor | None,
     *,
@@ -86,8 +89,8 @@ def record(
     patient_id: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add one audit event to this transaction; it is sealed into the chain after commit."""
-    event = AuditEvent(
+    return AuditEvent(
+        occurred_at=utcnow(),
         action=action,
         event_code=EVENT_CODES.get(action, DEFAULT_EVENT_CODE),
         outcome=int(outcome),
@@ -101,9 +104,50 @@ def record(
         request_id=context.request_id.get(),
         detail=json.dumps(detail or {}, sort_keys=True, ensure_ascii=False),
     )
+
+
+def record(session: Session, action: str, actor: Actor | None, **fields: Any) -> AuditEvent:
+    """Add one audit event to this transaction; it is sealed into the chain after commit.
+
+    Fields: outcome, resource_type, resource_id, patient_id, detail (never patient names).
+    """
+    event = _event(action, actor, **fields)
     session.add(event)
     after_commit(session, sealer.notify)
     return event
+
+
+def record_access(action: str, actor: Actor | None, **fields: Any) -> None:
+    """Record a read of patient data without a write in the request: buffered, written in
+    batches by the sealer thread within about a second (and at shutdown)."""
+    event = _event(action, actor, **fields)
+    with _buffer_lock:
+        _buffer.append(event)
+        full = len(_buffer) >= FLUSH_BATCH
+    if full:
+        sealer.notify()
+
+
+def flush_buffer() -> int:
+    """Write buffered access events in one transaction. Returns how many."""
+    with _buffer_lock:
+        events = list(_buffer)
+        _buffer.clear()
+    if not events:
+        return 0
+    try:
+        with transaction() as session:
+            session.add_all(events)
+    except Exception:
+        with _buffer_lock:  # keep them for the next attempt, oldest first
+            _buffer[:0] = [_event_copy(e) for e in events]
+        raise
+    return len(events)
+
+
+def _event_copy(event: AuditEvent) -> AuditEvent:
+    columns = AuditEvent.__table__.columns.keys()
+    return AuditEvent(**{c: getattr(event, c) for c in columns if c != "id"})
 
 
 def record_now(action: str, actor: Actor | None, **fields: Any) -> None:
@@ -210,7 +254,7 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
 
 
 class Sealer:
-    """A background thread that seals soon after each audited commit."""
+    """A background thread that writes buffered access events and seals new rows."""
 
     def __init__(self) -> None:
         self._wake = threading.Event()
@@ -236,13 +280,14 @@ class Sealer:
 
     def _seal(self) -> None:
         try:
+            flush_buffer()
             seal_all()
         except Exception:
             logger.exception("audit sealing failed; will retry")
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(timeout=5)
+            self._wake.wait(timeout=1)
             self._wake.clear()
             self._seal()
 
