@@ -1,0 +1,151 @@
+"""De-identification (PS3.15 E.1 Basic Profile + Modified Dates): no canary survives."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from datetime import date
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+
+from hounsfield.dicom.deidentify import (
+    ACTIONS,
+    Deidentifier,
+    burned_in_annotation_risk,
+)
+
+pytestmark = pytest.mark.nodb
+
+CANARY = "ZZCANARY"
+CANARY_UID = "1.2.826.0.1.3680043.99999"
+TEXT_VRS = {"AE", "CS", "LO", "LT", "SH", "ST", "UC", "UT", "UR", "AS"}
+SKIP_VRS = {"DS", "IS", "FL", "FD", "US", "SS", "UL", "SL", "UV", "SV", "AT", "TM"}
+
+
+def ct() -> Dataset:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pydicom.dcmread(get_testdata_file("CT_small.dcm"))  # type: ignore[arg-type]
+
+
+def canary_value(vr: str, n: int) -> object:
+    if vr == "PN":
+        return f"{CANARY}^测试{n}"
+    if vr in TEXT_VRS:
+        return f"{CANARY}{n}"[:16] if vr in ("AE", "CS", "SH", "AS") else f"{CANARY} {n}"
+    if vr == "UI":
+        return f"{CANARY_UID}.{n}"
+    if vr == "DA":
+        return "20240115"
+    if vr == "DT":
+        return "20240115101010"
+    if vr in ("OB", "OW", "UN", "OD", "OF", "OL", "OV"):
+        return (CANARY + "!!").encode()[:10]
+    if vr == "SQ":
+        item = Dataset()
+        item.PatientName = f"{CANARY}^nested{n}"
+        item.add_new(0x00091010, "LO", f"{CANARY} private nested")
+        return [item]
+    return None
+
+
+def loaded_with_canaries() -> Dataset:
+    ds = ct()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    for n, tag in enumerate(sorted(ACTIONS)):
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            continue
+        vr = vr.split(" or ")[0]
+        if vr in SKIP_VRS or tag >> 16 in (0x0000, 0x0002) or tag == 0x7FE00010:
+            continue
+        value = canary_value(vr, n)
+        if value is not None:
+            ds.add_new(tag, vr, value)
+    ds.add_new(0x00291010, "LO", f"{CANARY} private")
+    ds.add_new(0x00291011, "OB", CANARY.encode())
+    ds.add_new(0x60004000, "LT", f"{CANARY} overlay comment")
+    ds.file_meta.SourceApplicationEntityTitle = "ZZCANARYAE"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    return ds
+
+
+def encode(ds: Dataset) -> bytes:
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def test_no_canary_survives_in_any_table_attribute() -> None:
+    ds = loaded_with_canaries()
+    before = encode(ds)
+    assert before.count(CANARY.encode()) > 200  # the canaries really went in
+    assert CANARY_UID.encode() in before
+    out = encode(Deidentifier(b"k" * 32).apply(ds))
+    assert CANARY.encode() not in out
+    assert "测试".encode() not in out
+    assert CANARY_UID.encode() not in out
+    again = pydicom.dcmread(io.BytesIO(out))
+    assert again.PatientIdentityRemoved == "YES"
+    assert "Basic" in again.DeidentificationMethod
+    codes = [item.CodeValue for item in again.DeidentificationMethodCodeSequence]
+    assert codes == ["113100", "113107"]
+    assert again.LongitudinalTemporalInformationModified == "MODIFIED"
+    assert again.file_meta.MediaStorageSOPInstanceUID == again.SOPInstanceUID
+    assert not any(elem.tag.is_private for elem in again.iterall())
+    assert again.pixel_array.shape == (128, 128)  # the image itself is kept
+
+
+def test_uids_are_remapped_consistently_and_references_resolve() -> None:
+    key = b"secret-key-for-the-test-0123456789"
+    first, second = ct(), ct()
+    second.SOPInstanceUID = generate_uid()
+    reference = Dataset()
+    reference.ReferencedSOPClassUID = first.SOPClassUID
+    reference.ReferencedSOPInstanceUID = first.SOPInstanceUID
+    second.ReferencedImageSequence = [reference]
+    original_study = first.StudyInstanceUID
+    a = Deidentifier(key).apply(first)
+    b = Deidentifier(key).apply(second)
+    assert a.StudyInstanceUID == b.StudyInstanceUID != original_study
+    assert a.StudyInstanceUID.startswith("2.25.") and len(a.StudyInstanceUID) <= 64
+    assert a.SOPInstanceUID != b.SOPInstanceUID
+    assert b.ReferencedImageSequence[0].ReferencedSOPInstanceUID == a.SOPInstanceUID
+    assert b.ReferencedImageSequence[0].ReferencedSOPClassUID == first.SOPClassUID  # kept
+    assert a.PatientID == b.PatientID and a.PatientID.startswith("ANON")
+    assert Deidentifier(b"another key").apply(ct()).StudyInstanceUID != a.StudyInstanceUID
+
+
+def test_dates_shift_by_a_constant_per_patient_keeping_intervals() -> None:
+    ds = ct()
+    ds.StudyDate, ds.SeriesDate, ds.ContentDate = "20240110", "20240110", "20240112"
+    ds.AcquisitionDateTime = "20240111083000.5"
+    ds.PatientBirthDate = "19700101"
+    ds.StudyTime = "101500"
+    out = Deidentifier(b"k" * 32).apply(ds)
+    study = date(int(out.StudyDate[:4]), int(out.StudyDate[4:6]), int(out.StudyDate[6:]))
+    content = date(int(out.ContentDate[:4]), int(out.ContentDate[4:6]), int(out.ContentDate[6:]))
+    assert out.StudyDate != "20240110"
+    assert (content - study).days == 2
+    assert out.AcquisitionDateTime.endswith("083000.5")
+    assert out.AcquisitionDateTime[:8] != "20240111"
+    assert out.PatientBirthDate == ""
+    assert out.StudyTime == "101500"
+
+
+def test_burned_in_annotation_risk() -> None:
+    ds = ct()
+    assert burned_in_annotation_risk(ds) is None
+    ds.BurnedInAnnotation = "YES"
+    assert burned_in_annotation_risk(ds) == "BurnedInAnnotation is YES"
+    ds.BurnedInAnnotation = "NO"
+    ds.Modality = "US"
+    assert burned_in_annotation_risk(ds) is None
+    del ds.BurnedInAnnotation
+    assert "US" in (burned_in_annotation_risk(ds) or "")
