@@ -48,7 +48,7 @@ typecheck: install-dev
 	$(BIN)/mypy
 
 test-sqlite: install-dev
-	$(PYTEST)
+	$(PYTEST) -m "not server_db"
 
 # The database-independent tests (marked nodb) already ran in test-sqlite.
 test-mariadb: install-dev

@@ -152,6 +152,25 @@ def demo() -> None:
     typer.echo(banner)
 
 
+@app.command("db-grants")
+def db_grants(
+    app_user: Annotated[str, typer.Option(help="The application's database account.")],
+) -> None:
+    """Print the GRANTs for the application account (audit trail append-only); run as owner."""
+    from sqlalchemy.engine import make_url
+
+    from hounsfield.grants import grant_statements
+
+    url = make_url(_settings_or_exit().sqlalchemy_url)
+    if url.get_backend_name() == "sqlite":
+        typer.echo(
+            "error: SQLite has no accounts; grants apply to MySQL/MariaDB/PostgreSQL", err=True
+        )
+        raise typer.Exit(2)
+    for statement in grant_statements(url.get_backend_name(), app_user, url.database or ""):
+        typer.echo(statement + ";")
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Seal pending audit events, then check the whole hash chain. Exit 1 if it is broken."""
