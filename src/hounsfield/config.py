@@ -37,6 +37,81 @@ class AuthSettings(BaseModel):
     password_min_length: int = Field(10, ge=8, description="Minimum password length.")
 
 
+class StorageSettings(BaseModel):
+    """Where DICOM objects are kept: a local directory or an S3 bucket."""
+
+    backend: Literal["local", "s3"] = Field("local", description="`local` or `s3`.")
+    local_root: Path | None = Field(
+        None, description="Directory of the local backend; default `<data_dir>/storage`."
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 endpoint (MinIO, Ceph, ...); AWS's if unset."
+    )
+    s3_bucket: str = Field("hounsfield", description="S3 bucket holding the objects.")
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    s3_access_key_id: SecretStr | None = Field(None, description="S3 access key id.")
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret access key.")
+    s3_prefix: str = Field("", description="Key prefix inside the bucket (e.g. `dicom/`).")
+    s3_max_attempts: int = Field(4, ge=1, le=10, description="Attempts per S3 request.")
+    s3_timeout_s: float = Field(30, gt=0, description="Connect and read timeout of S3 calls.")
+
+
+class IngestSettings(BaseModel):
+    """Limits and policies of the one ingest path (DIMSE, STOW-RS, uploads)."""
+
+    duplicate_policy: Literal["reject", "overwrite"] = Field(
+        "reject",
+        description="Same SOP Instance UID with other bytes: `reject` (keep the first, "
+        "conflict) or `overwrite` (replace, audited).",
+    )
+    max_upload_bytes: int = Field(
+        8 * 1024**3, ge=1024, description="Largest request body of POST /api/uploads (413)."
+    )
+    max_pixel_bytes: int = Field(
+        4 * 1024**3,
+        ge=1,
+        description="Largest Rows × Columns × Samples × Frames × BitsAllocated/8 accepted.",
+    )
+    max_inflated_bytes: int = Field(
+        256 * 1024**2, ge=1, description="Largest inflated size of a deflated dataset."
+    )
+    max_inflate_ratio: int = Field(
+        100, ge=2, description="Largest inflate ratio of a deflated dataset or a zip member."
+    )
+    zip_max_entries: int = Field(20000, ge=1, description="Most members of an uploaded zip.")
+    zip_max_total_bytes: int = Field(
+        16 * 1024**3, ge=1, description="Largest total inflated size of an uploaded zip."
+    )
+    tus_max_bytes: int = Field(
+        16 * 1024**3, ge=1, description="Largest resumable (tus) upload."
+    )
+    tus_expire_hours: int = Field(
+        24, ge=1, description="Unfinished resumable uploads idle this long are purged."
+    )
+
+
+class DicomwebSettings(BaseModel):
+    """DICOMweb (QIDO-RS, WADO-RS, STOW-RS) limits and derived-data caches."""
+
+    qido_default_limit: int = Field(
+        100, ge=1, description="QIDO-RS matches returned when the request gives no `limit`."
+    )
+    qido_max_limit: int = Field(1000, ge=1, description="Largest QIDO-RS `limit` honoured.")
+    stow_max_bytes: int = Field(
+        8 * 1024**3, ge=1, description="Largest STOW-RS request body (bytes); larger is 413."
+    )
+    stow_max_part_bytes: int = Field(
+        4 * 1024**3, ge=1, description="Largest single instance in a STOW-RS request (bytes)."
+    )
+    thumbnail_size: int = Field(128, ge=16, le=1024, description="Thumbnail bounding box (px).")
+    verify_in_memory_bytes: int = Field(
+        64 * 1024**2,
+        ge=0,
+        description="Objects up to this size are read once and checked against their SHA-256 "
+        "before sending; larger ones are checked in a first pass, then streamed.",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of Hounsfield; see docs/configuration.md."""
 
@@ -66,6 +141,8 @@ class Settings(BaseSettings):
         description="Proxy IPs whose X-Forwarded-For is believed (e.g. the nginx address).",
     )
     auth: AuthSettings = AuthSettings()
+    storage: StorageSettings = StorageSettings()
+    ingest: IngestSettings = IngestSettings()
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -3,6 +3,7 @@
 from hounsfield.audit.models import AuditChainHead, AuditEvent
 from hounsfield.auth.models import RefreshToken
 from hounsfield.db import Base
+from hounsfield.studies.models import Instance, Patient, Series, Study
 from hounsfield.users.models import Role, RolePermission, User, user_roles
 from hounsfield.worker import OutboxEntry
 
@@ -10,10 +11,14 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Base",
+    "Instance",
     "OutboxEntry",
+    "Patient",
     "RefreshToken",
     "Role",
     "RolePermission",
+    "Series",
+    "Study",
     "User",
     "user_roles",
 ]

@@ -1,0 +1,579 @@
+"""The one ingest path: every DICOM instance (C-STORE, STOW-RS, upload, zip, tus) enters here.
+
+DESIGN.md §4: spool (constant memory, SHA-256 on the way) → parse and validate the header →
+write the object under a hashed key → upsert the index rows in the caller's transaction →
+audit → queue derived work after commit. The object is written before the rows are
+flushed, so a row never exists without its object; an object without a row (a crash or
+a lost race in between) is harmless and swept later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, BinaryIO, Literal, TypeVar
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    UID,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hounsfield.audit import service as audit
+from hounsfield.audit.service import Actor
+from hounsfield.config import Settings, get_settings
+from hounsfield.db import after_commit, utcnow
+from hounsfield.dicom.charset import normalize_text, person_name_groups, search_text
+from hounsfield.dicom.parse import (
+    PREAMBLE_LENGTH,
+    InvalidInstance,
+    ParsedInstance,
+    ParseLimits,
+    parse_instance,
+    sanitize_preamble,
+)
+from hounsfield.errors import Conflict
+from hounsfield.storage import StorageUnavailable, get_storage
+from hounsfield.studies.models import Instance, Patient, Series, Study
+
+__all__ = [
+    "InstanceConflict",
+    "InvalidInstance",
+    "StorageUnavailable",
+    "StoreResult",
+    "storage_key",
+    "store_instance",
+]
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+HEAD = PREAMBLE_LENGTH + 4
+
+
+class InstanceConflict(Conflict):
+    """An instance with this SOP Instance UID and other content is already stored."""
+
+    code = "instance_conflict"
+
+    def __init__(self, reason: str = "") -> None:
+        reason = reason or "an instance with this SOP Instance UID and other content exists"
+        super().__init__(reason, details={"reason": reason})
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What happened to one instance."""
+
+    status: Literal["stored", "duplicate"]
+    sop_instance_uid: str
+    series_instance_uid: str
+    study_instance_uid: str
+    patient_id: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class _Spool:
+    path: Path
+    sha256: str
+    size: int
+    preamble_zeroed: bool
+
+
+def storage_key(sop_instance_uid: str, sha256: str) -> str:
+    """The object key: a digest of the UID and the content, fanned out as `ab/cd/<hex>`.
+
+    Never the raw UID (SECURITY.md I3). The content digest is part of it so that two
+    different objects claiming one UID (a race, or an overwrite) never share a key: the
+    loser's bytes can then never replace the winner's under an existing row.
+    """
+    digest = hashlib.sha256(f"{sop_instance_uid}\x00{sha256}".encode()).hexdigest()
+    return f"{digest[:2]}/{digest[2:4]}/{digest}"
+
+
+def parse_limits(settings: Settings) -> ParseLimits:
+    conf = settings.ingest
+    return ParseLimits(
+        max_pixel_bytes=conf.max_pixel_bytes,
+        max_inflated_bytes=conf.max_inflated_bytes,
+        max_inflate_ratio=conf.max_inflate_ratio,
+    )
+
+
+def store_instance(
+    session: Session,
+    source: Path | BinaryIO | bytes,
+    *,
+    origin: str,
+    actor: Actor | None = None,
+) -> StoreResult:
+    """Validate, store and index one DICOM instance in the caller's transaction.
+
+    Raises InvalidInstance (refused), InstanceConflict (same UID, other bytes, policy
+    "reject") or StorageUnavailable (the object could not be written).
+    """
+    settings = get_settings()
+    spool_dir = settings.data_dir / "spool"
+    with _spool(source, spool_dir) as spool:
+        parsed = parse_instance(spool.path, parse_limits(settings))
+        if not parsed.part10:
+            with _as_part10(spool.path, parsed, spool_dir) as converted:
+                reparsed = parse_instance(converted.path, parse_limits(settings))
+                reparsed.warnings.append("bare dataset stored with file meta information")
+                return _store(session, converted, reparsed, origin, actor, settings)
+        if spool.preamble_zeroed:
+            parsed.warnings.append("non-DICOM preamble replaced by zeros")
+        return _store(session, spool, parsed, origin, actor, settings)
+
+
+# -- spooling ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _spool(source: Path | BinaryIO | bytes, spool_dir: Path) -> Iterator[_Spool]:
+    """The bytes as a file on disk with their SHA-256, the preamble zeroed if executable."""
+    if isinstance(source, Path):
+        with source.open("rb") as fp:
+            head = fp.read(HEAD)
+        _, zeroed = sanitize_preamble(head)
+        if not zeroed:  # use the file in place: no copy of a large upload
+            digest, size = _hash_file(source)
+            yield _Spool(source, digest, size, False)
+            return
+        with source.open("rb") as fp:
+            with _copy_to_spool(fp, spool_dir) as spool:
+                yield spool
+        return
+    stream: BinaryIO = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    with _copy_to_spool(stream, spool_dir) as spool:
+        yield spool
+
+
+@contextlib.contextmanager
+def _copy_to_spool(stream: BinaryIO, spool_dir: Path) -> Iterator[_Spool]:
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="ingest-", suffix=".dcm", dir=spool_dir)
+    path = Path(name)
+    try:
+        digest = hashlib.sha256()
+        size = 0
+        with os.fdopen(fd, "wb") as out:
+            head = _read_exactly(stream, HEAD)
+            head, zeroed = sanitize_preamble(head)
+            digest.update(head)
+            out.write(head)
+            size += len(head)
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        yield _Spool(path, digest.hexdigest(), size, zeroed)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _read_exactly(stream: BinaryIO, n: int) -> bytes:
+    parts: list[bytes] = []
+    while n > 0:
+        chunk = stream.read(n)
+        if not chunk:
+            break
+        parts.append(chunk)
+        n -= len(chunk)
+    return b"".join(parts)
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fp:
+        while chunk := fp.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+@contextlib.contextmanager
+def _as_part10(path: Path, parsed: ParsedInstance, spool_dir: Path) -> Iterator[_Spool]:
+    """Write a bare dataset (no preamble, no file meta) as a Part 10 file."""
+    try:
+        ds = dcmread(path, force=True)
+        implicit = bool(getattr(ds, "original_encoding", (True, True))[0])
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = UID(parsed.sop_class_uid)
+        meta.MediaStorageSOPInstanceUID = UID(parsed.sop_instance_uid)
+        meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+        meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+        ds.file_meta = meta
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+    except InvalidInstance:
+        raise
+    except Exception as exc:
+        raise InvalidInstance("not a DICOM file (bare dataset could not be read)") from exc
+    buffer.seek(0)
+    with _copy_to_spool(buffer, spool_dir) as spool:
+        yield spool
+
+
+# -- indexing ---------------------------------------------------------------------------
+
+
+def _store(
+    session: Session,
+    spool: _Spool,
+    parsed: ParsedInstance,
+    origin: str,
+    actor: Actor | None,
+    settings: Settings,
+) -> StoreResult:
+    ds = parsed.dataset
+    fields = _index_fields(ds)
+    warning = "; ".join(parsed.warnings) or None
+
+    def result(status: Literal["stored", "duplicate"], note: str | None = warning) -> StoreResult:
+        return StoreResult(
+            status=status,
+            sop_instance_uid=parsed.sop_instance_uid,
+            series_instance_uid=parsed.series_instance_uid,
+            study_instance_uid=parsed.study_instance_uid,
+            patient_id=fields["patient_id"],
+            sop_class_uid=parsed.sop_class_uid,
+            transfer_syntax_uid=parsed.transfer_syntax_uid,
+            warning=note,
+        )
+
+    key = storage_key(parsed.sop_instance_uid, spool.sha256)
+    existing = _instance(session, parsed.sop_instance_uid)
+    if existing is not None and existing.deleted_at is None:
+        if existing.sha256 == spool.sha256:
+            return result("duplicate")
+        if settings.ingest.duplicate_policy != "overwrite":
+            raise InstanceConflict()
+
+    storage = get_storage(settings)
+    storage.put(key, spool.path, spool.sha256)
+
+    patient = _upsert_patient(session, fields)
+    study, note = _upsert_study(session, patient, parsed.study_instance_uid, fields)
+    if note:
+        warning = f"{warning}; {note}" if warning else note
+    series = _upsert_series(session, study, parsed.series_instance_uid, fields)
+    values = {
+        "sop_class_uid": parsed.sop_class_uid,
+        "transfer_syntax_uid": parsed.transfer_syntax_uid,
+        "size": spool.size,
+        "sha256": spool.sha256,
+        "storage_key": key,
+        "origin": origin[:80],
+        **fields["instance"],
+    }
+
+    if existing is not None and existing.deleted_at is None:
+        # Policy "overwrite": replace in place (counts unchanged), drop the old object later.
+        old_key = existing.storage_key
+        for name, value in values.items():
+            setattr(existing, name, value)
+        existing.series_pk = series.id
+        existing.received_at = utcnow()
+        session.flush()
+        _bump_series(session, series.id, instances=0)
+        _delete_object_after_commit(session, old_key, key)
+        audit.record(
+            session, "image.overwrite", actor, resource_type="study",
+            resource_id=parsed.study_instance_uid, patient_id=fields["patient_id"],
+            detail={"sop_instance_uid": parsed.sop_instance_uid, "origin": origin},
+        )  # fmt: skip
+        _after_store(session, series)
+        return result("stored")
+
+    if existing is not None:  # soft-deleted earlier: received again, so it lives again
+        old_key = existing.storage_key
+        for name, value in values.items():
+            setattr(existing, name, value)
+        existing.series_pk = series.id
+        existing.deleted_at = None
+        existing.received_at = utcnow()
+        session.flush()
+        _delete_object_after_commit(session, old_key, key)
+    else:
+        try:
+            with session.begin_nested():
+                session.add(Instance(sop_instance_uid=parsed.sop_instance_uid,
+                                     series_pk=series.id, **values))  # fmt: skip
+        except IntegrityError:
+            # Another transaction stored this UID at the same moment: the unique
+            # constraint decided; we are the duplicate (or the conflict).
+            winner = _instance(session, parsed.sop_instance_uid, lock=True)
+            if winner is not None and winner.sha256 == spool.sha256:
+                return result("duplicate")
+            if winner is not None:
+                _delete_quietly(storage, key)
+            raise InstanceConflict() from None
+    _bump_series(session, series.id, instances=1)
+    _bump_study(session, study.id, instances=1)
+    audit.record(
+        session, "image.store", actor, resource_type="study",
+        resource_id=parsed.study_instance_uid, patient_id=fields["patient_id"],
+        detail={"sop_instance_uid": parsed.sop_instance_uid, "origin": origin},
+    )  # fmt: skip
+    _after_store(session, series)
+    return result("stored", warning)
+
+
+def _after_store(session: Session, series: Series) -> None:
+    from hounsfield.studies.tasks import refresh_series
+    from hounsfield.worker import enqueue
+
+    enqueue(session, refresh_series, series_instance_uid=series.series_instance_uid)
+
+
+def _instance(session: Session, sop_instance_uid: str, *, lock: bool = False) -> Instance | None:
+    query = select(Instance).where(Instance.sop_instance_uid == sop_instance_uid)
+    if lock:  # a locking read sees the latest committed row (InnoDB repeatable read)
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)
+
+
+def _delete_quietly(storage: Any, key: str) -> None:
+    try:
+        storage.delete(key)
+    except Exception:
+        logger.warning("could not delete an unreferenced object; the sweep will")
+
+
+def _delete_object_after_commit(session: Session, old_key: str, new_key: str) -> None:
+    if old_key == new_key:
+        return
+    storage = get_storage()
+    after_commit(session, lambda: _delete_quietly(storage, old_key))
+
+
+T = TypeVar("T", Patient, Study, Series)
+
+
+def _get_or_create(
+    session: Session, model: type[T], match: dict[str, Any], create: Callable[[], T]
+) -> tuple[T, bool]:
+    """The row matching `match`, created if absent; a concurrent creation is not an error."""
+    query = select(model).filter_by(**match)
+    row = session.scalar(query)
+    if row is not None:
+        return row, False
+    try:
+        with session.begin_nested():
+            row = create()
+            session.add(row)
+        return row, True
+    except IntegrityError:
+        row = session.scalar(query.with_for_update().execution_options(populate_existing=True))
+        if row is None:
+            raise
+        return row, False
+
+
+def _upsert_patient(session: Session, fields: dict[str, Any]) -> Patient:
+    patient_fields: dict[str, Any] = fields["patient"]
+    match = {
+        "patient_id": fields["patient_id"],
+        "issuer_of_patient_id": fields["issuer_of_patient_id"],
+    }
+    patient, created = _get_or_create(
+        session, Patient, match, lambda: Patient(**match, **patient_fields)
+    )
+    if not created:
+        # The latest instance carries the latest demographics (a corrected name, say).
+        for name, value in patient_fields.items():
+            if value not in (None, "") and getattr(patient, name) != value:
+                setattr(patient, name, value)
+    return patient
+
+
+def _upsert_study(
+    session: Session, patient: Patient, uid: str, fields: dict[str, Any]
+) -> tuple[Study, str | None]:
+    study_fields: dict[str, Any] = fields["study"]
+    study, created = _get_or_create(
+        session,
+        Study,
+        {"study_instance_uid": uid},
+        lambda: Study(study_instance_uid=uid, patient_pk=patient.id, **study_fields),
+    )
+    note = None
+    if not created:
+        if study.deleted_at is not None:
+            study = _lock(session, Study, study.id)
+            study.deleted_at = None
+            study.number_of_series = 0
+            study.number_of_instances = 0
+            study.modalities_in_study = ""
+            study.received_at = utcnow()
+        for name, value in study_fields.items():
+            if value not in (None, "") and getattr(study, name) in (None, ""):
+                setattr(study, name, value)
+        if study.patient_pk != patient.id:
+            note = "instance names another patient than its study; kept the study's patient"
+    return study, note
+
+
+def _upsert_series(session: Session, study: Study, uid: str, fields: dict[str, Any]) -> Series:
+    series_fields: dict[str, Any] = fields["series"]
+    series, created = _get_or_create(
+        session,
+        Series,
+        {"series_instance_uid": uid},
+        lambda: Series(series_instance_uid=uid, study_pk=study.id, **series_fields),
+    )
+    if not created and series.deleted_at is None and series.study_pk == study.id:
+        return series
+    if not created:  # soft-deleted earlier (or moved): it counts as new in its study
+        series = _lock(session, Series, series.id)
+        series.deleted_at = None
+        series.study_pk = study.id
+        series.number_of_instances = 0
+        series.metadata_version += 1
+    locked = _lock(session, Study, study.id)
+    modalities = set(locked.modalities)
+    if series.modality:
+        modalities.add(series.modality)
+    locked.modalities_in_study = "\\".join(sorted(modalities))[:128]
+    locked.number_of_series += 1
+    session.flush()
+    return series
+
+
+def _lock(session: Session, model: type[T], pk: int) -> T:
+    row = session.scalar(
+        select(model)
+        .where(model.id == pk)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None
+    return row
+
+
+def _bump_series(session: Session, pk: int, *, instances: int) -> None:
+    session.execute(
+        update(Series)
+        .where(Series.id == pk)
+        .values(
+            number_of_instances=Series.number_of_instances + instances,
+            metadata_version=Series.metadata_version + 1,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _bump_study(session: Session, pk: int, *, instances: int) -> None:
+    session.execute(
+        update(Study)
+        .where(Study.id == pk)
+        .values(number_of_instances=Study.number_of_instances + instances, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+# -- attribute extraction --------------------------------------------------------------
+
+
+def _text(ds: Dataset, keyword: str, length: int) -> str:
+    value = ds.get(keyword)
+    if value is None:
+        return ""
+    if not isinstance(value, str) and hasattr(value, "__iter__"):
+        value = "\\".join(str(v) for v in value)
+    return str(value).strip(" \x00")[:length]
+
+
+def _int(ds: Dataset, keyword: str) -> int | None:
+    value = ds.get(keyword)
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if -(2**31) <= number < 2**31 else None
+
+
+def parse_da(value: object) -> date | None:
+    """A DICOM DA value (YYYYMMDD; tolerates YYYY.MM.DD) as a date, None if invalid."""
+    text = str(value or "").strip().replace(".", "").replace("-", "")
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
+
+
+def normalize_tm(value: object) -> str:
+    """A DICOM TM value as HHMMSS[.ffffff] (HH and HHMM padded), '' if invalid."""
+    text = str(value or "").strip().replace(":", "")
+    whole, _, fraction = text.partition(".")
+    if not whole.isdigit() or len(whole) not in (2, 4, 6) or (fraction and not fraction.isdigit()):
+        return ""
+    whole = whole.ljust(6, "0")
+    return f"{whole}.{fraction[:6]}" if fraction else whole
+
+
+def _index_fields(ds: Dataset) -> dict[str, Any]:
+    name = person_name_groups(ds.get("PatientName"))
+    referring = person_name_groups(ds.get("ReferringPhysicianName"))
+    patient_id = _text(ds, "PatientID", 64)
+    return {
+        "patient_id": patient_id,
+        "issuer_of_patient_id": _text(ds, "IssuerOfPatientID", 64),
+        "patient": {
+            "patient_name": name.full[:324],
+            "name_alphabetic": normalize_text(name.alphabetic)[:200],
+            "name_ideographic": normalize_text(name.ideographic)[:200],
+            "name_phonetic": normalize_text(name.phonetic)[:200],
+            "name_search": search_text(name)[:1024],
+            "birth_date": parse_da(ds.get("PatientBirthDate")),
+            "sex": _text(ds, "PatientSex", 16),
+        },
+        "study": {
+            "accession_number": _text(ds, "AccessionNumber", 64),
+            "study_id": _text(ds, "StudyID", 64),
+            "study_date": parse_da(ds.get("StudyDate")),
+            "study_time": normalize_tm(ds.get("StudyTime")),
+            "study_description": _text(ds, "StudyDescription", 255),
+            "referring_physician_name": referring.full[:324],
+            "referring_physician_search": search_text(referring)[:1024],
+        },
+        "series": {
+            "modality": _text(ds, "Modality", 16),
+            "series_number": _int(ds, "SeriesNumber"),
+            "series_description": _text(ds, "SeriesDescription", 255),
+            "body_part_examined": _text(ds, "BodyPartExamined", 64),
+        },
+        "instance": {
+            "instance_number": _int(ds, "InstanceNumber"),
+            "rows": _int(ds, "Rows"),
+            "columns": _int(ds, "Columns"),
+            "number_of_frames": _int(ds, "NumberOfFrames"),
+            "bits_allocated": _int(ds, "BitsAllocated"),
+            "photometric_interpretation": _text(ds, "PhotometricInterpretation", 16),
+        },
+    }

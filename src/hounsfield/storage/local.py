@@ -1,0 +1,98 @@
+"""Local-filesystem storage: temp file + fsync + rename + directory fsync."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from hounsfield.storage.backend import ObjectNotFound, StorageUnavailable, check_key
+
+CHUNK = 1 << 20
+
+
+class LocalStorage:
+    """Objects as files under `root` (default `<data_dir>/storage`), one per key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def put(self, key: str, source: Path | BinaryIO, sha256: str) -> None:
+        target = self._path(key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+            tmp = Path(tmp_name)
+            try:
+                digest = hashlib.sha256()
+                with os.fdopen(fd, "wb") as out:
+                    if isinstance(source, Path):
+                        with source.open("rb") as src:
+                            _copy(src, out, digest)
+                    else:
+                        _copy(source, out, digest)
+                    out.flush()
+                    os.fsync(out.fileno())
+                if digest.hexdigest() != sha256:
+                    raise StorageUnavailable("the stored bytes do not match their checksum")
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            _fsync_dir(target.parent)
+        except StorageUnavailable:
+            raise
+        except OSError as exc:
+            raise StorageUnavailable(f"local storage write failed ({exc.strerror})") from exc
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+        except OSError as exc:
+            raise StorageUnavailable(f"local storage read failed ({exc.strerror})") from exc
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageUnavailable(f"local storage delete failed ({exc.strerror})") from exc
+        with contextlib.suppress(OSError):
+            _fsync_dir(path.parent)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+
+    def free_bytes(self) -> int:
+        """Free space of the filesystem holding the root (for health checks)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return shutil.disk_usage(self.root).free
+
+
+def _copy(src: BinaryIO, out: BinaryIO, digest: hashlib._Hash) -> None:
+    while chunk := src.read(CHUNK):
+        digest.update(chunk)
+        out.write(chunk)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
