@@ -18,6 +18,7 @@ from hounsfield.monitoring import router as monitoring_router
 from hounsfield.monitoring.middleware import RequestContextMiddleware
 from hounsfield.users import router as users_router
 from hounsfield.users import service as users_service
+from hounsfield.webui import install as install_webui
 from hounsfield.worker import requeuer, shutdown_local_pool
 
 
@@ -54,4 +55,5 @@ def create_app() -> FastAPI:
     for module in (monitoring_router, auth_router, users_router, audit_router):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
+    install_webui(app, settings)  # last: serves web/out for paths no route claims
     return app

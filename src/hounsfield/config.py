@@ -140,6 +140,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Proxy IPs whose X-Forwarded-For is believed (e.g. the nginx address).",
     )
+    web_dir: Path | None = Field(
+        None,
+        description="Built web workstation (Next.js export) served at `/`; default `web/out` "
+        "of the source tree. Not served when the directory is missing.",
+    )
     auth: AuthSettings = AuthSettings()
     storage: StorageSettings = StorageSettings()
     ingest: IngestSettings = IngestSettings()

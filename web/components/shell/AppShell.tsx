@@ -1,0 +1,111 @@
+'use client';
+
+import Link from 'next/link';
+import { usePathname, useRouter } from 'next/navigation';
+import type { ReactNode } from 'react';
+import { logout } from '@/lib/api/client';
+import { hasPermission, useSession } from '@/lib/auth/store';
+import { LOCALES, useLocale, useT } from '@/lib/i18n';
+import { useSessionGate } from './useSessionGate';
+
+const NAV = [
+  { href: '/studies/', key: 'nav.worklist', permission: 'image:read' },
+  { href: '/upload/', key: 'nav.upload', permission: 'image:create' },
+];
+
+export function LocaleSwitch({ className = '' }: { className?: string }) {
+  const { locale, setLocale } = useLocale();
+  const t = useT();
+  return (
+    <select
+      aria-label={t('common.language')}
+      data-testid="locale-switch"
+      className={`rounded border border-current/30 bg-transparent px-1 py-0.5 text-sm ${className}`}
+      value={locale}
+      onChange={(e) => setLocale(e.target.value as (typeof LOCALES)[number])}
+    >
+      <option value="zh-CN">中文</option>
+      <option value="en">English</option>
+    </select>
+  );
+}
+
+/** Header with the navigation the user's permissions allow, and the page below it. */
+export function AppShell({
+  children,
+  permission,
+  dark = false,
+}: {
+  children: ReactNode;
+  permission?: string;
+  dark?: boolean;
+}) {
+  const status = useSessionGate();
+  const me = useSession((s) => s.me);
+  const t = useT();
+  const pathname = usePathname();
+  const router = useRouter();
+
+  if (status !== 'authenticated' || !me) {
+    return (
+      <div className="flex h-screen items-center justify-center text-slate-500" data-testid="loading">
+        {t('common.loading')}
+      </div>
+    );
+  }
+
+  const onLogout = async () => {
+    await logout();
+    router.replace('/login/');
+  };
+
+  return (
+    <div className={`flex h-screen flex-col ${dark ? 'reading' : ''}`}>
+      <header
+        className={`flex h-11 shrink-0 items-center gap-4 px-4 ${
+          dark ? 'border-b border-neutral-800 bg-neutral-900' : 'bg-slate-800 text-slate-100'
+        }`}
+      >
+        <span className="font-semibold tracking-wide">Hounsfield</span>
+        <nav className="flex gap-1" aria-label={t('nav.label')}>
+          {NAV.filter((n) => hasPermission(me, n.permission)).map((n) => (
+            <Link
+              key={n.href}
+              href={n.href}
+              data-testid={`nav-${n.href.replaceAll('/', '')}`}
+              className={`rounded px-3 py-1 text-sm ${
+                pathname === n.href ? 'bg-white/15' : 'hover:bg-white/10'
+              }`}
+            >
+              {t(n.key)}
+            </Link>
+          ))}
+        </nav>
+        <div className="ml-auto flex items-center gap-3 text-sm">
+          {me.demo && (
+            <span className="rounded bg-amber-500 px-2 py-0.5 text-xs text-black">{t('common.demo')}</span>
+          )}
+          <span data-testid="current-user">{me.display_name || me.username}</span>
+          <LocaleSwitch />
+          <button
+            type="button"
+            data-testid="logout"
+            onClick={onLogout}
+            className="rounded px-2 py-1 hover:bg-white/10"
+          >
+            {t('nav.logout')}
+          </button>
+        </div>
+      </header>
+      <main className="min-h-0 flex-1">
+        {permission && !hasPermission(me, permission) ? (
+          <p className="p-8 text-red-600" data-testid="forbidden">
+            {t('errors.permission_denied')}
+          </p>
+        ) : (
+          children
+        )}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,387 @@
+'use client';
+
+import Link from 'next/link';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { AuthImage, seriesThumbnailUrl } from '@/components/studies/Thumbnail';
+import { describeError } from '@/lib/api/errors';
+import { errorMessage } from '@/lib/api/messages';
+import type { StudyDetail } from '@/lib/api/types';
+import { ageAt, displayDate } from '@/lib/dates';
+import { translate, useLocale, useT } from '@/lib/i18n';
+import { useStudy } from '@/lib/queries/studies';
+import {
+  csTools,
+  engine,
+  initCornerstone,
+  renderingPath,
+  setPrimaryTool,
+  TOOL,
+  type PrimaryTool,
+} from '@/lib/viewer/cornerstone';
+import { CT_PRESETS, voiRange } from '@/lib/viewer/presets';
+import { HelpDialog } from './HelpDialog';
+import { MeasurementsPanel } from './MeasurementsPanel';
+import { SERIES_DRAG_TYPE, stackViewport, ViewportPane } from './ViewportPane';
+
+type Layout = '1x1' | '1x2' | '2x2';
+const LAYOUT_SLOTS: Record<Layout, number> = { '1x1': 1, '1x2': 2, '2x2': 4 };
+const LAYOUT_GRID: Record<Layout, string> = {
+  '1x1': 'grid-cols-1 grid-rows-1',
+  '1x2': 'grid-cols-2 grid-rows-1',
+  '2x2': 'grid-cols-2 grid-rows-2',
+};
+
+const TOOLS: { id: PrimaryTool; key: string; toolName: string }[] = [
+  { id: 'windowLevel', key: 'w', toolName: TOOL.windowLevel },
+  { id: 'pan', key: 'p', toolName: TOOL.pan },
+  { id: 'zoom', key: 'z', toolName: TOOL.zoom },
+  { id: 'length', key: 'l', toolName: TOOL.length },
+  { id: 'angle', key: 'a', toolName: TOOL.angle },
+  { id: 'rectangle', key: 'b', toolName: TOOL.rectangle },
+  { id: 'ellipse', key: 'e', toolName: TOOL.ellipse },
+  { id: 'arrow', key: 'n', toolName: TOOL.arrow },
+];
+
+function Btn({
+  onClick,
+  active = false,
+  title,
+  children,
+  testId,
+}: {
+  onClick: () => void;
+  active?: boolean;
+  title: string;
+  children: React.ReactNode;
+  testId?: string;
+}) {
+  return (
+    <button
+      type="button"
+      title={title}
+      data-testid={testId}
+      onClick={onClick}
+      className={`rounded px-2 py-1 text-xs whitespace-nowrap ${
+        active ? 'bg-sky-700 text-white' : 'text-neutral-300 hover:bg-neutral-800'
+      }`}
+    >
+      {children}
+    </button>
+  );
+}
+
+function StudyHeader({ study }: { study: StudyDetail }) {
+  const t = useT();
+  const age = ageAt(study.patient_birth_date, study.study_date);
+  return (
+    <div className="flex items-center gap-4 border-b border-neutral-800 px-3 py-1.5 text-sm" data-testid="study-header">
+      <Link href="/studies/" className="text-sky-400 hover:underline">
+        ← {t('nav.worklist')}
+      </Link>
+      <span className="font-semibold text-neutral-100" data-testid="header-patient-name">
+        {study.patient_name}
+      </span>
+      <span>
+        {t('viewer.overlay.id')}: {study.patient_id}
+      </span>
+      <span>{[study.patient_sex, age].filter(Boolean).join(' ')}</span>
+      <span>{displayDate(study.study_date)}</span>
+      <span>
+        {t('worklist.col.accession')}: {study.accession_number}
+      </span>
+      <span className="truncate text-neutral-400">{study.study_description}</span>
+    </div>
+  );
+}
+
+export default function Viewer({ studyUid }: { studyUid: string }) {
+  const t = useT();
+  const localeRef = useRef(useLocale.getState().locale);
+  useEffect(() => useLocale.subscribe((s) => (localeRef.current = s.locale)), []);
+  const { data: study, error } = useStudy(studyUid);
+  const [ready, setReady] = useState(false);
+  const [layout, setLayout] = useState<Layout>('1x1');
+  const [slots, setSlots] = useState<(string | null)[]>([null, null, null, null]);
+  const [active, setActive] = useState(0);
+  const [tool, setTool] = useState<PrimaryTool>('windowLevel');
+  const [cine, setCine] = useState(false);
+  const [fps, setFps] = useState(15);
+  const [help, setHelp] = useState(false);
+  const [panelOpen, setPanelOpen] = useState(true);
+  const grid = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    void initCornerstone(() => translate(localeRef.current, 'viewer.arrowText')).then(() => {
+      if (!cancelled) {
+        setReady(true);
+        (window as unknown as { __hf?: object }).__hf = { renderingPath: renderingPath() };
+      }
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+
+  // Fill empty slots with the study's series, in order.
+  useEffect(() => {
+    if (!study) return;
+    setSlots((current) => {
+      const used = new Set(current.filter(Boolean));
+      const free = study.series.map((s) => s.series_instance_uid).filter((u) => !used.has(u));
+      const n = LAYOUT_SLOTS[layout];
+      return current.map((s, i) => (s ?? (i < n ? (free.shift() ?? study.series[0]?.series_instance_uid ?? null) : null)));
+    });
+  }, [study, layout]);
+
+  // Keep the canvases sized to their panes.
+  useEffect(() => {
+    const el = grid.current;
+    if (!ready || !el) return;
+    const ro = new ResizeObserver(() => {
+      try {
+        engine().resize(true, true);
+      } catch {
+        /* not ready */
+      }
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [ready]);
+
+  const withActive = useCallback(
+    (fn: (vp: NonNullable<ReturnType<typeof stackViewport>>) => void) => {
+      const vp = stackViewport(active);
+      if (!vp) return;
+      fn(vp);
+      vp.render();
+    },
+    [active],
+  );
+
+  const selectTool = useCallback((id: PrimaryTool) => {
+    setPrimaryTool(id);
+    setTool(id);
+  }, []);
+
+  const actions = {
+    preset: (i: number) => {
+      const p = CT_PRESETS[i];
+      if (p) withActive((vp) => vp.setProperties({ voiRange: voiRange(p.width, p.center) }));
+    },
+    invert: () => withActive((vp) => vp.setProperties({ invert: !vp.getProperties().invert })),
+    rotate: (deg: number) =>
+      withActive((vp) => {
+        const r = vp.getViewPresentation().rotation ?? 0;
+        vp.setViewPresentation({ rotation: (((r + deg) % 360) + 360) % 360 });
+      }),
+    flipH: () => withActive((vp) => vp.setViewPresentation({ flipHorizontal: !vp.getViewPresentation().flipHorizontal })),
+    flipV: () => withActive((vp) => vp.setViewPresentation({ flipVertical: !vp.getViewPresentation().flipVertical })),
+    fit: () => withActive((vp) => vp.resetCamera({ resetPan: true, resetZoom: true, resetToCenter: true })),
+    reset: () =>
+      withActive((vp) => {
+        vp.resetCamera();
+        vp.resetProperties();
+      }),
+    scroll: (delta: number) => {
+      const vp = stackViewport(active);
+      if (!vp) return;
+      const n = vp.getImageIds().length;
+      const next = Math.min(n - 1, Math.max(0, vp.getCurrentImageIdIndex() + delta));
+      void vp.setImageIdIndex(next);
+    },
+    toggleCine: () => {
+      const vp = stackViewport(active);
+      if (!vp) return;
+      if (cine) csTools.utilities.cine.stopClip(vp.element);
+      else csTools.utilities.cine.playClip(vp.element, { framesPerSecond: fps, loop: true });
+      setCine(!cine);
+    },
+    deleteSelected: () => {
+      for (const uid of csTools.annotation.selection.getAnnotationsSelected()) {
+        csTools.annotation.state.removeAnnotation(uid);
+      }
+      engine().render();
+    },
+  };
+  const actionsRef = useRef(actions);
+  actionsRef.current = actions;
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      if (target && ['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName) && (target as HTMLInputElement).type !== 'range') return;
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      const a = actionsRef.current;
+      const k = e.key;
+      const presetIndex = CT_PRESETS.findIndex((p) => p.key === k);
+      const toolHit = TOOLS.find((x) => x.key === k.toLowerCase());
+      if (k === '?') setHelp((h) => !h);
+      else if (k === 'Escape') setHelp(false);
+      else if (presetIndex >= 0) a.preset(presetIndex);
+      else if (k === 'ArrowUp' || k === 'ArrowLeft') a.scroll(-1);
+      else if (k === 'ArrowDown' || k === 'ArrowRight') a.scroll(1);
+      else if (k === 'PageUp') a.scroll(-10);
+      else if (k === 'PageDown') a.scroll(10);
+      else if (k === '[') a.rotate(-90);
+      else if (k === ']') a.rotate(90);
+      else if (k === 'h' || k === 'H') a.flipH();
+      else if (k === 'v' || k === 'V') a.flipV();
+      else if (k === 'i' || k === 'I') a.invert();
+      else if (k === 'f' || k === 'F') a.fit();
+      else if (k === 'r' || k === 'R') a.reset();
+      else if (k === ' ') a.toggleCine();
+      else if (k === 'Delete' || k === 'Backspace') a.deleteSelected();
+      else if (toolHit) selectTool(toolHit.id);
+      else return;
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [selectTool]);
+
+  // A new frame rate takes effect at once while playing.
+  useEffect(() => {
+    if (!cine) return;
+    const vp = stackViewport(active);
+    if (vp) csTools.utilities.cine.playClip(vp.element, { framesPerSecond: fps, loop: true });
+  }, [fps, cine, active]);
+
+  if (error) {
+    return (
+      <p className="p-8 text-red-400" role="alert">
+        {errorMessage(t, describeError(error))}
+      </p>
+    );
+  }
+  if (!study || !ready) {
+    return <p className="p-8 text-neutral-400">{t('common.loading')}</p>;
+  }
+
+  const n = LAYOUT_SLOTS[layout];
+  return (
+    <div className="flex h-full flex-col" data-testid="viewer">
+      <StudyHeader study={study} />
+      <div className="flex flex-wrap items-center gap-1 border-b border-neutral-800 px-2 py-1" data-testid="toolbar">
+        {(Object.keys(LAYOUT_SLOTS) as Layout[]).map((l) => (
+          <Btn key={l} onClick={() => setLayout(l)} active={layout === l} title={t('viewer.layout')} testId={`layout-${l}`}>
+            {l.replace('x', '×')}
+          </Btn>
+        ))}
+        <span className="mx-1 h-4 w-px bg-neutral-700" />
+        {TOOLS.map((x) => (
+          <Btn
+            key={x.id}
+            onClick={() => selectTool(x.id)}
+            active={tool === x.id}
+            title={`${t(`viewer.tools.${x.toolName}`)} (${x.key.toUpperCase()})`}
+            testId={`tool-${x.id}`}
+          >
+            {t(`viewer.tools.${x.toolName}`)}
+          </Btn>
+        ))}
+        <span className="mx-1 h-4 w-px bg-neutral-700" />
+        {CT_PRESETS.map((p, i) => (
+          <Btn key={p.id} onClick={() => actions.preset(i)} title={`${p.width}/${p.center} (${p.key})`} testId={`preset-${p.id}`}>
+            {t(`viewer.presets.${p.id}`)}
+          </Btn>
+        ))}
+        <span className="mx-1 h-4 w-px bg-neutral-700" />
+        <Btn onClick={() => actions.rotate(90)} title="]" testId="rotate">
+          {t('viewer.actions.rotate')}
+        </Btn>
+        <Btn onClick={actions.flipH} title="H" testId="flip-h">
+          {t('viewer.actions.flipH')}
+        </Btn>
+        <Btn onClick={actions.flipV} title="V" testId="flip-v">
+          {t('viewer.actions.flipV')}
+        </Btn>
+        <Btn onClick={actions.invert} title="I" testId="invert">
+          {t('viewer.actions.invert')}
+        </Btn>
+        <Btn onClick={actions.fit} title="F" testId="fit">
+          {t('viewer.actions.fit')}
+        </Btn>
+        <Btn onClick={actions.reset} title="R" testId="reset">
+          {t('viewer.actions.reset')}
+        </Btn>
+        <span className="mx-1 h-4 w-px bg-neutral-700" />
+        <Btn onClick={actions.toggleCine} active={cine} title="Space" testId="cine">
+          {cine ? t('viewer.actions.stop') : t('viewer.actions.play')}
+        </Btn>
+        <label className="flex items-center gap-1 text-xs text-neutral-400">
+          <input
+            type="number"
+            min={1}
+            max={60}
+            value={fps}
+            onChange={(e) => setFps(Math.min(60, Math.max(1, Number(e.target.value) || 1)))}
+            className="w-12 rounded bg-neutral-800 px-1 text-neutral-200"
+            aria-label={t('viewer.fps')}
+          />
+          {t('viewer.fps')}
+        </label>
+        <span className="ml-auto" />
+        <Btn onClick={() => setHelp(true)} title="?" testId="help">
+          ?
+        </Btn>
+        <Btn onClick={() => setPanelOpen((o) => !o)} title={t('viewer.panel')} testId="toggle-panel">
+          {panelOpen ? '⟩' : '⟨'}
+        </Btn>
+      </div>
+      <div className="flex min-h-0 flex-1">
+        <aside className="w-36 shrink-0 overflow-y-auto border-r border-neutral-800 p-1.5" data-testid="series-panel">
+          {study.series.map((s) => (
+            <button
+              type="button"
+              key={s.series_instance_uid}
+              draggable
+              data-testid="series-item"
+              onDragStart={(e) => {
+                e.dataTransfer.setData(SERIES_DRAG_TYPE, s.series_instance_uid);
+                e.dataTransfer.effectAllowed = 'copy';
+              }}
+              onClick={() => setSlots((cur) => cur.map((u, i) => (i === active ? s.series_instance_uid : u)))}
+              className={`mb-1.5 block w-full rounded p-1 text-left text-[11px] ${
+                slots.slice(0, n).includes(s.series_instance_uid) ? 'bg-neutral-800' : 'hover:bg-neutral-900'
+              }`}
+            >
+              <AuthImage url={seriesThumbnailUrl(study.study_instance_uid, s.series_instance_uid)} alt="" className="aspect-square w-full" />
+              <div className="mt-0.5 truncate">
+                {s.modality} #{s.series_number ?? '-'} {s.series_description}
+              </div>
+              <div className="text-neutral-500">{t('viewer.images', { n: s.number_of_instances })}</div>
+            </button>
+          ))}
+        </aside>
+        <div ref={grid} className={`grid min-w-0 flex-1 gap-px bg-neutral-900 ${LAYOUT_GRID[layout]}`} data-testid="viewport-grid">
+          {Array.from({ length: n }, (_, i) => (
+            <ViewportPane
+              key={i}
+              index={i}
+              study={study}
+              seriesUid={slots[i]}
+              active={i === active}
+              onActivate={() => setActive(i)}
+              onDropSeries={(uid) => setSlots((cur) => cur.map((u, j) => (j === i ? uid : u)))}
+            />
+          ))}
+        </div>
+        {panelOpen && (
+          <aside className="w-72 shrink-0 space-y-4 overflow-y-auto border-l border-neutral-800 p-3" data-testid="side-panel">
+            <MeasurementsPanel />
+            <section data-testid="panel-report">
+              <h2 className="mb-1 text-xs font-semibold tracking-wide text-neutral-400 uppercase">{t('viewer.report.title')}</h2>
+              <p className="text-xs text-neutral-500">{t('viewer.report.placeholder')}</p>
+            </section>
+            <section data-testid="panel-ai">
+              <h2 className="mb-1 text-xs font-semibold tracking-wide text-neutral-400 uppercase">{t('viewer.ai.title')}</h2>
+              <p className="text-xs text-neutral-500">{t('viewer.ai.placeholder')}</p>
+            </section>
+          </aside>
+        )}
+      </div>
+      {help && <HelpDialog onClose={() => setHelp(false)} />}
+    </div>
+  );
+}

@@ -1,0 +1,21 @@
+/** Keyboard shortcuts of the viewer (the help dialog lists them; `?` opens it). */
+export const SHORTCUTS: { keys: string; label: string }[] = [
+  { keys: '↑ ↓ ← →', label: 'viewer.help.scroll' },
+  { keys: '1 – 5', label: 'viewer.help.presets' },
+  { keys: 'W', label: 'viewer.tools.WindowLevel' },
+  { keys: 'P', label: 'viewer.tools.Pan' },
+  { keys: 'Z', label: 'viewer.tools.Zoom' },
+  { keys: 'L', label: 'viewer.tools.Length' },
+  { keys: 'A', label: 'viewer.tools.Angle' },
+  { keys: 'B', label: 'viewer.tools.RectangleROI' },
+  { keys: 'E', label: 'viewer.tools.EllipticalROI' },
+  { keys: 'N', label: 'viewer.tools.ArrowAnnotate' },
+  { keys: '[ ]', label: 'viewer.help.rotate' },
+  { keys: 'H / V', label: 'viewer.help.flip' },
+  { keys: 'I', label: 'viewer.actions.invert' },
+  { keys: 'F', label: 'viewer.actions.fit' },
+  { keys: 'R', label: 'viewer.actions.reset' },
+  { keys: 'Space', label: 'viewer.help.cine' },
+  { keys: 'Delete', label: 'viewer.help.deleteSelected' },
+  { keys: '?', label: 'viewer.help.title' },
+];

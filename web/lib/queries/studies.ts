@@ -1,0 +1,52 @@
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { api } from '@/lib/api/client';
+import type { Page, StudyDetail, StudySummary } from '@/lib/api/types';
+
+export interface StudyFilters {
+  q: string;
+  accession_number: string;
+  modality: string;
+  study_date_from: string;
+  study_date_to: string;
+  sort: string;
+  limit: number;
+  offset: number;
+}
+
+export const DEFAULT_FILTERS: StudyFilters = {
+  q: '',
+  accession_number: '',
+  modality: '',
+  study_date_from: '',
+  study_date_to: '',
+  sort: '-study_date',
+  limit: 25,
+  offset: 0,
+};
+
+/** Query parameters without the empty ones. */
+export function studyParams(f: StudyFilters): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(f)) {
+    if (v !== '' && v !== null && v !== undefined) out[k] = v as string | number;
+  }
+  return out;
+}
+
+export function useStudies(filters: StudyFilters) {
+  return useQuery({
+    queryKey: ['studies', filters],
+    queryFn: async () =>
+      (await api.get<Page<StudySummary>>('/api/studies', { params: studyParams(filters) })).data,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useStudy(uid: string | null) {
+  return useQuery({
+    queryKey: ['study', uid],
+    enabled: !!uid,
+    queryFn: async () =>
+      (await api.get<StudyDetail>(`/api/studies/${encodeURIComponent(uid ?? '')}`)).data,
+  });
+}
