@@ -73,8 +73,8 @@ def make_dataset(
             rng.integers(0, 4000 if dtype == np.uint16 else 255, shape).astype(dtype).tobytes()
         )
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.MediaStorageSOPClassUID = ds.get("SOPClassUID", CTImageStorage)
+    meta.MediaStorageSOPInstanceUID = ds.get("SOPInstanceUID", generate_uid())
     meta.TransferSyntaxUID = UID(transfer_syntax)
     ds.file_meta = meta
     return ds

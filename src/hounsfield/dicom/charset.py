@@ -8,6 +8,7 @@ searching (case-folded, Chinese characters kept).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pydicom.valuerep import PersonName
 
 __all__ = [
     "PersonNameGroups",
+    "clean_text",
     "guess_character_set",
     "normalize_text",
     "person_name_groups",
@@ -75,7 +77,28 @@ def person_name_groups(value: object) -> PersonNameGroups:
 
 
 def _clean_group(group: str) -> str:
-    return "^".join(c.strip() for c in group.strip(" \x00").split("^")).rstrip("^")
+    group = clean_text(group)
+    return "^".join(c.strip() for c in group.split("^")).rstrip("^")
+
+
+# ISO 2022 escape sequences (PS3.5 §6.1.2.5.3): ESC, intermediate bytes, a final byte.
+_ESCAPE = re.compile(r"\x1b[\x20-\x2f]*[\x30-\x7e]")
+
+
+def clean_text(text: str) -> str:
+    """Remove ISO 2022 escape sequences pydicom leaves in decoded text, and padding.
+
+    Parameters
+    ----------
+    text : str
+        Decoded text (e.g. ``"\\x1b$)A张^伟"`` from an ISO 2022 IR 58 value).
+
+    Returns
+    -------
+    str
+        The text without escape sequences and without leading/trailing spaces and NULs.
+    """
+    return _ESCAPE.sub("", text).strip(" \x00")
 
 
 def normalize_text(text: str) -> str:

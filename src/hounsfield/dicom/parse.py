@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pydicom import dcmread
+from pydicom.charset import convert_encodings
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileDataset
@@ -49,6 +50,7 @@ UNDEFINED = 0xFFFFFFFF
 PIXEL_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"UN"}
 # TIFF magic numbers: the one non-DICOM use of the preamble PS3.10 §7.5 names.
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
+NOT_DICOM = "not a DICOM file (no DICM prefix and not a readable dataset)"
 REQUIRED_UIDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
 
 
@@ -176,8 +178,17 @@ def parse_instance(path: Path, limits: ParseLimits | None = None) -> ParsedInsta
     with path.open("rb") as fp:
         head = fp.read(PREAMBLE_LENGTH + 4)
     part10 = head[PREAMBLE_LENGTH:] == DICM
-    if not part10 and size > limits.max_raw_dataset_bytes:
-        raise InvalidInstance("not a DICOM file (no DICM prefix)")
+    if part10:
+        return _parse(path, size, True, limits)
+    if size > limits.max_raw_dataset_bytes:
+        raise InvalidInstance(NOT_DICOM)
+    try:
+        return _parse(path, size, False, limits)
+    except InvalidInstance as exc:  # whatever broke, a file without DICM was not DICOM
+        raise InvalidInstance(NOT_DICOM) from exc
+
+
+def _parse(path: Path, size: int, part10: bool, limits: ParseLimits) -> ParsedInstance:
     notes: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -200,6 +211,7 @@ def parse_instance(path: Path, limits: ParseLimits | None = None) -> ParsedInsta
             if guessed is not None:
                 ds.SpecificCharacterSet = guessed
                 notes.append(f"no Specific Character Set; text decoded as {guessed}")
+                _decode_as(ds, convert_encodings(guessed))
         _touch_all(ds, size)
     _check_required(ds)
     meta_uid = getattr(ds, "file_meta", Dataset()).get("MediaStorageSOPInstanceUID")
@@ -379,6 +391,17 @@ def _raw_text_values(ds: Dataset) -> list[bytes]:
             if vr in TEXT_VRS:
                 values.append(elem.value)
     return values
+
+
+def _decode_as(ds: Dataset, encodings: list[str]) -> None:
+    """Make pydicom decode the not-yet-decoded text of `ds` (and its items) as `encodings`."""
+    ds._read_charset = encodings
+    for tag in list(ds.keys()):
+        raw = ds.get_item(tag, keep_deferred=True)
+        if isinstance(raw, RawDataElement) or raw is None or raw.VR != "SQ":
+            continue
+        for item in raw.value or []:
+            _decode_as(item, encodings)
 
 
 def _touch_all(ds: Dataset, size: int) -> None:

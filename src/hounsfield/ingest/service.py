@@ -37,7 +37,7 @@ from hounsfield.audit import service as audit
 from hounsfield.audit.service import Actor
 from hounsfield.config import Settings, get_settings
 from hounsfield.db import after_commit, utcnow
-from hounsfield.dicom.charset import normalize_text, person_name_groups, search_text
+from hounsfield.dicom.charset import clean_text, normalize_text, person_name_groups, search_text
 from hounsfield.dicom.parse import (
     PREAMBLE_LENGTH,
     InvalidInstance,
@@ -502,7 +502,7 @@ def _text(ds: Dataset, keyword: str, length: int) -> str:
         return ""
     if not isinstance(value, str) and hasattr(value, "__iter__"):
         value = "\\".join(str(v) for v in value)
-    return str(value).strip(" \x00")[:length]
+    return clean_text(str(value))[:length]
 
 
 def _int(ds: Dataset, keyword: str) -> int | None:
