@@ -13,6 +13,7 @@ from hounsfield.audit.service import sealer
 from hounsfield.auth import router as auth_router
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
+from hounsfield.dimse import router as dimse_router
 from hounsfield.errors import install_handlers
 from hounsfield.monitoring import router as monitoring_router
 from hounsfield.monitoring.middleware import RequestContextMiddleware
@@ -52,7 +53,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_handlers(app)
-    for module in (monitoring_router, auth_router, users_router, audit_router):
+    for module in (monitoring_router, auth_router, users_router, audit_router, dimse_router):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
     install_webui(app, settings)  # last: serves web/out for paths no route claims

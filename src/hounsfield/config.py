@@ -37,6 +37,36 @@ class AuthSettings(BaseModel):
     password_min_length: int = Field(10, ge=8, description="Minimum password length.")
 
 
+class DicomSettings(BaseModel):
+    """The DICOM (DIMSE) listener and SCU; see docs/dicom-conformance.md."""
+
+    ae_title: str = Field("HOUNSFIELD", min_length=1, max_length=16, description="Our AE title.")
+    host: str = Field("127.0.0.1", description="Bind address of the DIMSE listener.")
+    port: int = Field(11112, ge=1, le=65535, description="DIMSE listening port.")
+    enabled: bool = Field(
+        True, description="Start the listener inside `hounsfield serve` (embedded mode)."
+    )
+    allow_unknown_store: bool | None = Field(
+        None,
+        description="Accept C-STORE from unregistered AEs; default true in embedded mode, "
+        "always false in production.",
+    )
+    max_associations: int = Field(20, ge=1, description="Concurrent associations accepted.")
+    max_pdu: int = Field(262144, ge=0, description="Maximum PDU size we receive (0: no limit).")
+    network_timeout_s: float = Field(60, gt=0, description="Idle timeout of an association.")
+    shutdown_grace_s: float = Field(
+        30, ge=0, description="On shutdown, how long in-flight associations may finish."
+    )
+    tls_cert: Path | None = Field(None, description="PEM certificate: enables DICOM TLS.")
+    tls_key: Path | None = Field(None, description="PEM private key of `tls_cert`.")
+    tls_ca: Path | None = Field(
+        None, description="PEM CA bundle: peers must present a certificate it signed."
+    )
+    listeners: int = Field(
+        1, ge=1, le=32, description="Listener processes sharing the port (SO_REUSEPORT)."
+    )
+
+
 class StorageSettings(BaseModel):
     """Where DICOM objects are kept: a local directory or an S3 bucket."""
 
@@ -148,6 +178,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     storage: StorageSettings = StorageSettings()
     ingest: IngestSettings = IngestSettings()
+    dicom: DicomSettings = DicomSettings()
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -3,6 +3,7 @@
 from hounsfield.audit.models import AuditChainHead, AuditEvent
 from hounsfield.auth.models import RefreshToken
 from hounsfield.db import Base
+from hounsfield.dimse.models import Device, DimseJob
 from hounsfield.studies.models import Instance, Patient, Series, Study
 from hounsfield.users.models import Role, RolePermission, User, user_roles
 from hounsfield.worker import OutboxEntry
@@ -11,6 +12,8 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Base",
+    "Device",
+    "DimseJob",
     "Instance",
     "OutboxEntry",
     "Patient",

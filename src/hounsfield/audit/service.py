@@ -54,6 +54,17 @@ EVENT_CODES: dict[str, str] = {
     "role.update": "110113",
     "role.delete": "110113",
     "audit.read": "110101",  # Audit Log Used
+    "device.create": "110113",
+    "device.update": "110113",
+    "device.delete": "110113",
+    "dimse.association": "110114",  # node authentication of a DICOM peer
+    "dimse.reject": "110113",
+    "dimse.find": "110112",  # Query
+    "dimse.move": "110106",  # Export
+    "dimse.get": "110106",
+    "dimse.send": "110106",
+    "dimse.retrieve": "110107",  # Import
+    "dimse.commitment": "110110",
 }
 DEFAULT_EVENT_CODE = "110110"  # Patient Record
 

@@ -1,0 +1,629 @@
+"""The DICOM listener (pynetdicom): echo, store, find, move, get, storage commitment, worklist.
+
+Thin glue, as Orthanc advises: every instance goes through the archive's one ingest function,
+every query through the index queries QIDO-RS uses. Who may do what is decided per
+association from the device registry (calling AE title + peer address + allowed operations),
+and every association and refusal is audited. See docs/dicom-conformance.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydicom.dataset import Dataset
+from pynetdicom import evt
+from pynetdicom.presentation import PresentationContext, build_context
+from pynetdicom.transport import ThreadedAssociationServer
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from hounsfield import context
+from hounsfield.audit import service as audit
+from hounsfield.audit.service import Anonymous, Outcome
+from hounsfield.config import Settings, get_settings
+from hounsfield.db import transaction
+from hounsfield.dimse import archive, devices
+from hounsfield.dimse.common import (
+    CANNOT_UNDERSTAND,
+    DATASET_MISMATCH,
+    NODELAY_HANDLER,
+    OUT_OF_RESOURCES,
+    REFUSED_NOT_AUTHORIZED,
+    STORAGE_CLASSES,
+    SUCCESS,
+    TRANSFER_SYNTAXES,
+    UNCOMPRESSED,
+    WARNING_COERCION,
+    ModalityWorklistInformationFind,
+    PatientRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelGet,
+    PatientRootQueryRetrieveInformationModelMove,
+    StorageCommitmentPushModel,
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelMove,
+    Verification,
+    allow_unknown_store,
+    client_ssl_context,
+    make_ae,
+    server_ssl_context,
+)
+
+logger = logging.getLogger(__name__)
+
+PROCESSING_FAILURE = 0x0110
+INVALID_ARGUMENT = 0x0115
+PENDING = 0xFF00
+UNABLE_TO_PERFORM_SUBOPERATIONS = 0xA702
+CANCEL = 0xFE00
+FIND_UNABLE_TO_PROCESS = 0xC000
+
+FIND_MODELS = {
+    str(PatientRootQueryRetrieveInformationModelFind): "PATIENT",
+    str(StudyRootQueryRetrieveInformationModelFind): "STUDY",
+}
+MOVE_MODELS = {
+    str(PatientRootQueryRetrieveInformationModelMove): "PATIENT",
+    str(StudyRootQueryRetrieveInformationModelMove): "STUDY",
+}
+GET_MODELS = {
+    str(PatientRootQueryRetrieveInformationModelGet): "PATIENT",
+    str(StudyRootQueryRetrieveInformationModelGet): "STUDY",
+}
+LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
+QR_SYNTAXES = [*UNCOMPRESSED, "1.2.840.10008.1.2.1.99"]  # + deflated explicit VR LE
+
+# Which abstract syntaxes each allowed operation opens (association-level filtering).
+_SERVICE_CLASSES: dict[str, set[str]] = {
+    "echo": {str(Verification)},
+    "store": {str(c) for c in STORAGE_CLASSES} | {str(StorageCommitmentPushModel)},
+    "find": set(FIND_MODELS) | {str(ModalityWorklistInformationFind)},
+    "move": set(MOVE_MODELS),
+    # C-GET sends the instances back over the same association: storage contexts too.
+    "get": set(GET_MODELS) | {str(c) for c in STORAGE_CLASSES},
+}
+
+
+def worklist_items(session: Session, identifier: Dataset) -> list[Dataset]:
+    """Scheduled procedure steps matching a Modality Worklist query (PS3.4 K.6).
+
+    The seam for the patients/orders domain: until imaging orders exist, the worklist is
+    empty, which is a correct answer (C-FIND success, no matches).
+    """
+    return []
+
+
+@dataclass
+class Peer:
+    """What we decided about the association's requestor, kept for its whole life."""
+
+    calling_ae: str
+    address: str
+    device_id: str | None
+    operations: set[str] = field(default_factory=set)
+
+    def may(self, operation: str) -> bool:
+        return operation in self.operations
+
+    @property
+    def actor(self) -> Anonymous:
+        return Anonymous(username=f"ae:{self.calling_ae}")
+
+
+def _peer(event: evt.Event) -> Peer:
+    peer = getattr(event.assoc, "hounsfield_peer", None)
+    if peer is None:  # not decided (should not happen): nothing is allowed
+        return Peer(calling_ae="?", address="?", device_id=None)
+    assert isinstance(peer, Peer)
+    context.client_ip.set(peer.address)
+    return peer
+
+
+# --- association control --------------------------------------------------------------
+
+
+def _refuse(event: evt.Event, peer: Peer, reason: str, diagnostic: int = 0x03) -> None:
+    """Reject the association (permanent, by the service user) and audit why."""
+    audit.record_now(
+        "dimse.reject", peer.actor, outcome=Outcome.minor_failure,
+        resource_type="device", resource_id=peer.device_id,
+        detail={"calling_ae": peer.calling_ae, "peer": peer.address, "reason": reason},
+    )  # fmt: skip
+    logger.info("DICOM association from %s refused: %s", peer.calling_ae, reason)
+    event.assoc.acse.send_reject(0x01, 0x01, diagnostic)
+    event.assoc.kill()  # as pynetdicom's own rejection does: waits until the PDU is out
+
+
+def _on_requested(event: evt.Event, settings: Settings) -> None:
+    """Decide who the requestor is and which services it may use, before negotiation."""
+    assoc: Any = event.assoc
+    calling = str(assoc.requestor.primitive.calling_ae_title).strip()
+    address = str(assoc.requestor.address)
+    context.client_ip.set(address)
+    with transaction() as session:
+        device = devices.find_by_ae_title(session, calling)
+        snapshot = (
+            None
+            if device is None
+            else (str(device.id), device.enabled, set(device.operations), device)
+        )
+        host_ok = device is not None and devices.host_matches(device, address)
+    peer = Peer(calling_ae=calling, address=address, device_id=snapshot[0] if snapshot else None)
+    assoc.hounsfield_peer = peer
+    if snapshot is None:
+        if not allow_unknown_store(settings):
+            _refuse(event, peer, "unknown calling AE title")
+            return
+        peer.operations = {"echo", "store"}
+    elif not snapshot[1]:
+        _refuse(event, peer, "device disabled")
+        return
+    elif not host_ok:
+        _refuse(event, peer, "calling AE title used from an unregistered host")
+        return
+    else:
+        peer.operations = {"echo"} | snapshot[2]
+    allowed: set[str] = set().union(*(_SERVICE_CLASSES[op] for op in peer.operations))
+    if not peer.may("store"):
+        allowed.discard(str(StorageCommitmentPushModel))
+    proposed = {
+        str(cx.abstract_syntax)
+        for cx in assoc.requestor.primitive.presentation_context_definition_list
+    }
+    if not proposed & allowed:
+        what = "unknown calling AE title" if snapshot is None else "operation not allowed"
+        _refuse(event, peer, what, 0x03 if snapshot is None else 0x01)
+        return
+    supported = assoc.acceptor.supported_contexts
+    assoc.acceptor.supported_contexts = [
+        cx for cx in supported if str(cx.abstract_syntax) in allowed
+    ]
+
+
+def _on_established(event: evt.Event) -> None:
+    peer = _peer(event)
+    audit.record_now(
+        "dimse.association", peer.actor,
+        resource_type="device", resource_id=peer.device_id,
+        detail={
+            "calling_ae": peer.calling_ae,
+            "peer": peer.address,
+            "registered": peer.device_id is not None,
+            "accepted_contexts": len(event.assoc.accepted_contexts),
+        },
+    )  # fmt: skip
+
+
+def _refuse_request(event: evt.Event, peer: Peer, operation: str) -> None:
+    audit.record_now(
+        "dimse.reject", peer.actor, outcome=Outcome.minor_failure,
+        resource_type="device", resource_id=peer.device_id,
+        detail={"calling_ae": peer.calling_ae, "peer": peer.address,
+                "reason": f"{operation} not allowed"},
+    )  # fmt: skip
+
+
+# --- services -------------------------------------------------------------------------
+
+
+def _on_echo(event: evt.Event) -> int:
+    return SUCCESS
+
+
+def _status(code: int, comment: str | None = None) -> Dataset:
+    status = Dataset()
+    status.Status = code
+    if comment:
+        status.ErrorComment = comment[:64]
+    return status
+
+
+def _on_store(event: evt.Event) -> Dataset | int:
+    """C-STORE: hand the bytes as sent to the archive's ingest function."""
+    peer = _peer(event)
+    if not peer.may("store"):
+        _refuse_request(event, peer, "store")
+        return _status(REFUSED_NOT_AUTHORIZED, "Storage not allowed for this AE")
+    try:
+        data = event.encoded_dataset()
+    except Exception:
+        return _status(CANNOT_UNDERSTAND, "Dataset cannot be decoded")
+    outcome = archive.store(data, origin=f"dimse:{peer.calling_ae}")
+    if outcome.status == "stored" or outcome.status == "duplicate":
+        if outcome.warning:
+            return _status(WARNING_COERCION, outcome.warning)
+        return SUCCESS
+    codes = {
+        "invalid": CANNOT_UNDERSTAND,
+        "conflict": DATASET_MISMATCH,
+        "unavailable": OUT_OF_RESOURCES,
+    }
+    return _status(codes.get(outcome.status, PROCESSING_FAILURE), outcome.reason)
+
+
+def _charset_for(identifier: Dataset) -> str:
+    """Answer in the requested Chinese character set, else in UTF-8 (PS3.4 C.4.1.1.3.1)."""
+    requested = identifier.get("SpecificCharacterSet")
+    values = [requested] if isinstance(requested, str) else list(requested or [])
+    for value in values:
+        if str(value).strip() in ("GB18030", "GBK"):
+            return str(value).strip()
+    return "ISO_IR 192"
+
+
+def _filters(identifier: Dataset) -> dict[str, str]:
+    """Matching keys of a C-FIND identifier: keyword → DICOM-encoded value (non-empty only)."""
+    found: dict[str, str] = {}
+    for element in identifier:
+        keyword = element.keyword
+        if not keyword or element.VR == "SQ":
+            continue
+        if keyword in ("QueryRetrieveLevel", "SpecificCharacterSet"):
+            continue
+        value = element.value
+        if value is None or value == "":
+            continue
+        if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+            text = "\\".join(str(v) for v in value)
+        else:
+            text = str(value)
+        if text:
+            found[keyword] = text
+    return found
+
+
+def _response(
+    identifier: Dataset, row: archive.Row, level: str, charset: str, ae_title: str
+) -> Dataset:
+    out = Dataset()
+    out.SpecificCharacterSet = charset
+    out.QueryRetrieveLevel = level
+    for element in identifier:
+        keyword = element.keyword
+        if not keyword or keyword in ("QueryRetrieveLevel", "SpecificCharacterSet"):
+            continue
+        if element.VR == "SQ":
+            setattr(out, keyword, [])
+            continue
+        setattr(out, keyword, archive.dicom_value(row, keyword))
+    for keyword in archive.UNIQUE_KEYS[: LEVELS.index(level) + 1]:
+        if keyword not in out:
+            setattr(out, keyword, archive.dicom_value(row, keyword))
+    out.RetrieveAETitle = ae_title
+    return out
+
+
+def _on_find(event: evt.Event, settings: Settings) -> Iterator[tuple[int, Dataset | None]]:
+    """C-FIND: Patient Root, Study Root (all levels) and Modality Worklist."""
+    peer = _peer(event)
+    if not peer.may("find"):
+        _refuse_request(event, peer, "find")
+        yield REFUSED_NOT_AUTHORIZED, None
+        return
+    sop_class = str(event.request.AffectedSOPClassUID)
+    try:
+        identifier = event.identifier
+    except Exception:
+        yield FIND_UNABLE_TO_PROCESS, None
+        return
+    if sop_class == str(ModalityWorklistInformationFind):
+        with transaction() as session:
+            items = worklist_items(session, identifier)
+        for item in items:
+            yield PENDING, item
+        return
+    level = str(identifier.get("QueryRetrieveLevel", "")).strip().upper()
+    root = FIND_MODELS.get(sop_class)
+    if level not in LEVELS or (root == "STUDY" and level == "PATIENT"):
+        yield DATASET_MISMATCH, None
+        return
+    filters = _filters(identifier)
+    try:
+        with transaction() as session:
+            rows = archive.search(session, level, filters)
+    except archive.BadQuery:
+        yield FIND_UNABLE_TO_PROCESS, None
+        return
+    except OperationalError:
+        yield OUT_OF_RESOURCES, None
+        return
+    audit.record_now(
+        "dimse.find", peer.actor, resource_type="query", resource_id=level,
+        detail={"calling_ae": peer.calling_ae, "keys": sorted(filters), "matches": len(rows)},
+    )  # fmt: skip
+    charset = _charset_for(identifier)
+    for row in rows:
+        if event.is_cancelled:
+            yield CANCEL, None
+            return
+        yield PENDING, _response(identifier, row, level, charset, settings.dicom.ae_title)
+
+
+def _instances_for(event: evt.Event, models: dict[str, str]) -> list[archive.Row] | int:
+    """The instances a C-MOVE/C-GET identifier names, or a failure status."""
+    try:
+        identifier = event.identifier
+    except Exception:
+        return CANNOT_UNDERSTAND
+    level = str(identifier.get("QueryRetrieveLevel", "")).strip().upper()
+    root = models.get(str(event.request.AffectedSOPClassUID))
+    if level not in LEVELS or (root == "STUDY" and level == "PATIENT"):
+        return DATASET_MISMATCH
+    filters = {
+        k: v
+        for k, v in _filters(identifier).items()
+        if k in archive.UNIQUE_KEYS or k == "PatientID"
+    }
+    if not filters:  # a retrieve names what it wants (PS3.4 C.4.2.2.1): no "everything"
+        return DATASET_MISMATCH
+    try:
+        with transaction() as session:
+            return archive.search(session, "IMAGE", filters)
+    except OperationalError:
+        return OUT_OF_RESOURCES
+
+
+def _store_contexts(rows: list[archive.Row]) -> list[PresentationContext]:
+    """One presentation context per (SOP class, stored transfer syntax), at most 128."""
+    pairs: list[tuple[str, str]] = []
+    for row in rows:
+        sop_class, syntax = row.sop_class_uid, row.transfer_syntax_uid
+        options = [str(s) for s in UNCOMPRESSED] if syntax in UNCOMPRESSED else [syntax]
+        for option in options:
+            if (sop_class, option) not in pairs:
+                pairs.append((sop_class, option))
+    return [build_context(sop_class, [syntax]) for sop_class, syntax in pairs[:128]]
+
+
+def _send_instances(
+    event: evt.Event, rows: list[archive.Row]
+) -> Iterator[tuple[int, Dataset | None]]:
+    for row in rows:
+        if event.is_cancelled:
+            yield CANCEL, None
+            return
+        try:
+            dataset = archive.load(row)
+        except Exception:
+            logger.exception("instance unreadable from storage")
+            failed = Dataset()
+            failed.FailedSOPInstanceUIDList = [row.sop_instance_uid]
+            yield UNABLE_TO_PERFORM_SUBOPERATIONS, failed
+            return
+        yield PENDING, dataset
+
+
+def _on_move(event: evt.Event, settings: Settings) -> Iterator[Any]:
+    """C-MOVE: only to registered, enabled destinations allowed "move"."""
+    peer = _peer(event)
+    destination = str(event.move_destination or "").strip()
+    with transaction() as session:
+        device = devices.find_by_ae_title(session, destination) if destination else None
+        target = (
+            (device.host, device.port, device.tls, str(device.id))
+            if device is not None and device.enabled and device.allows("move")
+            else None
+        )
+    if not peer.may("move") or target is None:
+        reason = "move not allowed" if not peer.may("move") else "unknown move destination"
+        audit.record_now(
+            "dimse.reject", peer.actor, outcome=Outcome.minor_failure,
+            resource_type="device", resource_id=peer.device_id,
+            detail={"calling_ae": peer.calling_ae, "peer": peer.address, "reason": reason,
+                    "move_destination": destination},
+        )  # fmt: skip
+        yield None, None  # pynetdicom answers 0xA801, Move Destination unknown
+        return
+    found = _instances_for(event, MOVE_MODELS)
+    rows = [] if isinstance(found, int) else found
+    kwargs: dict[str, Any] = {
+        "contexts": _store_contexts(rows) or [build_context(Verification)],
+        "evt_handlers": [NODELAY_HANDLER],
+    }
+    if target[2]:
+        kwargs["tls_args"] = (client_ssl_context(settings.dicom), target[0])
+    yield target[0], target[1], kwargs
+    if isinstance(found, int):  # a bad identifier: one failure status ends the operation
+        yield 1
+        yield found, None
+        return
+    _audit_transfer("dimse.move", peer, rows, destination)
+    yield len(rows)
+    yield from _send_instances(event, rows)
+
+
+def _on_get(event: evt.Event) -> Iterator[Any]:
+    """C-GET: the instances come back over the requestor's own association."""
+    peer = _peer(event)
+    if not peer.may("get"):
+        _refuse_request(event, peer, "get")
+        yield 1
+        yield REFUSED_NOT_AUTHORIZED, None
+        return
+    found = _instances_for(event, GET_MODELS)
+    if isinstance(found, int):
+        yield 1
+        yield found, None
+        return
+    _audit_transfer("dimse.get", peer, found, peer.calling_ae)
+    yield len(found)
+    yield from _send_instances(event, found)
+
+
+def _audit_transfer(action: str, peer: Peer, rows: list[archive.Row], destination: str) -> None:
+    studies = sorted({row.study_instance_uid for row in rows})
+    patients = sorted({row.patient_id for row in rows if row.patient_id})
+    audit.record_now(
+        action, peer.actor, resource_type="study",
+        resource_id=studies[0] if len(studies) == 1 else None,
+        patient_id=patients[0] if len(patients) == 1 else None,
+        detail={"calling_ae": peer.calling_ae, "destination": destination,
+                "instances": len(rows), "studies": studies[:20]},
+    )  # fmt: skip
+
+
+def _on_n_action(event: evt.Event) -> tuple[int, Dataset | None]:
+    """Storage Commitment Push Model N-ACTION (PS3.4 J.3): accept now, report later."""
+    peer = _peer(event)
+    request: Any = event.request
+    if str(request.RequestedSOPClassUID) != str(StorageCommitmentPushModel):
+        return 0x0122, None  # SOP class not supported
+    if not peer.may("store") or peer.device_id is None:
+        _refuse_request(event, peer, "storage commitment")
+        return REFUSED_NOT_AUTHORIZED, None
+    if request.ActionTypeID != 1:
+        return 0x0123, None  # no such action
+    try:
+        info = event.action_information
+        transaction_uid = str(info.TransactionUID)
+        references = [
+            (str(item.ReferencedSOPClassUID), str(item.ReferencedSOPInstanceUID))
+            for item in info.ReferencedSOPSequence
+        ]
+    except Exception:
+        return INVALID_ARGUMENT, None
+    if not references:
+        return INVALID_ARGUMENT, None
+    from hounsfield.dimse import tasks
+
+    with transaction(write=True) as session:
+        tasks.enqueue_commitment(session, peer.device_id, transaction_uid, references)
+        audit.record(
+            session, "dimse.commitment", peer.actor, resource_type="device",
+            resource_id=peer.device_id,
+            detail={"calling_ae": peer.calling_ae, "transaction_uid": transaction_uid,
+                    "instances": len(references)},
+        )  # fmt: skip
+    return SUCCESS, None
+
+
+# --- the listener ---------------------------------------------------------------------
+
+
+class _Server(ThreadedAssociationServer):
+    """pynetdicom's threaded server, with SO_REUSEPORT when several processes share a port."""
+
+    reuse_port = False
+    daemon_threads = True
+
+    def server_bind(self) -> None:
+        sock: Any = self.socket
+        if self.reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().server_bind()
+
+
+def supported_contexts() -> list[PresentationContext]:
+    """Everything the listener can accept; each association then gets its allowed subset."""
+    contexts = [build_context(Verification, [str(s) for s in UNCOMPRESSED])]
+    syntaxes = [str(s) for s in TRANSFER_SYNTAXES]
+    for sop_class in STORAGE_CLASSES:
+        cx = build_context(sop_class, syntaxes)
+        cx.scu_role, cx.scp_role = True, True  # SCP role: C-GET requestors store to themselves
+        contexts.append(cx)
+    for uid in [*FIND_MODELS, str(ModalityWorklistInformationFind), *MOVE_MODELS, *GET_MODELS]:
+        contexts.append(build_context(uid, QR_SYNTAXES))
+    contexts.append(build_context(StorageCommitmentPushModel, [str(s) for s in UNCOMPRESSED]))
+    return contexts
+
+
+class DicomListener:
+    """Our AE as association acceptor, running in background threads."""
+
+    def __init__(self, settings: Settings | None = None, *, reuse_port: bool = False) -> None:
+        self.settings = settings or get_settings()
+        self.reuse_port = reuse_port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("listener not started")
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        dicom = self.settings.dicom
+        ae = make_ae(dicom)
+        ae.maximum_associations = dicom.max_associations
+        ae.require_called_aet = True
+        handlers = [
+            NODELAY_HANDLER,
+            (evt.EVT_REQUESTED, _on_requested, [self.settings]),
+            (evt.EVT_ESTABLISHED, _on_established),
+            (evt.EVT_C_ECHO, _on_echo),
+            (evt.EVT_C_STORE, _on_store),
+            (evt.EVT_C_FIND, _on_find, [self.settings]),
+            (evt.EVT_C_MOVE, _on_move, [self.settings]),
+            (evt.EVT_C_GET, _on_get),
+            (evt.EVT_N_ACTION, _on_n_action),
+        ]
+        server_class = type("Server", (_Server,), {"reuse_port": self.reuse_port})
+        self._server = ae.make_server(
+            (dicom.host, dicom.port),
+            ae_title=dicom.ae_title,
+            contexts=supported_contexts(),
+            ssl_context=server_ssl_context(dicom),
+            evt_handlers=handlers,
+            server_class=server_class,
+        )
+        ae._servers.append(self._server)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="dicom-listener", daemon=True
+        )
+        self._thread.start()
+        logger.info(
+            "DICOM listener %s on %s:%s%s",
+            dicom.ae_title, dicom.host, self.port, " (TLS)" if dicom.tls_cert else "",
+        )  # fmt: skip
+
+    def stop(self, grace_s: float | None = None) -> None:
+        """Stop accepting; let in-flight associations finish (up to the grace), then abort."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        grace = self.settings.dicom.shutdown_grace_s if grace_s is None else grace_s
+        active = list(server.active_associations)
+        server.shutdown()
+        deadline = time.monotonic() + grace
+        for assoc in active:
+            assoc.join(timeout=max(0.0, deadline - time.monotonic()))
+        for assoc in active:
+            if assoc.is_alive():
+                assoc.abort()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        logger.info("DICOM listener stopped")
+
+
+_embedded: DicomListener | None = None
+
+
+def start_embedded() -> DicomListener | None:
+    """Start the listener inside the API process (embedded mode), unless switched off."""
+    global _embedded
+    settings = get_settings()
+    if settings.mode != "embedded" or not settings.dicom.enabled or _embedded is not None:
+        return None
+    listener = DicomListener(settings)
+    try:
+        listener.start()
+    except OSError as exc:
+        logger.error("DICOM listener not started: %s", exc)
+        return None
+    _embedded = listener
+    return listener
+
+
+def stop_embedded() -> None:
+    global _embedded
+    listener, _embedded = _embedded, None
+    if listener is not None:
+        listener.stop()
