@@ -11,6 +11,15 @@ PYTEST ?= $(BIN)/pytest -q -p no:cacheprovider
 
 .PHONY: install install-dev run test lint typecheck test-sqlite test-mariadb test-postgres \
         system-deps clean docs
+.PHONY: web test-web
+
+# Web workstation (web/): `npm ci` when package-lock.json changes, `next build` (static export
+# to web/out) only when a source file is newer than the last export.
+WEB := web
+WEB_SOURCES := $(shell find $(WEB)/app $(WEB)/components $(WEB)/lib $(WEB)/i18n $(WEB)/public \
+                 -type f ! -name '*.test.ts' 2>/dev/null) \
+               $(wildcard $(WEB)/*.mjs $(WEB)/tsconfig.json $(WEB)/package-lock.json)
+export NEXT_TELEMETRY_DISABLED := 1
 
 install: $(VENV)/.installed
 
@@ -26,7 +35,21 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-run: install
+web: $(WEB)/out/index.html
+
+$(WEB)/node_modules/.installed: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB)/out/index.html: $(WEB)/node_modules/.installed $(WEB_SOURCES)
+	cd $(WEB) && npx next build
+	touch $@
+
+# Lint, type check, unit tests, then the browser tests (Debian's chromium, no download).
+test-web: web install-dev system-deps
+	cd $(WEB) && npm run lint && npx tsc --noEmit && npx vitest run && node e2e/run.mjs
+
+run: install web
 	$(BIN)/hounsfield migrate
 	$(BIN)/hounsfield demo
 	$(BIN)/hounsfield serve

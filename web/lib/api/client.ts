@@ -1,12 +1,8 @@
 import axios, { type AxiosError, type InternalAxiosRequestConfig } from 'axios';
 import { useSession, type Me } from '@/lib/auth/store';
+import type { components } from './schema';
 
-export interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  refresh_expires_in: number;
-}
+export type TokenResponse = components['schemas']['TokenResponse'];
 
 /** Same-origin client: the refresh cookie (path /api/auth) goes along by itself. */
 export const api = axios.create({ baseURL: '/', withCredentials: true });

@@ -1,13 +1,8 @@
 import { create } from 'zustand';
+import type { components } from '@/lib/api/schema';
 
-export interface Me {
-  id: string;
-  username: string;
-  display_name: string | null;
-  roles: string[];
-  permissions: string[];
-  demo: boolean;
-}
+/** GET /api/auth/me, typed from the backend's OpenAPI (npm run gen:api). */
+export type Me = components['schemas']['Me'];
 
 export type SessionStatus = 'unknown' | 'authenticated' | 'anonymous';
 

@@ -1,0 +1,128 @@
+// Starts a throw-away Hounsfield: fresh HOUNSFIELD_DATA_DIR, migrated, a doctor and an admin
+// with known passwords, `hounsfield serve` on a free port. Stops it (and only it) at the end.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const HOUNSFIELD = process.env.HOUNSFIELD_BIN ?? path.join(REPO, '.venv', 'bin', 'hounsfield');
+export const PYTHON = process.env.HOUNSFIELD_PYTHON ?? path.join(REPO, '.venv', 'bin', 'python');
+
+export const USERS = {
+  doctor: { username: 'e2e-doctor', password: 'Doctor-pass-2026!', role: 'doctor' },
+  admin: { username: 'e2e-admin', password: 'Admin-pass-2026!x', role: 'admin' },
+};
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd, args, env) {
+  const r = spawnSync(cmd, args, { env, cwd: REPO, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+async function waitReady(base, child, timeoutMs = 60000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`hounsfield serve exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('hounsfield serve did not become ready');
+}
+
+export async function startServer({ webDir } = {}) {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hf-e2e-'));
+  const port = await freePort();
+  const dicomPort = await freePort();
+  const env = {
+    ...process.env,
+    HOUNSFIELD_DATA_DIR: dataDir,
+    HOUNSFIELD_DICOM__ENABLED: 'false',
+    HOUNSFIELD_DICOM__PORT: String(dicomPort),
+    HOUNSFIELD_LOG_LEVEL: 'WARNING',
+    ...(webDir ? { HOUNSFIELD_WEB_DIR: webDir } : {}),
+  };
+  delete env.HOUNSFIELD_DATABASE_URL;
+  run(HOUNSFIELD, ['migrate'], env);
+  for (const u of Object.values(USERS)) {
+    run(HOUNSFIELD, ['user', 'create', '--username', u.username, '--password', u.password, '--role', u.role], env);
+  }
+  const child = spawn(HOUNSFIELD, ['serve', '--host', '127.0.0.1', '--port', String(port)], {
+    env,
+    cwd: REPO,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d.toString()).slice(-20000);
+  });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(base, child);
+  } catch (err) {
+    child.kill('SIGTERM');
+    throw new Error(`${err.message}\n${stderr}`);
+  }
+  return {
+    base,
+    dataDir,
+    env,
+    logs: () => stderr,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => {
+          const t = setTimeout(() => {
+            child.kill('SIGKILL');
+            r();
+          }, 10000);
+          child.on('exit', () => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export async function launchBrowser(chromium, userDataDir, viewport = { width: 1366, height: 768 }) {
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport,
+    locale: 'zh-CN',
+  });
+}

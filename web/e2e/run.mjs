@@ -1,0 +1,257 @@
+// Browser tests of the web workstation: Debian's chromium driven by playwright-core against a
+// throw-away `hounsfield serve`. Exit code 0 when every step passed, 1 otherwise.
+// Screenshots go to test-artifacts/ (repo root).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { launchBrowser, PYTHON, REPO, startServer, USERS } from './harness.mjs';
+import { meanAbsDiff, pngStats } from './pixels.mjs';
+
+const ARTIFACTS = path.join(REPO, 'test-artifacts');
+const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
+const STEP_TIMEOUT = 30000;
+
+const results = [];
+let page;
+let failed = false;
+
+async function step(name, fn) {
+  if (failed) {
+    results.push({ name, status: 'skipped' });
+    return;
+  }
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, status: 'passed', ms: Date.now() - t0 });
+    console.log(`  ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (err) {
+    failed = true;
+    results.push({ name, status: 'failed', error: String(err?.stack ?? err) });
+    console.log(`  FAIL ${name}\n${String(err?.stack ?? err)}`);
+    if (page) await page.screenshot({ path: path.join(ARTIFACTS, `failure-${name.replace(/\W+/g, '_')}.png`) }).catch(() => {});
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+async function viewportPng(i = 0) {
+  return page.getByTestId(`viewport-element-${i}`).screenshot();
+}
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const server = await startServer({ webDir: WEB_OUT });
+  const userData = mkdtempSync(path.join(os.tmpdir(), 'hf-chromium-'));
+  const context = await launchBrowser(chromium, userData);
+  const consoleErrors = [];
+  try {
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(STEP_TIMEOUT);
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    const base = server.base;
+    const patientId = `E2E${Date.now() % 100000}`;
+    const zipPath = path.join(userData, 'study.zip');
+
+    await step('anonymous visit goes to the login page', async () => {
+      await page.goto(`${base}/studies/`);
+      await page.waitForURL(/\/login\//);
+      await page.getByTestId('login-form').waitFor();
+      await shot('01-login');
+    });
+
+    await step('wrong password shows the error', async () => {
+      await page.fill('input[name=username]', USERS.doctor.username);
+      await page.fill('input[name=password]', 'not-the-password');
+      await page.getByTestId('login-submit').click();
+      const error = page.getByTestId('login-error');
+      await error.waitFor();
+      const text = await error.textContent();
+      assert(text?.includes('用户名或密码错误'), `error text: ${text}`);
+      await shot('02-login-wrong-password');
+    });
+
+    await step('right password lands on the worklist', async () => {
+      await page.fill('input[name=password]', USERS.doctor.password);
+      await page.getByTestId('login-submit').click();
+      await page.waitForURL(/\/studies\/$/);
+      await page.getByTestId('study-table').waitFor();
+      assert((await page.getByTestId('current-user').textContent())?.length, 'user shown');
+      // Navigation follows permissions: a doctor has image:read but not image:create.
+      assert(await page.getByTestId('nav-studies').isVisible(), 'worklist link shown');
+      assert((await page.getByTestId('nav-upload').count()) === 0, 'no upload link for a doctor');
+    });
+
+    await step('session survives a reload (refresh cookie)', async () => {
+      await page.reload();
+      await page.getByTestId('study-table').waitFor();
+      assert(page.url().endsWith('/studies/'), `still on worklist: ${page.url()}`);
+      await page.getByTestId('logout').click();
+      await page.waitForURL(/\/login\//);
+    });
+
+    await step('admin logs in and sees the upload page', async () => {
+      await page.getByTestId('login-form').waitFor();
+      await page.fill('input[name=username]', USERS.admin.username);
+      await page.fill('input[name=password]', USERS.admin.password);
+      await page.getByTestId('login-submit').click();
+      await page.waitForURL(/\/studies\/$/);
+      await page.getByTestId('nav-upload').waitFor();
+    });
+
+    await step('upload a zip of DICOM files', async () => {
+      const r = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_study_zip.py'), zipPath, patientId, '12'], { encoding: 'utf8' });
+      assert(r.status === 0, `zip built: ${r.stderr}`);
+      await page.getByTestId('nav-upload').click();
+      await page.waitForURL(/\/upload\/$/);
+      await page.getByTestId('file-input').setInputFiles(zipPath);
+      await page.locator('[data-testid=upload-item][data-state=done]').waitFor({ timeout: 60000 });
+      const stored = await page.locator('[data-testid=upload-result][data-status=stored]').count();
+      const refused = page.locator('[data-testid=upload-result][data-status=refused]');
+      assert(stored === 13, `13 instances stored, got ${stored}`);
+      assert((await refused.count()) === 1, 'the text file is refused');
+      assert(((await refused.textContent()) ?? '').includes('readme.txt'), 'refusal names the file');
+      assert(((await refused.textContent()) ?? '').includes('—'), 'refusal gives a reason');
+      await shot('03-upload');
+    });
+
+    await step('filter the worklist', async () => {
+      await page.getByTestId('nav-studies').click();
+      await page.waitForURL(/\/studies\/$/);
+      await page.getByTestId('filter-q').fill(patientId);
+      await page.waitForFunction(
+        (pid) => {
+          const rows = document.querySelectorAll('[data-testid=study-row]');
+          return rows.length === 1 && rows[0].textContent.includes(pid);
+        },
+        patientId,
+      );
+      const row = page.getByTestId('study-row');
+      assert(((await row.textContent()) ?? '').includes('王^小明'), 'Chinese name shown');
+      await page.getByTestId('filter-q').fill(`${patientId}-nobody`);
+      await page.getByTestId('no-studies').waitFor();
+      await page.getByTestId('filter-q').fill(patientId);
+      await row.waitFor();
+      await shot('04-worklist');
+    });
+
+    let before;
+    await step('open the viewer and see the image drawn', async () => {
+      await page.getByTestId('study-row').dblclick();
+      await page.waitForURL(/\/viewer\/\?study=/);
+      await page.waitForSelector('[data-testid=viewport-element-0][data-rendered="1"]', { timeout: 60000 });
+      // Let the first render settle.
+      await page.waitForTimeout(500);
+      before = await pngStats(page, await viewportPng());
+      assert(before.litFraction > 0.05, `image drawn (lit fraction ${before.litFraction.toFixed(3)})`);
+      assert(before.distinctBins >= 4, `image has tonal range (${before.distinctBins} bins)`);
+      const overlay = (await page.getByTestId('overlay-patient-0').textContent()) ?? '';
+      assert(overlay.includes('王^小明') && overlay.includes(patientId), `overlay shows whose images: ${overlay}`);
+      await shot('05-viewer');
+    });
+
+    await step('window/level change redraws the image', async () => {
+      const wlBefore = await page.getByTestId('overlay-wl-0').textContent();
+      await page.keyboard.press('1'); // lung preset
+      await page.waitForFunction((b) => document.querySelector('[data-testid=overlay-wl-0]')?.textContent !== b, wlBefore);
+      await page.waitForTimeout(300);
+      const after = await pngStats(page, await viewportPng());
+      const diff = meanAbsDiff(before.raw, after.raw);
+      assert(diff > 2, `pixels differ after W/L (mean abs diff ${diff.toFixed(2)})`);
+      // Mouse W/L drag changes it again.
+      const box = await page.getByTestId('viewport-element-0').boundingBox();
+      const wl1 = await page.getByTestId('overlay-wl-0').textContent();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width / 2 + 80, box.y + box.height / 2 + 40, { steps: 8 });
+      await page.mouse.up();
+      await page.waitForFunction((b) => document.querySelector('[data-testid=overlay-wl-0]')?.textContent !== b, wl1);
+      await shot('06-viewer-window-level');
+    });
+
+    await step('scroll through the stack', async () => {
+      const el = page.getByTestId('viewport-element-0');
+      const idx = async () => Number(await el.getAttribute('data-image-index'));
+      const start = await idx();
+      await page.keyboard.press('ArrowDown');
+      await page.waitForFunction((s) => Number(document.querySelector('[data-testid=viewport-element-0]')?.getAttribute('data-image-index')) === s + 1, start);
+      await el.hover();
+      await page.mouse.wheel(0, 120);
+      await page.waitForFunction((s) => Number(document.querySelector('[data-testid=viewport-element-0]')?.getAttribute('data-image-index')) > s + 1, start);
+    });
+
+    await step('take a length measurement and see it listed', async () => {
+      await page.getByTestId('tool-length').click();
+      const box = await page.getByTestId('viewport-element-0').boundingBox();
+      const cx = box.x + box.width / 2;
+      const cy = box.y + box.height / 2;
+      await page.mouse.move(cx - 60, cy);
+      await page.mouse.down();
+      await page.mouse.move(cx + 60, cy + 20, { steps: 10 });
+      await page.mouse.up();
+      const item = page.locator('[data-testid=measurement][data-tool=Length]');
+      await item.waitFor();
+      const text = (await item.textContent()) ?? '';
+      assert(/\d+\.\d mm/.test(text), `length in mm listed: ${text}`);
+      await shot('07-viewer-measurement');
+      await page.getByTestId('measurement-delete').click();
+      await page.locator('[data-testid=measurement]').waitFor({ state: 'detached' });
+    });
+
+    await step('layout 2×2 and the help dialog', async () => {
+      await page.getByTestId('layout-2x2').click();
+      await page.waitForSelector('[data-testid=viewport-element-1][data-rendered="1"]', { timeout: 30000 });
+      await page.keyboard.press('?');
+      await page.getByTestId('help-dialog').waitFor();
+      await shot('08-viewer-2x2-help');
+      await page.keyboard.press('Escape');
+    });
+
+    await step('English switch is remembered', async () => {
+      await page.getByTestId('locale-switch').selectOption('en');
+      await page.getByText('Worklist').first().waitFor();
+      await page.reload();
+      await page.getByText('Worklist').first().waitFor();
+      await page.getByTestId('locale-switch').selectOption('zh-CN');
+    });
+
+    await step('log out', async () => {
+      await page.getByTestId('logout').click();
+      await page.waitForURL(/\/login\//);
+      await page.goto(`${base}/studies/`);
+      await page.waitForURL(/\/login\//);
+    });
+
+    await step('no script errors and no CSP violations', async () => {
+      const bad = consoleErrors.filter((m) => /Content Security Policy|pageerror|Refused to/i.test(m));
+      assert(bad.length === 0, `console: ${bad.join('\n')}`);
+    });
+  } finally {
+    const renderingPath = await page?.evaluate(() => window.__hf?.renderingPath).catch(() => null);
+    writeFileSync(
+      path.join(ARTIFACTS, 'e2e-results.json'),
+      JSON.stringify({ results, consoleErrors, renderingPath }, null, 2),
+    );
+    await context.close();
+    rmSync(userData, { recursive: true, force: true });
+    if (failed) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
+    await server.stop();
+  }
+  const passed = results.filter((r) => r.status === 'passed').length;
+  console.log(`\n${passed}/${results.length} browser steps passed${failed ? ' — FAILED' : ''}`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
