@@ -81,12 +81,14 @@ def _clean_database(database: str) -> Iterator[None]:
     """Each test starts from migrated, empty tables (built-in roles and chain head only)."""
     yield
     from hounsfield.audit.service import sealer
+    from hounsfield.auth.deps import forget_users
     from hounsfield.db import get_engine, transaction
     from hounsfield.kv import get_store
     from hounsfield.models import Base
     from hounsfield.users.service import ensure_builtin_roles
 
     sealer.stop()
+    forget_users()
     with get_engine().begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())

@@ -6,6 +6,9 @@ tests/test_route_protection.py fails on any route that declares none.
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -23,6 +26,37 @@ from hounsfield.kv import get_store
 from hounsfield.users.models import User
 from hounsfield.users.permissions import Permission
 
+# Users with their roles, kept briefly so that a request costs no extra database round trip.
+# Changes made in this process clear it at once (forget_users); other processes see them
+# within USER_CACHE_SECONDS.
+USER_CACHE_SECONDS = 5.0
+_user_cache: dict[uuid.UUID, tuple[float, User | None]] = {}
+_user_cache_lock = threading.Lock()
+
+
+def forget_users() -> None:
+    """Drop cached users (after a change of users, roles or permissions)."""
+    with _user_cache_lock:
+        _user_cache.clear()
+
+
+def _load_user(user_id: uuid.UUID) -> User | None:
+    now = time.monotonic()
+    with _user_cache_lock:
+        cached = _user_cache.get(user_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    with transaction() as session:
+        user = session.get(User, user_id)
+        if user is not None:
+            _ = user.permissions  # load roles and grants while the session is open
+    with _user_cache_lock:
+        if len(_user_cache) > 10_000:
+            _user_cache.clear()
+        _user_cache[user_id] = (now + USER_CACHE_SECONDS, user)
+    return user
+
+
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/auth/login")
 
 
@@ -39,12 +73,9 @@ def _authenticate(
         raise NotAuthenticated("The access token is invalid or expired.") from exc
     if service.is_revoked(get_store(), claims.jti):
         raise NotAuthenticated("The access token has been revoked.")
-    # A short read of its own: the user's roles decide before any other work starts.
-    with transaction() as session:
-        user = session.get(User, claims.user_id)
-        if user is None or not user.active:
-            raise NotAuthenticated("The account is disabled.")
-        _ = user.permissions  # load roles and grants while the session is open
+    user = _load_user(claims.user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("The account is disabled.")
     request.state.user = user
     request.state.claims = claims
     return user

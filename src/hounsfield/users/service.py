@@ -13,7 +13,9 @@ from hounsfield.audit import service as audit
 from hounsfield.audit.service import Actor
 from hounsfield.auth import passwords
 from hounsfield.auth import service as auth_service
+from hounsfield.auth.deps import forget_users
 from hounsfield.config import Settings
+from hounsfield.db import after_commit
 from hounsfield.errors import Conflict, NotFound, Unprocessable
 from hounsfield.users.models import Role, RolePermission, User
 from hounsfield.users.permissions import BUILTIN_ROLES, Permission
@@ -114,10 +116,16 @@ def create_user(
     return user
 
 
+def _forget_after_commit(session: Session) -> None:
+    after_commit(session, forget_users)
+
+
 def update_user(
     session: Session, settings: Settings, actor: Actor, user_id: uuid.UUID, data: UserUpdate
 ) -> User:
+    """Change a user's name, state, roles or password; audited."""
     user = get_user(session, user_id)
+    _forget_after_commit(session)
     changed: dict[str, object] = {}
     if data.display_name is not None:
         user.display_name = changed["display_name"] = data.display_name
@@ -170,6 +178,7 @@ def update_role(session: Session, actor: Actor, role_id: uuid.UUID, data: RoleUp
     role = get_role(session, role_id)
     if role.builtin:
         raise BuiltinRole()
+    _forget_after_commit(session)
     if data.description is not None:
         role.description = data.description
     if data.permissions is not None:
@@ -186,6 +195,7 @@ def delete_role(session: Session, actor: Actor, role_id: uuid.UUID) -> None:
     role = get_role(session, role_id)
     if role.builtin:
         raise BuiltinRole()
+    _forget_after_commit(session)
     audit.record(
         session, "role.delete", actor, resource_type="role", resource_id=str(role.id),
         detail={"name": role.name},
