@@ -170,7 +170,7 @@ def _on_requested(event: evt.Event, settings: Settings) -> None:
     else:
         peer.operations = {"echo"} | snapshot[2]
     allowed: set[str] = set().union(*(_SERVICE_CLASSES[op] for op in peer.operations))
-    if not peer.may("store"):
+    if not peer.may("store") or peer.device_id is None:  # a report needs a known address
         allowed.discard(str(StorageCommitmentPushModel))
     proposed = {
         str(cx.abstract_syntax)

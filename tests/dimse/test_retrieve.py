@@ -1,0 +1,170 @@
+"""C-MOVE (movescu → storescp), C-GET (getscu) and Storage Commitment round trips."""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pynetdicom import AE, evt
+from pynetdicom.presentation import build_role
+
+from hounsfield.dimse import archive
+from hounsfield.dimse.common import (
+    StorageCommitmentPushModel,
+    StorageCommitmentPushModelInstance,
+    StudyRootQueryRetrieveInformationModelMove,
+)
+from tests.dicom_factory import make_dataset, to_bytes
+from tests.dimse.conftest import StoreSCP, free_port, run
+
+STUDY = "1.2.826.0.1.3680043.10.9.1"
+SERIES = "1.2.826.0.1.3680043.10.9.2"
+
+
+@pytest.fixture
+def study() -> list[str]:
+    """One study, one series, three CT instances; their SOP Instance UIDs."""
+    uids = []
+    for number in (1, 2, 3):
+        ds = make_dataset(StudyInstanceUID=STUDY, SeriesInstanceUID=SERIES,
+                          InstanceNumber=number, PatientID="MV1")  # fmt: skip
+        assert archive.store(to_bytes(ds), origin="test").status == "stored"
+        uids.append(str(ds.SOPInstanceUID))
+    return uids
+
+
+def test_movescu_to_a_registered_storescp(
+    listener: Any, register: Callable[..., Any], storescp: StoreSCP, study: list[str]
+) -> None:
+    register("VIEWER", operations=["find", "move"])
+    register(storescp.ae_title, port=storescp.port, operations=["move"])
+    result = run(["/usr/bin/movescu", "-S", "-aet", "VIEWER", "-aem", storescp.ae_title,
+                  "-aec", "HOUNSFIELD", "-k", "QueryRetrieveLevel=STUDY",
+                  "-k", f"StudyInstanceUID={STUDY}", "127.0.0.1", str(listener.port)])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    received = sorted(str(dcmread(p).SOPInstanceUID) for p in storescp.files())
+    assert received == sorted(study)
+
+
+def test_move_to_an_unknown_destination_is_0xa801(
+    listener: Any, register: Callable[..., Any], study: list[str]
+) -> None:
+    """SECURITY.md A10: `movescu -aem UNKNOWN` → 0xA801."""
+    register("VIEWER", operations=["move"])
+    result = run(["/usr/bin/movescu", "-S", "-aet", "VIEWER", "-aem", "UNKNOWN",
+                  "-aec", "HOUNSFIELD", "-k", "QueryRetrieveLevel=STUDY",
+                  "-k", f"StudyInstanceUID={STUDY}", "127.0.0.1", str(listener.port)])  # fmt: skip
+    assert result.returncode != 0 or "a801" in (result.stderr + result.stdout).lower()
+
+    ae = AE(ae_title="VIEWER")
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
+    query = Dataset()
+    query.QueryRetrieveLevel = "STUDY"
+    query.StudyInstanceUID = STUDY
+    assoc = ae.associate("127.0.0.1", listener.port, ae_title="HOUNSFIELD")
+    try:
+        responses = list(
+            assoc.send_c_move(query, "UNKNOWN", StudyRootQueryRetrieveInformationModelMove)
+        )
+    finally:
+        assoc.release()
+    assert [status.Status for status, _ in responses] == [0xA801]
+
+
+def test_move_destination_must_be_allowed_to_receive(
+    listener: Any, register: Callable[..., Any], storescp: StoreSCP, study: list[str]
+) -> None:
+    register("VIEWER", operations=["move"])
+    register(storescp.ae_title, port=storescp.port, operations=["store"])  # no "move"
+    result = run(["/usr/bin/movescu", "-S", "-aet", "VIEWER", "-aem", storescp.ae_title,
+                  "-aec", "HOUNSFIELD", "-k", "QueryRetrieveLevel=STUDY",
+                  "-k", f"StudyInstanceUID={STUDY}", "127.0.0.1", str(listener.port)])  # fmt: skip
+    assert storescp.files() == []
+    assert result.returncode != 0 or "a801" in (result.stderr + result.stdout).lower()
+
+
+def test_getscu(
+    listener: Any, register: Callable[..., Any], tmp_path: Path, study: list[str]
+) -> None:
+    register("VIEWER", operations=["get"])
+    out = tmp_path / "get"
+    out.mkdir()
+    result = run(["/usr/bin/getscu", "-S", "-aet", "VIEWER", "-aec", "HOUNSFIELD",
+                  "-od", str(out), "-k", "QueryRetrieveLevel=SERIES",
+                  "-k", f"StudyInstanceUID={STUDY}", "-k", f"SeriesInstanceUID={SERIES}",
+                  "127.0.0.1", str(listener.port)])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    received = sorted(str(dcmread(p).SOPInstanceUID) for p in out.iterdir())
+    assert received == sorted(study)
+
+
+def test_get_refused_without_permission(
+    listener: Any, register: Callable[..., Any], tmp_path: Path, study: list[str]
+) -> None:
+    register("VIEWER", operations=["find"])
+    out = tmp_path / "get"
+    out.mkdir()
+    run(["/usr/bin/getscu", "-S", "-aet", "VIEWER", "-aec", "HOUNSFIELD",
+         "-od", str(out), "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={STUDY}",
+         "127.0.0.1", str(listener.port)])  # fmt: skip
+    assert list(out.iterdir()) == []
+
+
+def test_storage_commitment_round_trip(
+    listener: Any, register: Callable[..., Any], study: list[str]
+) -> None:
+    """N-ACTION from the modality; the N-EVENT-REPORT comes on a new association."""
+    reports: queue.Queue[tuple[int, Dataset]] = queue.Queue()
+
+    def on_report(event: Any) -> tuple[int, None]:
+        reports.put((event.event_type, event.event_information))
+        return 0x0000, None
+
+    port = free_port()
+    modality = AE(ae_title="MODALITY")
+    modality.add_supported_context(StorageCommitmentPushModel, scu_role=True, scp_role=True)
+    server = modality.start_server(("127.0.0.1", port), block=False,
+                                   evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])  # fmt: skip
+    try:
+        register("MODALITY", port=port, operations=["store"])
+        request = Dataset()
+        request.TransactionUID = "1.2.826.0.1.3680043.10.9.99"
+        refs = []
+        for sop_class, sop_uid in [("1.2.840.10008.5.1.4.1.1.2", study[0]),
+                                   ("1.2.840.10008.5.1.4.1.1.2", "1.2.3.4.404"),
+                                   ("1.2.840.10008.5.1.4.1.1.4", study[1])]:  # fmt: skip
+            item = Dataset()
+            item.ReferencedSOPClassUID = sop_class
+            item.ReferencedSOPInstanceUID = sop_uid
+            refs.append(item)
+        request.ReferencedSOPSequence = refs
+        modality.add_requested_context(StorageCommitmentPushModel)
+        assoc = modality.associate("127.0.0.1", listener.port, ae_title="HOUNSFIELD",
+                                   ext_neg=[build_role(StorageCommitmentPushModel, scu_role=True)])  # fmt: skip
+        assert assoc.is_established
+        status, _ = assoc.send_n_action(
+            request, 1, StorageCommitmentPushModel, StorageCommitmentPushModelInstance
+        )
+        assoc.release()
+        assert status.Status == 0x0000
+        event_type, info = reports.get(timeout=60)
+    finally:
+        server.shutdown()
+    assert event_type == 2  # some failed
+    assert info.TransactionUID == "1.2.826.0.1.3680043.10.9.99"
+    assert [i.ReferencedSOPInstanceUID for i in info.ReferencedSOPSequence] == [study[0]]
+    failed = {i.ReferencedSOPInstanceUID: i.FailureReason for i in info.FailedSOPSequence}
+    assert failed == {"1.2.3.4.404": 0x0112, study[1]: 0x0119}
+
+
+def test_commitment_refused_for_unregistered_ae(listener: Any, study: list[str]) -> None:
+    ae = AE(ae_title="STRANGER")
+    ae.add_requested_context(StorageCommitmentPushModel)
+    assoc = ae.associate("127.0.0.1", listener.port, ae_title="HOUNSFIELD")
+    # Unknown AEs may only store (embedded mode): the commitment context is not accepted.
+    assert not assoc.is_established
