@@ -13,6 +13,8 @@ from hounsfield.audit.service import sealer
 from hounsfield.auth import router as auth_router
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
+from hounsfield.dicomweb import export as dicomweb_export
+from hounsfield.dicomweb import router as dicomweb_router
 from hounsfield.dimse import router as dimse_router
 from hounsfield.errors import install_handlers
 from hounsfield.monitoring import router as monitoring_router
@@ -55,6 +57,8 @@ def create_app() -> FastAPI:
     install_handlers(app)
     for module in (monitoring_router, auth_router, users_router, audit_router, dimse_router):
         app.include_router(module.router)
+    app.include_router(dicomweb_router.router)
+    app.include_router(dicomweb_export.router)
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
     install_webui(app, settings)  # last: serves web/out for paths no route claims
     return app

@@ -179,6 +179,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     ingest: IngestSettings = IngestSettings()
     dicom: DicomSettings = DicomSettings()
+    dicomweb: DicomwebSettings = DicomwebSettings()
 
     @property
     def sqlalchemy_url(self) -> str:

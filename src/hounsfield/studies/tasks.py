@@ -18,3 +18,6 @@ def refresh_series(series_instance_uid: str) -> None:
 
     with transaction(write=True) as session:
         service.refresh_aggregates(session, series_instance_uid)
+    from hounsfield.dicomweb.derived import build_series_derived
+
+    build_series_derived(series_instance_uid)
