@@ -67,8 +67,12 @@ def viewer(register: Callable[..., Any]) -> Any:
 def test_patient_level_with_wildcard(
     listener: Any, index: None, viewer: Any, tmp_path: Path
 ) -> None:
-    found = findscu(listener.port, tmp_path / "r", "-P",
-                    ["QueryRetrieveLevel=PATIENT", "PatientID=P*", "PatientName", "PatientSex"])  # fmt: skip
+    found = findscu(
+        listener.port,
+        tmp_path / "r",
+        "-P",
+        ["QueryRetrieveLevel=PATIENT", "PatientID=P*", "PatientName", "PatientSex"],
+    )
     assert sorted(ds.PatientID for ds in found) == ["P1", "P2"]
     for ds in found:
         assert ds.QueryRetrieveLevel == "PATIENT"
@@ -96,16 +100,35 @@ def test_study_level_date_range_and_accession(
 
 
 def test_series_and_image_levels(listener: Any, index: None, viewer: Any, tmp_path: Path) -> None:
-    series = findscu(listener.port, tmp_path / "s", "-S",
-                     ["QueryRetrieveLevel=SERIES", f"StudyInstanceUID={STUDY_A}",
-                      "SeriesInstanceUID", "Modality", "NumberOfSeriesRelatedInstances"])  # fmt: skip
+    series = findscu(
+        listener.port,
+        tmp_path / "s",
+        "-S",
+        [
+            "QueryRetrieveLevel=SERIES",
+            f"StudyInstanceUID={STUDY_A}",
+            "SeriesInstanceUID",
+            "Modality",
+            "NumberOfSeriesRelatedInstances",
+        ],
+    )
     assert {ds.SeriesInstanceUID: ds.Modality for ds in series} == {
         SERIES_A1: "CT",
         SERIES_A2: "SR",
     }
-    images = findscu(listener.port, tmp_path / "i", "-P",
-                     ["QueryRetrieveLevel=IMAGE", "PatientID=P1", f"StudyInstanceUID={STUDY_A}",
-                      f"SeriesInstanceUID={SERIES_A1}", "SOPInstanceUID", "InstanceNumber"])  # fmt: skip
+    images = findscu(
+        listener.port,
+        tmp_path / "i",
+        "-P",
+        [
+            "QueryRetrieveLevel=IMAGE",
+            "PatientID=P1",
+            f"StudyInstanceUID={STUDY_A}",
+            f"SeriesInstanceUID={SERIES_A1}",
+            "SOPInstanceUID",
+            "InstanceNumber",
+        ],
+    )
     assert sorted(int(ds.InstanceNumber) for ds in images) == [1, 2]
     uid_list = "\\".join(ds.SOPInstanceUID for ds in images)
     one = findscu(

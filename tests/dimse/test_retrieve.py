@@ -144,8 +144,12 @@ def test_storage_commitment_round_trip(
             refs.append(item)
         request.ReferencedSOPSequence = refs
         modality.add_requested_context(StorageCommitmentPushModel)
-        assoc = modality.associate("127.0.0.1", listener.port, ae_title="HOUNSFIELD",
-                                   ext_neg=[build_role(StorageCommitmentPushModel, scu_role=True)])  # fmt: skip
+        assoc = modality.associate(
+            "127.0.0.1",
+            listener.port,
+            ae_title="HOUNSFIELD",
+            ext_neg=[build_role(StorageCommitmentPushModel, scu_role=True)],
+        )
         assert assoc.is_established
         status, _ = assoc.send_n_action(
             request, 1, StorageCommitmentPushModel, StorageCommitmentPushModelInstance
