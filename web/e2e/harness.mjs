@@ -14,6 +14,7 @@ export const PYTHON = process.env.HOUNSFIELD_PYTHON ?? path.join(REPO, '.venv', 
 export const USERS = {
   doctor: { username: 'e2e-doctor', password: 'Doctor-pass-2026!', role: 'doctor' },
   admin: { username: 'e2e-admin', password: 'Admin-pass-2026!x', role: 'admin' },
+  nurse: { username: 'e2e-nurse', password: 'Nurse-pass-2026!', role: 'nurse' },
 };
 
 export function freePort() {

@@ -80,6 +80,25 @@ async function main() {
       await shot('02-login-wrong-password');
     });
 
+    await step('locked account shows the minutes to wait', async () => {
+      for (let i = 0; i < 5; i += 1) {
+        const r = await fetch(`${base}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ username: USERS.nurse.username, password: 'wrong-password-x' }),
+        });
+        assert(r.status === 401 || r.status === 423, `failed login ${i}: ${r.status}`);
+      }
+      await page.fill('input[name=username]', USERS.nurse.username);
+      await page.fill('input[name=password]', USERS.nurse.password);
+      await page.getByTestId('login-submit').click();
+      await page.waitForFunction(() => /锁定/.test(document.querySelector('[data-testid=login-error]')?.textContent ?? ''));
+      const text = (await page.getByTestId('login-error').textContent()) ?? '';
+      assert(/\d+ 分钟/.test(text), `lockout message with minutes: ${text}`);
+      await shot('02b-login-locked');
+      await page.fill('input[name=username]', USERS.doctor.username);
+    });
+
     await step('right password lands on the worklist', async () => {
       await page.fill('input[name=password]', USERS.doctor.password);
       await page.getByTestId('login-submit').click();
@@ -114,7 +133,8 @@ async function main() {
       await page.getByTestId('nav-upload').click();
       await page.waitForURL(/\/upload\/$/);
       await page.getByTestId('file-input').setInputFiles(zipPath);
-      await page.locator('[data-testid=upload-item][data-state=done]').waitFor({ timeout: 60000 });
+      await page.locator('[data-testid=upload-item][data-state=done], [data-testid=upload-item][data-state=failed]').first().waitFor({ timeout: 60000 });
+      assert((await page.locator('[data-testid=upload-item][data-state=done]').count()) === 1, 'zip upload done');
       const stored = await page.locator('[data-testid=upload-result][data-status=stored]').count();
       const refused = page.locator('[data-testid=upload-result][data-status=refused]');
       assert(stored === 13, `13 instances stored, got ${stored}`);

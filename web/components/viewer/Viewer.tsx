@@ -10,6 +10,7 @@ import { ageAt, displayDate } from '@/lib/dates';
 import { translate, useLocale, useT } from '@/lib/i18n';
 import { useStudy } from '@/lib/queries/studies';
 import {
+  csCore,
   csTools,
   engine,
   initCornerstone,
@@ -115,7 +116,14 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
     void initCornerstone(() => translate(localeRef.current, 'viewer.arrowText')).then(() => {
       if (!cancelled) {
         setReady(true);
-        (window as unknown as { __hf?: object }).__hf = { renderingPath: renderingPath() };
+        // Read by the browser tests and bench/viewer_bench.mjs.
+        (window as unknown as { __hf?: object }).__hf = {
+          renderingPath: renderingPath(),
+          viewport: (i: number) => stackViewport(i),
+          cached: (i: number) =>
+            (stackViewport(i)?.getImageIds() ?? []).filter((id) => csCore.cache.isLoaded(id)).length,
+          imageRendered: csCore.Enums.Events.IMAGE_RENDERED,
+        };
       }
     });
     return () => {

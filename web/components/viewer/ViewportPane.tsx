@@ -111,7 +111,11 @@ export function ViewportPane({
       }
       el.dataset.imageIndex = String(i);
       el.dataset.imageCount = String(entries.length);
-      el.dataset.rendered = '1';
+      if (el.dataset.rendered !== '1') {
+        el.dataset.rendered = '1';
+        // For bench/viewer_bench.mjs: when the first image of a series was drawn.
+        performance.mark(`hf:first-image:${index}`);
+      }
       setOverlay({
         index: i,
         count: entries.length,
