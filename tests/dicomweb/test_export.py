@@ -1,0 +1,82 @@
+"""Study export: a zip of the study, de-identified by default; no canary survives."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import pydicom
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from hounsfield.audit.models import AuditEvent
+from hounsfield.db import transaction
+from tests.dicom.test_deidentify import CANARY, CANARY_UID, loaded_with_canaries
+from tests.dicom_factory import make_dataset, to_bytes
+
+CHINESE = "测试"
+
+
+def members(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_deidentified_export_holds_no_canary(
+    stow: Callable[..., Any], client: TestClient, auth_headers: Callable[..., dict[str, str]]
+) -> None:
+    ds = loaded_with_canaries()
+    study = ds.StudyInstanceUID
+    assert CANARY_UID in study
+    second = make_dataset(
+        StudyInstanceUID=study, PatientID=ds.PatientID, PatientName=ds.PatientName
+    )
+    response = stow([to_bytes(ds), to_bytes(second)])
+    assert response.status_code in (200, 202), response.text
+    assert "00081198" not in response.json()
+    doctor = auth_headers("doctor")
+    export = client.get(f"/api/studies/{study}/export", headers=doctor)
+    assert export.status_code == 200, export.text
+    assert export.headers["content-type"] == "application/zip"
+    files = members(export.content)
+    assert len(files) == 2
+    for name, data in files.items():
+        assert CANARY.encode() not in data, name
+        assert CHINESE.encode() not in data
+        assert CANARY_UID.encode() not in data
+        assert CANARY_UID not in name
+        out = pydicom.dcmread(io.BytesIO(data))
+        assert out.PatientIdentityRemoved == "YES"
+        assert out.StudyInstanceUID.startswith("2.25.")
+    studies = {pydicom.dcmread(io.BytesIO(d)).StudyInstanceUID for d in files.values()}
+    assert len(studies) == 1  # both instances remapped to the same new study
+    with transaction() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "image.export")).one()
+    assert event.resource_id == study
+    assert '"deidentified": true' in event.detail
+
+
+def test_plain_export_keeps_bytes_and_needs_image_export(
+    stow: Callable[..., Any], client: TestClient, auth_headers: Callable[..., dict[str, str]]
+) -> None:
+    ds = make_dataset()
+    data = to_bytes(ds)
+    assert stow([data]).status_code == 200
+    url = f"/api/studies/{ds.StudyInstanceUID}/export"
+    assert client.get(url, headers=auth_headers("nurse")).status_code == 403
+    export = client.get(url, params={"deidentify": "false"}, headers=auth_headers("doctor"))
+    assert list(members(export.content).values()) == [data]
+
+
+def test_burned_in_annotation_blocks_deidentified_export(
+    stow: Callable[..., Any], client: TestClient, auth_headers: Callable[..., dict[str, str]]
+) -> None:
+    ds = make_dataset(Modality="US", BurnedInAnnotation="YES")
+    assert stow([to_bytes(ds)]).status_code == 200
+    response = client.get(
+        f"/api/studies/{ds.StudyInstanceUID}/export", headers=auth_headers("doctor")
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "burned_in_annotation"
