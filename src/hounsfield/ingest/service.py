@@ -15,7 +15,7 @@ import io
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -30,6 +30,9 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 from sqlalchemy import select, update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -322,7 +325,7 @@ def _store(
         except IntegrityError:
             # Another transaction stored this UID at the same moment: the unique
             # constraint decided; we are the duplicate (or the conflict).
-            winner = _instance(session, parsed.sop_instance_uid, lock=True)
+            winner = _instance(session, parsed.sop_instance_uid, share_lock=True)
             if winner is not None and winner.sha256 == spool.sha256:
                 return result("duplicate")
             if winner is not None:
@@ -346,10 +349,12 @@ def _after_store(session: Session, series: Series) -> None:
     enqueue(session, refresh_series, series_instance_uid=series.series_instance_uid)
 
 
-def _instance(session: Session, sop_instance_uid: str, *, lock: bool = False) -> Instance | None:
+def _instance(
+    session: Session, sop_instance_uid: str, *, share_lock: bool = False
+) -> Instance | None:
     query = select(Instance).where(Instance.sop_instance_uid == sop_instance_uid)
-    if lock:  # a locking read sees the latest committed row (InnoDB repeatable read)
-        query = query.with_for_update().execution_options(populate_existing=True)
+    if share_lock:  # a locking read sees the latest committed row (InnoDB repeatable read)
+        query = query.with_for_update(read=True).execution_options(populate_existing=True)
     return session.scalar(query)
 
 
@@ -371,23 +376,35 @@ T = TypeVar("T", Patient, Study, Series)
 
 
 def _get_or_create(
-    session: Session, model: type[T], match: dict[str, Any], create: Callable[[], T]
+    session: Session, model: type[T], match: dict[str, Any], values: dict[str, Any]
 ) -> tuple[T, bool]:
-    """The row matching `match`, created if absent; a concurrent creation is not an error."""
-    query = select(model).filter_by(**match)
-    row = session.scalar(query)
-    if row is not None:
-        return row, False
-    try:
-        with session.begin_nested():
-            row = create()
-            session.add(row)
-        return row, True
-    except IntegrityError:
-        row = session.scalar(query.with_for_update().execution_options(populate_existing=True))
-        if row is None:
-            raise
-        return row, False
+    """The row matching `match`, inserted with `values` if absent, locked for this transaction.
+
+    An upsert rather than insert-and-catch: on MySQL/MariaDB a failed duplicate insert
+    leaves a shared lock that deadlocks concurrent ingests of one study as soon as they
+    update the row; INSERT ... ON DUPLICATE KEY UPDATE takes the exclusive lock at once.
+    Every ingest thus locks patient → study → series in the same order.
+    """
+    table: Any = model.__table__
+    row_values = {**values, **match, "updated_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    statement: Any
+    if dialect in ("mysql", "mariadb"):
+        statement = mysql_insert(table).values(**row_values)
+        # rowcount: 1 inserted, 2 updated (updated_at differs by microseconds)
+        statement = statement.on_duplicate_key_update(updated_at=statement.inserted.updated_at)
+        created = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+    else:
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(table).values(**row_values).on_conflict_do_nothing().returning(table.c.id)
+        )
+        created = session.execute(statement).first() is not None
+    row = session.scalar(
+        select(model).filter_by(**match).with_for_update().execution_options(populate_existing=True)
+    )
+    assert row is not None
+    return row, created
 
 
 def _upsert_patient(session: Session, fields: dict[str, Any]) -> Patient:
@@ -396,9 +413,7 @@ def _upsert_patient(session: Session, fields: dict[str, Any]) -> Patient:
         "patient_id": fields["patient_id"],
         "issuer_of_patient_id": fields["issuer_of_patient_id"],
     }
-    patient, created = _get_or_create(
-        session, Patient, match, lambda: Patient(**match, **patient_fields)
-    )
+    patient, created = _get_or_create(session, Patient, match, patient_fields)
     if not created:
         # The latest instance carries the latest demographics (a corrected name, say).
         for name, value in patient_fields.items():
@@ -415,7 +430,7 @@ def _upsert_study(
         session,
         Study,
         {"study_instance_uid": uid},
-        lambda: Study(study_instance_uid=uid, patient_pk=patient.id, **study_fields),
+        {"patient_pk": patient.id, **study_fields},
     )
     note = None
     if not created:
@@ -440,7 +455,7 @@ def _upsert_series(session: Session, study: Study, uid: str, fields: dict[str, A
         session,
         Series,
         {"series_instance_uid": uid},
-        lambda: Series(series_instance_uid=uid, study_pk=study.id, **series_fields),
+        {"study_pk": study.id, **series_fields},
     )
     if not created and series.deleted_at is None and series.study_pk == study.id:
         return series

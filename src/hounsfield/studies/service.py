@@ -9,11 +9,28 @@ from hounsfield.studies.models import Instance, Series, Study
 
 
 def refresh_aggregates(session: Session, series_instance_uid: str) -> None:
-    """Recount a series' instances and its study's series, instances and modalities."""
-    series = session.scalar(
-        select(Series).where(Series.series_instance_uid == series_instance_uid).with_for_update()
+    """Recount a series' instances and its study's series, instances and modalities.
+
+    Locks the study first, as the ingest does, so the two never deadlock and the counts
+    cannot change under the recount.
+    """
+    study_pk = session.scalar(
+        select(Series.study_pk).where(Series.series_instance_uid == series_instance_uid)
     )
-    if series is None:
+    if study_pk is None:
+        return
+    study = session.scalar(
+        select(Study)
+        .where(Study.id == study_pk)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    series = session.scalar(
+        select(Series)
+        .where(Series.series_instance_uid == series_instance_uid)
+        .execution_options(populate_existing=True)
+    )
+    if study is None or series is None:
         return
     live_instances = select(func.count(Instance.id)).where(
         Instance.series_pk == series.id, Instance.deleted_at.is_(None)
@@ -21,9 +38,6 @@ def refresh_aggregates(session: Session, series_instance_uid: str) -> None:
     count = session.scalar(live_instances) or 0
     if series.number_of_instances != count:
         series.number_of_instances = count
-    study = session.scalar(select(Study).where(Study.id == series.study_pk).with_for_update())
-    if study is None:
-        return
     live_series = select(Series.id).where(Series.study_pk == study.id, Series.deleted_at.is_(None))
     n_series = session.scalar(select(func.count()).select_from(live_series.subquery())) or 0
     n_instances = (

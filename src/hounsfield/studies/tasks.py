@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hounsfield.db import transaction
+from hounsfield.db import session_factory
 from hounsfield.worker import celery
 
 
@@ -16,8 +16,13 @@ def refresh_series(series_instance_uid: str) -> None:
     """
     from hounsfield.studies import service
 
-    with transaction(write=True) as session:
+    with session_factory()() as session:
+        # READ COMMITTED: the recount must see every commit made before it took the study
+        # lock, not a snapshot from before (InnoDB's default repeatable read would lose
+        # concurrent increments). SQLite instead takes its write lock at BEGIN.
+        if session.get_bind().dialect.name == "sqlite":
+            session.connection(execution_options={"immediate": True})
+        else:
+            session.connection(execution_options={"isolation_level": "READ COMMITTED"})
         service.refresh_aggregates(session, series_instance_uid)
-    from hounsfield.dicomweb.derived import build_series_derived
-
-    build_series_derived(series_instance_uid)
+        session.commit()
