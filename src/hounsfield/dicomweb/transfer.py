@@ -61,6 +61,9 @@ FRAME_MEDIA_TYPES = {
 }
 
 
+_ALIASES = {"image/x-jls": "image/jls", "image/x-dicom-rle": "image/dicom-rle"}
+
+
 @dataclass(frozen=True)
 class InstanceChoice:
     """How to send instances: multipart or one bare part, and in which syntax (None: as
@@ -117,8 +120,16 @@ def choose_frames(ranges: Sequence[MediaRange], stored: str) -> FrameChoice:
             return FrameChoice("application/octet-stream", EXPLICIT_LE if native else None)
         if r.type != "multipart/related":
             continue
-        part_type = r.params.get("type", "application/octet-stream")
+        part_type = _ALIASES.get(r.params.get("type", ""), r.params.get("type", ""))
+        part_type = part_type or "application/octet-stream"
         ts = r.params.get("transfer-syntax")
+        if part_type in ("*/*", "*"):  # anything: as stored for compressed, else uncompressed
+            return FrameChoice(
+                FRAME_MEDIA_TYPES.get(stored, "application/octet-stream")
+                if not native
+                else "application/octet-stream",
+                None if not native else EXPLICIT_LE,
+            )
         if part_type == "application/octet-stream":
             if ts == "*":
                 return FrameChoice(part_type, EXPLICIT_LE if native else None)
