@@ -65,6 +65,10 @@ EVENT_CODES: dict[str, str] = {
     "dimse.send": "110106",
     "dimse.retrieve": "110107",  # Import
     "dimse.commitment": "110110",
+    "image.query": "110112",  # Query (QIDO-RS)
+    "image.retrieve": "110106",  # Export: instances leave the archive (WADO-RS)
+    "image.store": "110107",  # Import (STOW-RS, uploads)
+    "image.export": "110106",  # Export (study zip, de-identified or not)
 }
 DEFAULT_EVENT_CODE = "110110"  # Patient Record
 
