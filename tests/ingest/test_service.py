@@ -23,9 +23,11 @@ from hounsfield.ingest.service import (
     store_instance,
 )
 from hounsfield.storage import get_storage
+from hounsfield.storage.s3 import S3Storage
 from hounsfield.studies.models import Instance, Patient, Series, Study
 from hounsfield.studies.queries import search
 from tests.dicom_factory import make_dataset, to_bytes
+from tests.s3_server import free_port, moto_server
 
 
 def ingest(source: Any, origin: str = "test") -> StoreResult:
@@ -271,3 +273,36 @@ def test_a_gb18030_name_is_decoded_and_searchable() -> None:
         rows, total = search(session, "STUDY", {"PatientName": "张^伟"})
     assert total == 1
     assert rows[0]["PatientName"] == "Zhang^Wei=张^伟"
+
+
+def test_ingest_into_s3_storage(settings_env: Callable[..., None]) -> None:
+    with moto_server() as endpoint:
+        settings_env(
+            HOUNSFIELD_STORAGE__BACKEND="s3",
+            HOUNSFIELD_STORAGE__S3_ENDPOINT_URL=endpoint,
+            HOUNSFIELD_STORAGE__S3_BUCKET="ingest-test",
+            HOUNSFIELD_STORAGE__S3_ACCESS_KEY_ID="testing",
+            HOUNSFIELD_STORAGE__S3_SECRET_ACCESS_KEY="testing",
+        )
+        storage = get_storage()
+        assert isinstance(storage, S3Storage)
+        storage.ensure_bucket()
+        ds = make_dataset()
+        data = to_bytes(ds)
+        assert ingest(data).status == "stored"
+        assert ingest(data).status == "duplicate"
+        assert stored_bytes(ds.SOPInstanceUID) == data
+    assert count(Instance) == 1
+
+
+def test_an_unreachable_s3_leaves_no_index_row(settings_env: Callable[..., None]) -> None:
+    settings_env(
+        HOUNSFIELD_STORAGE__BACKEND="s3",
+        HOUNSFIELD_STORAGE__S3_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",
+        HOUNSFIELD_STORAGE__S3_ACCESS_KEY_ID="testing",
+        HOUNSFIELD_STORAGE__S3_SECRET_ACCESS_KEY="testing",
+        HOUNSFIELD_STORAGE__S3_MAX_ATTEMPTS="1",
+    )
+    with pytest.raises(StorageUnavailable):
+        ingest(to_bytes(make_dataset()))
+    assert count(Instance) == count(Study) == 0

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
 
 SINGLE_PUT_LIMIT = 4 * 1024**3  # S3 caps one PUT at 5 GiB; larger objects go multipart
 SPOOL_IN_MEMORY = 8 * 1024**2
+CHUNK = 1 << 20
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 
 
@@ -57,28 +61,42 @@ class S3Storage:
         return self.prefix + check_key(key)
 
     def put(self, key: str, source: Path | BinaryIO, sha256: str) -> None:
+        key = self._key(key)
         checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
-        try:
+        with contextlib.ExitStack() as stack:
             if isinstance(source, Path):
-                with source.open("rb") as body:
-                    self._put(key, body, source.stat().st_size, checksum)
+                body: BinaryIO = stack.enter_context(source.open("rb"))
+            elif _stream_size(source) is None:  # not seekable: spool so it can be re-read
+                body = stack.enter_context(tempfile.TemporaryFile())
+                shutil.copyfileobj(source, body, CHUNK)
+                body.seek(0)
             else:
-                size = _stream_size(source)
-                self._put(key, source, size, checksum)
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageUnavailable(f"S3 write failed ({_reason(exc)})") from exc
+                body = source
+            # Verified here as well as by S3: not every S3-compatible server checks.
+            start = body.tell()
+            if _sha256(body) != sha256:
+                raise StorageUnavailable("the bytes to store do not match their checksum")
+            body.seek(start)
+            try:
+                self._put(key, body, _stream_size(body), checksum)
+            except (BotoCoreError, ClientError) as exc:
+                raise StorageUnavailable(f"S3 write failed ({_reason(exc)})") from exc
 
     def _put(self, key: str, body: BinaryIO, size: int | None, checksum: str) -> None:
         if size is not None and size <= SINGLE_PUT_LIMIT:
             # S3 verifies the SHA-256 and refuses the PUT if the bytes differ.
             self.client.put_object(
-                Bucket=self.bucket, Key=self._key(key), Body=body, ChecksumSHA256=checksum
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=checksum,
             )
             return
         self.client.upload_fileobj(
             body,
             self.bucket,
-            self._key(key),
+            key,
             ExtraArgs={"ChecksumAlgorithm": "SHA256"},
             Config=TransferConfig(multipart_chunksize=64 * 1024**2, use_threads=False),
         )
@@ -138,6 +156,13 @@ class S3Storage:
 
 def _secret(value: Any) -> str | None:
     return None if value is None else str(value.get_secret_value())
+
+
+def _sha256(stream: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _stream_size(stream: BinaryIO) -> int | None:
