@@ -45,7 +45,8 @@ def main() -> None:
             ds.save_as(buf, enforce_file_format=True)
             zf.writestr(f"study/ct/IM{i + 1:04d}.dcm", buf.getvalue())
         mr = dcmread(get_testdata_file("MR_small.dcm"))
-        mr.PatientName = "王^小明"
+        mr.PatientName = "王^小明=王^小明"
+        mr.PatientSex = "M"
         mr.SpecificCharacterSet = "ISO_IR 192"
         mr.PatientID = patient_id
         mr.StudyInstanceUID = study_uid

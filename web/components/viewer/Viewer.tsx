@@ -62,7 +62,7 @@ function Btn({
       title={title}
       data-testid={testId}
       onClick={onClick}
-      className={`rounded px-2 py-1 text-xs whitespace-nowrap ${
+      className={`rounded px-1.5 py-1 text-xs whitespace-nowrap ${
         active ? 'bg-sky-700 text-white' : 'text-neutral-300 hover:bg-neutral-800'
       }`}
     >
@@ -148,7 +148,8 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
     if (!ready || !el) return;
     const ro = new ResizeObserver(() => {
       try {
-        engine().resize(true, true);
+        // Re-fit the images to their new panes (layout change, side panel, window size).
+        engine().resize(true, false);
       } catch {
         /* not ready */
       }
@@ -270,13 +271,13 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
   return (
     <div className="flex h-full flex-col" data-testid="viewer">
       <StudyHeader study={study} />
-      <div className="flex flex-wrap items-center gap-1 border-b border-neutral-800 px-2 py-1" data-testid="toolbar">
+      <div className="flex flex-wrap items-center gap-0.5 border-b border-neutral-800 px-1 py-1" data-testid="toolbar">
         {(Object.keys(LAYOUT_SLOTS) as Layout[]).map((l) => (
           <Btn key={l} onClick={() => setLayout(l)} active={layout === l} title={t('viewer.layout')} testId={`layout-${l}`}>
             {l.replace('x', '×')}
           </Btn>
         ))}
-        <span className="mx-1 h-4 w-px bg-neutral-700" />
+        <span className="mx-0.5 h-4 w-px bg-neutral-700" />
         {TOOLS.map((x) => (
           <Btn
             key={x.id}
@@ -288,13 +289,13 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
             {t(`viewer.tools.${x.toolName}`)}
           </Btn>
         ))}
-        <span className="mx-1 h-4 w-px bg-neutral-700" />
+        <span className="mx-0.5 h-4 w-px bg-neutral-700" />
         {CT_PRESETS.map((p, i) => (
           <Btn key={p.id} onClick={() => actions.preset(i)} title={`${p.width}/${p.center} (${p.key})`} testId={`preset-${p.id}`}>
             {t(`viewer.presets.${p.id}`)}
           </Btn>
         ))}
-        <span className="mx-1 h-4 w-px bg-neutral-700" />
+        <span className="mx-0.5 h-4 w-px bg-neutral-700" />
         <Btn onClick={() => actions.rotate(90)} title="]" testId="rotate">
           {t('viewer.actions.rotate')}
         </Btn>
@@ -313,7 +314,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
         <Btn onClick={actions.reset} title="R" testId="reset">
           {t('viewer.actions.reset')}
         </Btn>
-        <span className="mx-1 h-4 w-px bg-neutral-700" />
+        <span className="mx-0.5 h-4 w-px bg-neutral-700" />
         <Btn onClick={actions.toggleCine} active={cine} title="Space" testId="cine">
           {cine ? t('viewer.actions.stop') : t('viewer.actions.play')}
         </Btn>
