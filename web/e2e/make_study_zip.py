@@ -1,7 +1,8 @@
 """Build a zip of DICOM files for the browser tests from pydicom's bundled test files.
 
 A CT series of N slices (CT_small.dcm with new UIDs, positions and instance numbers), an MR
-image, and one file that is not DICOM (so the upload reports a refusal with its reason).
+image, a study whose strings are HTML (XSS canary), and one file that is not DICOM (so the
+upload reports a refusal with its reason).
 Usage: make_study_zip.py OUT.zip PATIENT_ID [N]
 """
 
@@ -14,6 +15,9 @@ import zipfile
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
+
+XSS = "<img src=x onerror=window.__x=1>"
+XSS_NAME = "<b>XSS</b>^<i>canary</i>"
 
 
 def main() -> None:
@@ -58,6 +62,18 @@ def main() -> None:
         mr.save_as(buf, enforce_file_format=True)
         zf.writestr("study/mr/MR0001.dcm", buf.getvalue())
         zf.writestr("study/readme.txt", "not a DICOM file")
+        # A second study whose strings are HTML: the UI must show them as text (SECURITY I8).
+        xss = dcmread(get_testdata_file("CT_small.dcm"))
+        xss.PatientName = XSS_NAME  # PN: '=' separates components, so no attributes here
+        xss.PatientID = f"XSS{patient_id}"
+        xss.StudyDescription = XSS
+        xss.SeriesDescription = XSS
+        xss.StudyInstanceUID, xss.SeriesInstanceUID = generate_uid(), generate_uid()
+        xss.SOPInstanceUID = generate_uid()
+        xss.file_meta.MediaStorageSOPInstanceUID = xss.SOPInstanceUID
+        buf = io.BytesIO()
+        xss.save_as(buf, enforce_file_format=True)
+        zf.writestr("study/xss/XSS0001.dcm", buf.getvalue())
 
 
 if __name__ == "__main__":

@@ -137,7 +137,7 @@ async function main() {
       assert((await page.locator('[data-testid=upload-item][data-state=done]').count()) === 1, 'zip upload done');
       const stored = await page.locator('[data-testid=upload-result][data-status=stored]').count();
       const refused = page.locator('[data-testid=upload-result][data-status=refused]');
-      assert(stored === 13, `13 instances stored, got ${stored}`);
+      assert(stored === 14, `14 instances stored, got ${stored}`);
       assert((await refused.count()) === 1, 'the text file is refused');
       assert(((await refused.textContent()) ?? '').includes('readme.txt'), 'refusal names the file');
       assert(((await refused.textContent()) ?? '').includes('—'), 'refusal gives a reason');
@@ -162,6 +162,26 @@ async function main() {
       await page.getByTestId('filter-q').fill(patientId);
       await row.waitFor();
       await shot('04-worklist');
+    });
+
+    await step('DICOM strings that look like HTML stay text (XSS)', async () => {
+      await page.getByTestId('filter-q').fill(`XSS${patientId}`);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=study-row]').length === 1 && document.querySelector('[data-testid=study-row]').textContent.includes('<img'));
+      await page.getByTestId('study-row').dblclick();
+      await page.waitForSelector('[data-testid=viewport-element-0][data-rendered="1"]', { timeout: 60000 });
+      const overlay = (await page.getByTestId('overlay-patient-0').textContent()) ?? '';
+      assert(overlay.includes('<b>XSS</b>'), `name shown as text: ${overlay}`);
+      assert((await page.locator('[data-testid=overlay-patient-0] b').count()) === 0, 'no <b> element from DICOM');
+      const header = (await page.getByTestId('study-header').textContent()) ?? '';
+      assert(header.includes('<img src=x'), `description shown as text: ${header}`);
+      assert((await page.evaluate(() => window.__x)) === undefined, 'no script ran');
+      assert((await page.locator('img[src=x]').count()) === 0, 'no <img> element from DICOM');
+      await page.goBack();
+      await page.getByTestId('filter-q').fill(patientId);
+      await page.waitForFunction((pid) => {
+        const rows = document.querySelectorAll('[data-testid=study-row]');
+        return rows.length === 1 && rows[0].textContent.includes(pid) && !rows[0].textContent.includes('<img');
+      }, patientId);
     });
 
     let before;
