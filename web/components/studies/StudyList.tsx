@@ -6,6 +6,7 @@ import { describeError } from '@/lib/api/errors';
 import { errorMessage } from '@/lib/api/messages';
 import type { StudySortKey, StudySummary } from '@/lib/api/types';
 import { ageAt, displayDate, quickRange, type QuickRange } from '@/lib/dates';
+import { formatPersonName } from '@/lib/dicom/personName';
 import { useT } from '@/lib/i18n';
 import { DEFAULT_FILTERS, useStudies, type StudyFilters } from '@/lib/queries/studies';
 import { StudyThumbnail } from './StudyThumbnail';
@@ -190,7 +191,7 @@ export function StudyList() {
                 <td className="px-2 py-1">
                   <StudyThumbnail studyUid={s.study_instance_uid} />
                 </td>
-                <td className="px-2 py-1 font-medium">{s.patient_name}</td>
+                <td className="px-2 py-1 font-medium">{formatPersonName(s.patient_name)}</td>
                 <td className="px-2 py-1">{s.patient_id}</td>
                 <td className="px-2 py-1">
                   {[s.patient_sex, ageAt(s.patient_birth_date, s.study_date)].filter(Boolean).join(' / ')}

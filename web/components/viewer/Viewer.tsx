@@ -7,6 +7,7 @@ import { describeError } from '@/lib/api/errors';
 import { errorMessage } from '@/lib/api/messages';
 import type { StudyDetail } from '@/lib/api/types';
 import { ageAt, displayDate } from '@/lib/dates';
+import { formatPersonName } from '@/lib/dicom/personName';
 import { translate, useLocale, useT } from '@/lib/i18n';
 import { useStudy } from '@/lib/queries/studies';
 import {
@@ -80,7 +81,7 @@ function StudyHeader({ study }: { study: StudyDetail }) {
         ← {t('nav.worklist')}
       </Link>
       <span className="font-semibold text-neutral-100" data-testid="header-patient-name">
-        {study.patient_name}
+        {formatPersonName(study.patient_name)}
       </span>
       <span>
         {t('viewer.overlay.id')}: {study.patient_id}

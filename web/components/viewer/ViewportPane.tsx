@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import type { StudyDetail } from '@/lib/api/types';
 import { ageAt, displayDate } from '@/lib/dates';
+import { formatPersonName } from '@/lib/dicom/personName';
 import { useT } from '@/lib/i18n';
 import { csCore, csTools, engine, toolGroup } from '@/lib/viewer/cornerstone';
 import { tagNumber, tagString, TAG, type StackEntry } from '@/lib/viewer/imageIds';
@@ -202,7 +203,7 @@ export function ViewportPane({
       {/* Overlays: never any doubt whose images these are. Text nodes only (no HTML from DICOM). */}
       <div className="pointer-events-none absolute inset-0 right-4 select-none text-[12px] leading-tight text-yellow-100 [text-shadow:0_0_2px_#000]">
         <div className="absolute top-1 left-2" data-testid={`overlay-patient-${index}`}>
-          <div className="text-[13px] font-semibold">{study.patient_name}</div>
+          <div className="text-[13px] font-semibold">{formatPersonName(study.patient_name)}</div>
           <div>
             {t('viewer.overlay.id')}: {study.patient_id}
           </div>
