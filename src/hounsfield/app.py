@@ -19,6 +19,7 @@ from hounsfield.dimse import router as dimse_router
 from hounsfield.errors import install_handlers
 from hounsfield.monitoring import router as monitoring_router
 from hounsfield.monitoring.middleware import RequestContextMiddleware
+from hounsfield.studies import router as studies_router
 from hounsfield.users import router as users_router
 from hounsfield.users import service as users_service
 from hounsfield.webui import install as install_webui
@@ -57,6 +58,7 @@ def create_app() -> FastAPI:
     install_handlers(app)
     for module in (monitoring_router, auth_router, users_router, audit_router, dimse_router):
         app.include_router(module.router)
+    app.include_router(studies_router.router)
     app.include_router(dicomweb_router.router)
     app.include_router(dicomweb_export.router)
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)

@@ -1,11 +1,264 @@
-"""The Studies service: what the index holds and what users may see of it."""
+"""The Studies service: listing, reading and deleting studies of the index.
+
+Every read of patient data is audited (`image.query` per search, `image.read` per study),
+every deletion too (`image.delete`). Deleting is soft: the rows get `deleted_at` and vanish
+from every query at once; `purge_deleted` later removes rows and objects.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from hounsfield.studies.models import Instance, Series, Study
+from hounsfield.audit import service as audit
+from hounsfield.audit.service import Actor
+from hounsfield.db import after_commit, utcnow
+from hounsfield.dicom.charset import normalize_text
+from hounsfield.errors import NotFound
+from hounsfield.storage import get_storage
+from hounsfield.studies import queries
+from hounsfield.studies.models import Instance, Patient, Series, Study
+
+logger = logging.getLogger(__name__)
+
+SORTS: dict[str, Any] = {
+    "study_date": Study.study_date,
+    "patient_name": Patient.patient_name,
+    "patient_id": Patient.patient_id,
+    "accession_number": Study.accession_number,
+    "modalities": Study.modalities_in_study,
+    "received_at": Study.received_at,
+}
+SortKey = Literal[
+    "study_date", "-study_date", "patient_name", "-patient_name", "patient_id", "-patient_id",
+    "accession_number", "-accession_number", "modalities", "-modalities",
+    "received_at", "-received_at",
+]  # fmt: skip
+
+
+class StudyNotFound(NotFound):
+    """No such study."""
+
+    code = "study_not_found"
+
+
+class SeriesNotFound(NotFound):
+    """No such series in this study."""
+
+    code = "series_not_found"
+
+
+class InstanceNotFound(NotFound):
+    """No such instance in this series."""
+
+    code = "instance_not_found"
+
+
+@dataclass(frozen=True)
+class StudyFilters:
+    q: str | None = None
+    patient_id: str | None = None
+    patient_name: str | None = None
+    accession_number: str | None = None
+    modality: str | None = None
+    study_date_from: date | None = None
+    study_date_to: date | None = None
+
+
+def _search_words(text: str) -> str:
+    return " ".join(normalize_text(text).replace("^", " ").replace("=", " ").split())
+
+
+def _conditions(filters: StudyFilters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [Study.deleted_at.is_(None)]
+    if filters.q and filters.q.strip():
+        words = _search_words(filters.q)
+        needle = filters.q.strip().lower()
+        where.append(
+            or_(
+                queries.contains_text(Patient.name_search, words),
+                queries.contains_text(func.lower(Patient.patient_id), needle),
+                queries.contains_text(func.lower(Study.accession_number), needle),
+            )
+        )
+    if filters.patient_id:
+        where.append(queries.conditions("STUDY", {"PatientID": filters.patient_id})[0])
+    if filters.patient_name and _search_words(filters.patient_name):
+        # Each word starts a name component, in any group: "zhang", "张伟", "wei zh".
+        where.extend(
+            Patient.name_search.like("% " + queries.like_pattern(w) + "%", escape="/")
+            for w in _search_words(filters.patient_name).split()
+        )
+    if filters.accession_number:
+        where.append(queries.conditions("STUDY", {"AccessionNumber": filters.accession_number})[0])
+    if filters.modality:
+        where.append(queries.conditions("STUDY", {"ModalitiesInStudy": filters.modality})[0])
+    if filters.study_date_from:
+        where.append(Study.study_date >= filters.study_date_from)
+    if filters.study_date_to:
+        where.append(Study.study_date <= filters.study_date_to)
+    return where
+
+
+def list_studies(
+    session: Session,
+    actor: Actor | None,
+    filters: StudyFilters,
+    *,
+    sort: str = "-study_date",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[tuple[Study, Patient]], int]:
+    """One page of the worklist and the total number of matching studies (audited)."""
+    descending = sort.startswith("-")
+    column = SORTS[sort.lstrip("-")]
+    where = _conditions(filters)
+    base = select(Study, Patient).join(Patient, Study.patient_pk == Patient.id).where(*where)
+    total = session.scalar(
+        select(func.count()).select_from(base.with_only_columns(Study.id).subquery())
+    )
+    order = column.desc() if descending else column.asc()
+    tiebreak = Study.id.desc() if descending else Study.id.asc()
+    rows = session.execute(
+        base.order_by(column.is_(None), order, tiebreak).limit(limit).offset(offset)
+    ).all()
+    used = sorted(k for k, v in vars(filters).items() if v not in (None, ""))
+    # In a transaction of its own: the read stays a read (concurrent on SQLite's WAL).
+    audit.record_now(
+        "image.query", actor, resource_type="study",
+        detail={"filters": used, "sort": sort, "returned": len(rows), "total": total},
+    )  # fmt: skip
+    return [(study, patient) for study, patient in rows], int(total or 0)
+
+
+def _study(session: Session, study_uid: str, *, lock: bool = False) -> Study:
+    query = select(Study).where(Study.study_instance_uid == study_uid, Study.deleted_at.is_(None))
+    if lock:  # the ingest locks the study first too: no deadlock, no count drift
+        query = query.with_for_update().execution_options(populate_existing=True)
+    study = session.scalar(query)
+    if study is None:
+        raise StudyNotFound()
+    return study
+
+
+def get_study(session: Session, actor: Actor | None, study_uid: str) -> tuple[Study, list[Series]]:
+    """A study with its live series, ordered by series number (audited)."""
+    study = _study(session, study_uid)
+    series = session.scalars(
+        select(Series)
+        .where(Series.study_pk == study.id, Series.deleted_at.is_(None))
+        .order_by(Series.series_number.is_(None), Series.series_number, Series.id)
+    ).all()
+    audit.record_now(
+        "image.read", actor, resource_type="study", resource_id=study_uid,
+        patient_id=study.patient.patient_id or None,
+    )  # fmt: skip
+    return study, list(series)
+
+
+def delete_study(session: Session, actor: Actor | None, study_uid: str) -> None:
+    """Soft-delete a study with its series and instances (hidden from every query at once)."""
+    study = _study(session, study_uid, lock=True)
+    now = utcnow()
+    series_pks = select(Series.id).where(Series.study_pk == study.id)
+    session.execute(
+        update(Instance)
+        .where(Instance.series_pk.in_(series_pks), Instance.deleted_at.is_(None))
+        .values(deleted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Series)
+        .where(Series.study_pk == study.id, Series.deleted_at.is_(None))
+        .values(deleted_at=now, metadata_version=Series.metadata_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    study.deleted_at = now
+    _audit_delete(session, actor, study, {"level": "study"})
+
+
+def delete_series(session: Session, actor: Actor | None, study_uid: str, series_uid: str) -> None:
+    """Soft-delete one series and its instances; the study goes too if nothing is left."""
+    study = _study(session, study_uid, lock=True)
+    series = session.scalar(
+        select(Series).where(
+            Series.series_instance_uid == series_uid,
+            Series.study_pk == study.id,
+            Series.deleted_at.is_(None),
+        )
+    )
+    if series is None:
+        raise SeriesNotFound()
+    now = utcnow()
+    session.execute(
+        update(Instance)
+        .where(Instance.series_pk == series.id, Instance.deleted_at.is_(None))
+        .values(deleted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    series.deleted_at = now
+    series.metadata_version += 1
+    session.flush()
+    _after_partial_delete(session, study, series)
+    _audit_delete(session, actor, study, {"level": "series", "series_instance_uid": series_uid})
+
+
+def delete_instance(
+    session: Session, actor: Actor | None, study_uid: str, series_uid: str, sop_uid: str
+) -> None:
+    """Soft-delete one instance; empty series and studies go with it."""
+    study = _study(session, study_uid, lock=True)
+    row = session.execute(
+        select(Instance, Series)
+        .join(Series, Instance.series_pk == Series.id)
+        .where(
+            Instance.sop_instance_uid == sop_uid,
+            Instance.deleted_at.is_(None),
+            Series.series_instance_uid == series_uid,
+            Series.study_pk == study.id,
+            Series.deleted_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        raise InstanceNotFound()
+    instance, series = row
+    instance.deleted_at = utcnow()
+    series.metadata_version += 1
+    session.flush()
+    remaining = session.scalar(
+        select(func.count(Instance.id)).where(
+            Instance.series_pk == series.id, Instance.deleted_at.is_(None)
+        )
+    )
+    if not remaining:
+        series.deleted_at = utcnow()
+        session.flush()
+    _after_partial_delete(session, study, series)
+    _audit_delete(
+        session, actor, study,
+        {"level": "instance", "series_instance_uid": series_uid, "sop_instance_uid": sop_uid},
+    )  # fmt: skip
+
+
+def _after_partial_delete(session: Session, study: Study, series: Series) -> None:
+    refresh_aggregates(session, series.series_instance_uid)
+    if study.number_of_series == 0:
+        study.deleted_at = utcnow()
+
+
+def _audit_delete(
+    session: Session, actor: Actor | None, study: Study, detail: dict[str, Any]
+) -> None:
+    audit.record(
+        session, "image.delete", actor, resource_type="study",
+        resource_id=study.study_instance_uid, patient_id=study.patient.patient_id or None,
+        detail=detail,
+    )  # fmt: skip
 
 
 def refresh_aggregates(session: Session, series_instance_uid: str) -> None:
@@ -62,3 +315,54 @@ def refresh_aggregates(session: Session, series_instance_uid: str) -> None:
         study.number_of_series = n_series
         study.number_of_instances = n_instances
         study.modalities_in_study = joined
+
+
+def purge_deleted(session: Session, *, older_than: timedelta, batch: int = 500) -> int:
+    """Remove soft-deleted instances (rows, then objects after commit) deleted long enough ago.
+
+    Also removes series and studies left without instances. Returns the instances purged.
+    """
+    cutoff: datetime = utcnow() - older_than
+    doomed = session.execute(
+        select(Instance.id, Instance.storage_key)
+        .where(Instance.deleted_at.is_not(None), Instance.deleted_at < cutoff)
+        .order_by(Instance.id)
+        .limit(batch)
+    ).all()
+    if doomed:
+        ids = [pk for pk, _ in doomed]
+        keys = [key for _, key in doomed]
+        session.execute(
+            Instance.__table__.delete().where(Instance.id.in_(ids))  # type: ignore[attr-defined]
+        )
+        storage = get_storage()
+
+        def remove_objects() -> None:
+            for key in keys:
+                try:
+                    storage.delete(key)
+                except Exception:
+                    logger.warning("purge: object delete failed; the orphan sweep will retry")
+
+        after_commit(session, remove_objects)
+    empty_series = select(Series.id).where(
+        Series.deleted_at.is_not(None),
+        Series.deleted_at < cutoff,
+        ~select(Instance.id).where(Instance.series_pk == Series.id).exists(),
+    )
+    session.execute(
+        Series.__table__.delete().where(  # type: ignore[attr-defined]
+            Series.id.in_(select(empty_series.subquery().c.id))
+        )
+    )
+    empty_studies = select(Study.id).where(
+        Study.deleted_at.is_not(None),
+        Study.deleted_at < cutoff,
+        ~select(Series.id).where(Series.study_pk == Study.id).exists(),
+    )
+    session.execute(
+        Study.__table__.delete().where(  # type: ignore[attr-defined]
+            Study.id.in_(select(empty_studies.subquery().c.id))
+        )
+    )
+    return len(doomed)

@@ -26,3 +26,20 @@ def refresh_series(series_instance_uid: str) -> None:
             session.connection(execution_options={"isolation_level": "READ COMMITTED"})
         service.refresh_aggregates(session, series_instance_uid)
         session.commit()
+
+
+@celery.task(name="studies.purge_deleted", acks_late=True)
+def purge_deleted(older_than_hours: int = 24) -> int:
+    """Remove rows and objects of instances soft-deleted at least `older_than_hours` ago."""
+    from datetime import timedelta
+
+    from hounsfield.db import transaction
+    from hounsfield.studies import service
+
+    total = 0
+    while True:
+        with transaction(write=True) as session:
+            purged = service.purge_deleted(session, older_than=timedelta(hours=older_than_hours))
+        total += purged
+        if purged == 0:
+            return total
