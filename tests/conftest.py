@@ -56,6 +56,7 @@ def database(data_dir: Path) -> Iterator[str]:
     os.environ["HOUNSFIELD_DATA_DIR"] = str(data_dir)
     os.environ.pop("HOUNSFIELD_REDIS_URL", None)
     os.environ.pop("HOUNSFIELD_MODE", None)
+    os.environ["HOUNSFIELD_DICOM__ENABLED"] = "false"  # tests start their own listener
     _reset_process_state()
     from hounsfield.migrate import upgrade
 

@@ -16,6 +16,7 @@ from hounsfield.db import transaction
 from hounsfield.dicomweb import export as dicomweb_export
 from hounsfield.dicomweb import router as dicomweb_router
 from hounsfield.dimse import router as dimse_router
+from hounsfield.dimse import scp as dicom_scp
 from hounsfield.errors import install_handlers
 from hounsfield.monitoring import router as monitoring_router
 from hounsfield.monitoring.middleware import RequestContextMiddleware
@@ -31,9 +32,11 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     _refuse_unsafe_production()
     sealer.start()
     requeuer.start()
+    dicom_scp.start_embedded()  # the DICOM listener, in embedded mode only
     try:
         yield
     finally:
+        dicom_scp.stop_embedded()  # in-flight associations finish first
         requeuer.stop()
         shutdown_local_pool(wait=True)
         sealer.stop()

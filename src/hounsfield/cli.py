@@ -82,6 +82,21 @@ def worker(
 
 
 @app.command()
+def dicom(
+    processes: Annotated[
+        int | None, typer.Option(help="Listener processes sharing the port (SO_REUSEPORT).")
+    ] = None,
+) -> None:
+    """Run the DICOM (DIMSE) listener on its own (production); SIGTERM stops it gracefully."""
+    from hounsfield.dimse import scp
+    from hounsfield.logging import configure
+
+    settings = _settings_or_exit()
+    configure(settings.log_level, settings.log_json)
+    scp.serve(processes)
+
+
+@app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
     from hounsfield.migrate import upgrade

@@ -9,6 +9,9 @@ and every association and refusal is audited. See docs/dicom-conformance.md.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import signal
 import socket
 import threading
 import time
@@ -594,13 +597,67 @@ class DicomListener:
         server.shutdown()
         deadline = time.monotonic() + grace
         for assoc in active:
+            if not assoc.is_established:  # a connection with no association (yet): drop it
+                assoc.abort(block=False)
+                continue
             assoc.join(timeout=max(0.0, deadline - time.monotonic()))
         for assoc in active:
-            if assoc.is_alive():
+            if assoc.is_alive() and assoc.is_established:
                 assoc.abort()
         if self._thread is not None:
             self._thread.join(timeout=5)
         logger.info("DICOM listener stopped")
+
+
+def _serve(reuse_port: bool, stop: threading.Event | None = None) -> None:
+    """One listener process: serve until SIGTERM/SIGINT, then stop gracefully."""
+    from hounsfield.audit.service import sealer
+    from hounsfield.worker import requeuer, shutdown_local_pool
+
+    stop = stop or threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    listener = DicomListener(get_settings(), reuse_port=reuse_port)
+    listener.start()
+    sealer.start()
+    requeuer.start()
+    try:
+        stop.wait()
+    finally:
+        listener.stop()
+        requeuer.stop()
+        shutdown_local_pool(wait=True)
+        sealer.stop()
+
+
+def _child(reuse_port: bool) -> None:  # pragma: no cover - runs in a spawned process
+    from hounsfield.logging import configure
+
+    settings = get_settings()
+    configure(settings.log_level, settings.log_json)
+    _serve(reuse_port)
+
+
+def serve(processes: int | None = None) -> None:
+    """`hounsfield dicom`: the listener on its own, in 1..N processes sharing the port."""
+    count = processes or get_settings().dicom.listeners
+    if count <= 1:
+        _serve(reuse_port=False)
+        return
+    spawn = multiprocessing.get_context("spawn")
+    children = [
+        spawn.Process(target=_child, args=(True,), name=f"dicom-{i}") for i in range(1, count)
+    ]
+    for child in children:
+        child.start()
+    try:
+        _serve(reuse_port=True)
+    finally:
+        for child in children:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signal.SIGTERM)
+        for child in children:
+            child.join()
 
 
 _embedded: DicomListener | None = None

@@ -1,0 +1,75 @@
+"""Start-up and shutdown: `hounsfield dicom` on its own, the embedded listener in the app."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from hounsfield.db import transaction
+from hounsfield.studies.models import Instance
+from tests.dicom_factory import write_dicom
+from tests.dimse.conftest import DCMTK_ENV, free_port, run, wait_for_port
+
+
+def _count() -> int:
+    with transaction() as session:
+        return session.scalar(select(func.count()).select_from(Instance)) or 0
+
+
+def test_embedded_listener_lives_with_the_app(settings_env: Callable[..., None]) -> None:
+    port = free_port()
+    settings_env(HOUNSFIELD_DICOM__ENABLED="true", HOUNSFIELD_DICOM__PORT=str(port))
+    from hounsfield.app import create_app
+
+    with TestClient(create_app()):
+        wait_for_port(port)
+        echo = run(["/usr/bin/echoscu", "-aet", "ANYONE", "-aec", "HOUNSFIELD",
+                    "127.0.0.1", str(port)])  # fmt: skip
+        assert echo.returncode == 0, echo.stderr  # unknown AEs may echo/store when embedded
+    after = run(["/usr/bin/echoscu", "-aet", "ANYONE", "-aec", "HOUNSFIELD",
+                 "127.0.0.1", str(port)])  # fmt: skip
+    assert after.returncode != 0  # stopped with the app
+
+
+def test_sigterm_lets_the_inflight_association_finish(database: str, tmp_path: Path) -> None:
+    """SECURITY.md D8: SIGTERM during a 20-file storescu → every file stored and acked."""
+    port = free_port()
+    env = {**os.environ, "HOUNSFIELD_DATABASE_URL": database, "HOUNSFIELD_DICOM__PORT": str(port),
+           "HOUNSFIELD_LOG_JSON": "false"}  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hounsfield.cli", "dicom"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, server)
+        files = [write_dicom(tmp_path, Rows=256, Columns=256, seed=i) for i in range(20)]
+        client = subprocess.Popen(
+            ["/usr/bin/storescu", "-v", "-aet", "MODALITY", "-aec", "HOUNSFIELD",
+             "127.0.0.1", str(port), *map(str, files)],
+            env=DCMTK_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        assert client.stdout is not None
+        lines = []
+        for line in client.stdout:  # SIGTERM once the first instance is acknowledged
+            lines.append(line)
+            if "Received Store Response" in line:
+                server.send_signal(signal.SIGTERM)
+                break
+        lines.extend(client.stdout)
+        assert client.wait(timeout=120) == 0, "".join(lines)
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+    acked = sum("Received Store Response (Success)" in line for line in lines)
+    assert acked == 20
+    assert _count() == 20
+    refused = run(["/usr/bin/echoscu", "-aec", "HOUNSFIELD", "127.0.0.1", str(port)])
+    assert refused.returncode != 0  # the listener is gone
