@@ -18,6 +18,21 @@ const require = createRequire(path.join(REPO, 'web', 'package.json'));
 const { chromium } = require('playwright-core');
 const { startServer, launchBrowser, USERS, PYTHON } = await import(path.join(REPO, 'web', 'e2e', 'harness.mjs'));
 
+/** Entries of a zip written with ZIP_STORED (no compression): their raw bytes. */
+function readZipEntries(buf) {
+  const out = [];
+  let p = 0;
+  while (buf.readUInt32LE(p) === 0x04034b50) {
+    const size = buf.readUInt32LE(p + 18);
+    const nameLen = buf.readUInt16LE(p + 26);
+    const extraLen = buf.readUInt16LE(p + 28);
+    const start = p + 30 + nameLen + extraLen;
+    out.push(buf.subarray(start, start + size));
+    p = start + size;
+  }
+  return out;
+}
+
 const slices = Number(process.argv[2] ?? 300);
 const runs = Number(process.argv[3] ?? 3);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'hf-bench-'));
@@ -34,14 +49,33 @@ try {
     body: JSON.stringify({ username: USERS.admin.username, password: USERS.admin.password }),
   });
   const { access_token: token } = await login.json();
-  const form = new FormData();
-  form.append('files', new Blob([readFileSync(zip)], { type: 'application/zip' }), 'ct.zip');
+  // Ingest through STOW-RS, 25 instances per request.
+  const files = readZipEntries(readFileSync(zip));
   const t0 = Date.now();
-  const up = await fetch(`${server.base}/api/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form });
-  const body = await up.json();
-  if (!up.ok || body.stored !== slices) throw new Error(`upload: ${up.status} ${JSON.stringify(body).slice(0, 400)}`);
-  result.uploadSeconds = (Date.now() - t0) / 1000;
-  const study = body.results[0].study_instance_uid;
+  let study = null;
+  for (let i = 0; i < files.length; i += 25) {
+    const boundary = `hfbench${i}`;
+    const parts = [];
+    for (const f of files.slice(i, i + 25)) {
+      parts.push(Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), f, Buffer.from('\r\n'));
+    }
+    parts.push(Buffer.from(`--${boundary}--\r\n`));
+    const r = await fetch(`${server.base}/dicom-web/studies`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+        Accept: 'application/dicom+json',
+      },
+      body: Buffer.concat(parts),
+    });
+    const body = await r.json();
+    if (r.status !== 200) throw new Error(`STOW: ${r.status} ${JSON.stringify(body).slice(0, 300)}`);
+    const url = body['00081199']?.Value?.[0]?.['00081190']?.Value?.[0] ?? '';
+    study ??= url.split('/studies/')[1]?.split('/')[0] ?? null;
+  }
+  result.ingestSeconds = (Date.now() - t0) / 1000;
+  if (!study) throw new Error('no study UID in the STOW responses');
 
   context = await launchBrowser(chromium, path.join(tmp, 'profile'));
   const page = context.pages()[0] ?? (await context.newPage());
@@ -57,6 +91,15 @@ try {
     const ms = await page.evaluate(() => performance.getEntriesByName('hf:first-image:0')[0]?.startTime ?? null);
     result.runs.push(Math.round(ms));
     console.log(`open → first image, run ${r + 1}: ${Math.round(ms)} ms`);
+    if (process.env.BENCH_TRACE) {
+      const trace = await page.evaluate(() =>
+        performance
+          .getEntriesByType('resource')
+          .filter((e) => /\/api\/|\/dicom-web\/|\.js$/.test(e.name))
+          .map((e) => `${Math.round(e.startTime)}-${Math.round(e.responseEnd)} ${e.name.replace(location.origin, '').slice(0, 90)}`),
+      );
+      console.log(trace.join('\n'));
+    }
   }
   result.renderingPath = await page.evaluate(() => window.__hf.renderingPath);
 

@@ -42,11 +42,15 @@ export function useStudies(filters: StudyFilters) {
   });
 }
 
-export function useStudy(uid: string | null) {
-  return useQuery({
+export function studyQuery(uid: string | null) {
+  return {
     queryKey: ['study', uid],
     enabled: !!uid,
     queryFn: async () =>
       (await api.get<StudyDetail>(`/api/studies/${encodeURIComponent(uid ?? '')}`)).data,
-  });
+  };
+}
+
+export function useStudy(uid: string | null) {
+  return useQuery(studyQuery(uid));
 }

@@ -1,6 +1,6 @@
-import { api } from '@/lib/api/client';
 import { registerInstance } from './cornerstone';
-import { buildStack, type DicomJson, type StackEntry } from './imageIds';
+import { buildStack, type StackEntry } from './imageIds';
+import { fetchSeriesMetadata } from './metadata';
 
 const cache = new Map<string, Promise<StackEntry[]>>();
 
@@ -9,16 +9,11 @@ export function loadSeriesStack(studyUid: string, seriesUid: string): Promise<St
   const key = `${studyUid}/${seriesUid}`;
   let p = cache.get(key);
   if (!p) {
-    p = (async () => {
-      const { data } = await api.get<DicomJson[]>(
-        `/dicom-web/studies/${encodeURIComponent(studyUid)}/series/${encodeURIComponent(seriesUid)}/metadata`,
-        { headers: { Accept: 'application/dicom+json' } },
-      );
-      const base = `${window.location.origin}/dicom-web`;
-      const stack = buildStack(base, studyUid, seriesUid, data);
+    p = fetchSeriesMetadata(studyUid, seriesUid).then((instances) => {
+      const stack = buildStack(`${window.location.origin}/dicom-web`, studyUid, seriesUid, instances);
       for (const entry of stack) registerInstance(entry.imageId, entry.instance);
       return stack;
-    })();
+    });
     p.catch(() => cache.delete(key));
     cache.set(key, p);
   }
