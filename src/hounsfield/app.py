@@ -18,6 +18,7 @@ from hounsfield.dicomweb import router as dicomweb_router
 from hounsfield.dimse import router as dimse_router
 from hounsfield.dimse import scp as dicom_scp
 from hounsfield.errors import install_handlers
+from hounsfield.ingest import router as ingest_router
 from hounsfield.monitoring import router as monitoring_router
 from hounsfield.monitoring.middleware import RequestContextMiddleware
 from hounsfield.studies import router as studies_router
@@ -62,6 +63,7 @@ def create_app() -> FastAPI:
     for module in (monitoring_router, auth_router, users_router, audit_router, dimse_router):
         app.include_router(module.router)
     app.include_router(studies_router.router)
+    app.include_router(ingest_router.router)
     app.include_router(dicomweb_router.router)
     app.include_router(dicomweb_export.router)
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
