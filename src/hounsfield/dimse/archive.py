@@ -156,3 +156,19 @@ def instances_held(session: Session, sop_instance_uids: list[str]) -> dict[str, 
             except (LookupError, StorageUnavailable):
                 continue
     return held
+
+
+def store_context_pairs(rows: list[Row], limit: int = 128) -> list[tuple[str, list[str]]]:
+    """Presentation contexts to send `rows`: one per (SOP class, transfer syntax) stored.
+
+    Uncompressed instances can go as explicit or implicit VR little endian; compressed
+    ones only as stored (we do not transcode). At most `limit` (PS3.8: 128 per association).
+    """
+    uncompressed = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+    pairs: list[tuple[str, str]] = []
+    for row in rows:
+        syntax = row.transfer_syntax_uid
+        for option in uncompressed if syntax in uncompressed else (syntax,):
+            if (row.sop_class_uid, option) not in pairs:
+                pairs.append((row.sop_class_uid, option))
+    return [(sop_class, [syntax]) for sop_class, syntax in pairs[:limit]]

@@ -117,9 +117,24 @@ class SendRequest(BaseModel):
     series_instance_uid: str | None = Field(None, max_length=64)
 
 
-class SendAccepted(BaseModel):
-    job_id: str
-    instances: int
+class JobRead(BaseModel):
+    """A send (C-STORE to a device) or retrieve (C-MOVE to us) and its progress."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    kind: Literal["send", "retrieve"]
+    device_id: uuid.UUID
+    study_instance_uid: str
+    series_instance_uid: str | None
+    status: Literal["queued", "running", "completed", "partial", "failed"]
+    total: int
+    completed: int
+    failed: int
+    warning: int
+    attempts: int
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class RemoteQuery(BaseModel):
@@ -143,10 +158,3 @@ class RemoteRetrieve(BaseModel):
     model_config = ConfigDict(extra="forbid")
     study_instance_uid: str = Field(max_length=64)
     series_instance_uid: str | None = Field(None, max_length=64)
-
-
-class RemoteRetrieveResult(BaseModel):
-    status: int
-    completed: int
-    failed: int
-    warning: int

@@ -373,15 +373,7 @@ def _instances_for(event: evt.Event, models: dict[str, str]) -> list[archive.Row
 
 
 def _store_contexts(rows: list[archive.Row]) -> list[PresentationContext]:
-    """One presentation context per (SOP class, stored transfer syntax), at most 128."""
-    pairs: list[tuple[str, str]] = []
-    for row in rows:
-        sop_class, syntax = row.sop_class_uid, row.transfer_syntax_uid
-        options = [str(s) for s in UNCOMPRESSED] if syntax in UNCOMPRESSED else [syntax]
-        for option in options:
-            if (sop_class, option) not in pairs:
-                pairs.append((sop_class, option))
-    return [build_context(sop_class, [syntax]) for sop_class, syntax in pairs[:128]]
+    return [build_context(c, syntaxes) for c, syntaxes in archive.store_context_pairs(rows)]
 
 
 def _send_instances(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from pydicom.dataset import Dataset
 from pynetdicom.association import Association
 
 from hounsfield.config import get_settings
@@ -79,3 +80,134 @@ def echo(peer: Peer) -> EchoResult:
     if status is None:
         return EchoResult(success=False, round_trip_ms=elapsed_ms, error="no response")
     return EchoResult(success=status == 0, status=int(status), round_trip_ms=round(elapsed_ms, 2))
+
+
+QUERY_MODELS = {
+    "study": (
+        "1.2.840.10008.5.1.4.1.2.2.1",  # Study Root Q/R FIND
+        "1.2.840.10008.5.1.4.1.2.2.2",  # Study Root Q/R MOVE
+    ),
+    "patient": (
+        "1.2.840.10008.5.1.4.1.2.1.1",  # Patient Root Q/R FIND
+        "1.2.840.10008.5.1.4.1.2.1.2",  # Patient Root Q/R MOVE
+    ),
+}
+MAX_REMOTE_MATCHES = 1000
+_UNCOMPRESSED = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+        return "\\".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def query(
+    peer: Peer,
+    level: str,
+    filters: dict[str, str],
+    return_keys: list[str],
+    model: str = "study",
+) -> tuple[list[dict[str, str]], int]:
+    """C-FIND a remote node; matches as keyword → text, and the final status."""
+    find_uid = QUERY_MODELS[model][0]
+    identifier = Dataset()
+    identifier.SpecificCharacterSet = "ISO_IR 192"
+    identifier.QueryRetrieveLevel = level
+    for keyword in return_keys:
+        if keyword_dict_has(keyword) and keyword not in filters:
+            setattr(identifier, keyword, "")
+    for keyword, value in filters.items():
+        if not keyword_dict_has(keyword):
+            raise ValueError(f"unknown DICOM keyword {keyword!r}")
+        setattr(identifier, keyword, value)
+    matches: list[dict[str, str]] = []
+    final = 0xC000
+    with associate(peer, [(find_uid, _UNCOMPRESSED)]) as assoc:
+        for status, found in assoc.send_c_find(identifier, find_uid):
+            code = int(getattr(status, "Status", 0xC000))
+            if code in (0xFF00, 0xFF01) and found is not None:
+                if len(matches) < MAX_REMOTE_MATCHES:
+                    matches.append(
+                        {e.keyword: _text(e.value) for e in found if e.keyword and e.VR != "SQ"}
+                    )
+                continue
+            final = code
+    return matches, final
+
+
+def keyword_dict_has(keyword: str) -> bool:
+    from pydicom.datadict import tag_for_keyword
+
+    return tag_for_keyword(keyword) is not None
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    status: int
+    completed: int
+    failed: int
+    warning: int
+
+
+def retrieve(
+    peer: Peer, study_uid: str, series_uid: str | None, model: str = "study"
+) -> MoveResult:
+    """C-MOVE a study (or series) from a remote node to us (our AE title)."""
+    move_uid = QUERY_MODELS[model][1]
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "SERIES" if series_uid else "STUDY"
+    identifier.StudyInstanceUID = study_uid
+    if series_uid:
+        identifier.SeriesInstanceUID = series_uid
+    our_ae = get_settings().dicom.ae_title
+    final: Any = None
+    with associate(peer, [(move_uid, _UNCOMPRESSED)]) as assoc:
+        for status, _ in assoc.send_c_move(identifier, our_ae, move_uid):
+            if status is not None and "Status" in status:
+                final = status
+    if final is None:
+        raise AssociationFailed("no C-MOVE response")
+    return MoveResult(
+        status=int(final.Status),
+        completed=int(final.get("NumberOfCompletedSuboperations", 0) or 0),
+        failed=int(final.get("NumberOfFailedSuboperations", 0) or 0),
+        warning=int(final.get("NumberOfWarningSuboperations", 0) or 0),
+    )
+
+
+@dataclass
+class SendProgress:
+    completed: int = 0
+    failed: int = 0
+    warning: int = 0
+
+
+def send(
+    peer: Peer,
+    rows: list[Any],
+    on_progress: Callable[[SendProgress], None] | None = None,
+) -> SendProgress:
+    """C-STORE the instances of `rows` (archive rows) to the peer, over one association."""
+    from hounsfield.dimse import archive
+
+    progress = SendProgress()
+    with associate(peer, archive.store_context_pairs(rows)) as assoc:
+        for row in rows:
+            try:
+                dataset = archive.load(row)
+                status = assoc.send_c_store(dataset)
+                code = int(getattr(status, "Status", 0xC000))
+            except (ValueError, LookupError, OSError):  # no context for it, or unreadable
+                code = 0xC000
+            if code == 0x0000:
+                progress.completed += 1
+            elif code in (0xB000, 0xB007, 0xB006):
+                progress.warning += 1
+            else:
+                progress.failed += 1
+            if on_progress is not None:
+                on_progress(progress)
+            if not assoc.is_established:
+                raise AssociationFailed("association lost while sending")
+    return progress
