@@ -65,7 +65,7 @@ def main() -> None:
         # A second study whose strings are HTML: the UI must show them as text (SECURITY I8).
         xss = dcmread(get_testdata_file("CT_small.dcm"))
         xss.PatientName = XSS_NAME  # PN: '=' separates components, so no attributes here
-        xss.PatientID = f"XSS{patient_id}"
+        xss.PatientID = f"H{patient_id[::-1]}"  # shares no substring search with patient_id
         xss.StudyDescription = XSS
         xss.SeriesDescription = XSS
         xss.StudyInstanceUID, xss.SeriesInstanceUID = generate_uid(), generate_uid()

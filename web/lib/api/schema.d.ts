@@ -181,6 +181,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/devices/{device_id}/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Query Device
+         * @description C-FIND on a remote node (e.g. to look for a patient's priors).
+         */
+        post: operations["query_device_api_devices__device_id__query_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/devices/{device_id}/retrieve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retrieve From Device
+         * @description C-MOVE a study (or series) from a remote node to us, in the background.
+         */
+        post: operations["retrieve_from_device_api_devices__device_id__retrieve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dimse/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Job
+         * @description A send/retrieve job and its progress.
+         */
+        get: operations["get_job_api_dimse_jobs__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/permissions": {
         parameters: {
             query?: never;
@@ -237,6 +297,206 @@ export interface paths {
         patch: operations["update_role_api_roles__role_id__patch"];
         trace?: never;
     };
+    "/api/studies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Studies
+         * @description Search the worklist: filters, sorting, paging and the total count.
+         */
+        get: operations["list_studies_api_studies_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_uid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Study
+         * @description One study with its series.
+         */
+        get: operations["get_study_api_studies__study_uid__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Study
+         * @description Delete a study (soft: hidden at once, purged later).
+         */
+        delete: operations["delete_study_api_studies__study_uid__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_uid}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export a study as a zip, optionally de-identified */
+        get: operations["export_study_api_studies__study_uid__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_uid}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Study
+         * @description C-STORE a study (or one series) to a registered device, in the background.
+         */
+        post: operations["send_study_api_studies__study_uid__send_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_uid}/series/{series_uid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Series
+         * @description Delete one series of a study.
+         */
+        delete: operations["delete_series_api_studies__study_uid__series__series_uid__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Instance
+         * @description Delete one instance.
+         */
+        delete: operations["delete_instance_api_studies__study_uid__series__series_uid__instances__sop_uid__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Files
+         * @description Store DICOM files, folders (relative paths as file names) and zip archives.
+         *
+         *     multipart/form-data with the field `files` repeated. Returns one result per file or
+         *     zip member; non-DICOM files are reported as refused, the rest is stored.
+         */
+        post: operations["upload_files_api_uploads_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/uploads/tus": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tus Create
+         * @description Create a resumable upload (tus creation); `Location` names it.
+         */
+        post: operations["tus_create_api_uploads_tus_post"];
+        delete?: never;
+        /**
+         * Tus Options
+         * @description tus discovery: version, extensions and maximum size.
+         */
+        options: operations["tus_options_api_uploads_tus_options"];
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/uploads/tus/{upload_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tus Status
+         * @description Progress, and once complete the per-file results.
+         */
+        get: operations["tus_status_api_uploads_tus__upload_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Tus Delete
+         * @description Abandon an upload (tus termination).
+         */
+        delete: operations["tus_delete_api_uploads_tus__upload_id__delete"];
+        options?: never;
+        /**
+         * Tus Head
+         * @description The offset to resume from.
+         */
+        head: operations["tus_head_api_uploads_tus__upload_id__head"];
+        /**
+         * Tus Patch
+         * @description Append bytes at `Upload-Offset`; the last byte ingests the file.
+         */
+        patch: operations["tus_patch_api_uploads_tus__upload_id__patch"];
+        trace?: never;
+    };
     "/api/users": {
         parameters: {
             query?: never;
@@ -271,6 +531,348 @@ export interface paths {
         head?: never;
         /** Update User */
         patch: operations["update_user_api_users__user_id__patch"];
+        trace?: never;
+    };
+    "/dicom-web/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** QIDO-RS: search for instances */
+        get: operations["search_instances_dicom_web_instances_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** QIDO-RS: search for series */
+        get: operations["search_series_dicom_web_series_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** QIDO-RS: search for studies */
+        get: operations["search_studies_dicom_web_studies_get"];
+        put?: never;
+        /** STOW-RS: store instances */
+        post: operations["store_instances_dicom_web_studies_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: retrieve a study */
+        get: operations["retrieve_study_dicom_web_studies__study__get"];
+        put?: never;
+        /** STOW-RS: store instances of one study */
+        post: operations["store_study_instances_dicom_web_studies__study__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** QIDO-RS: search a study's instances */
+        get: operations["search_study_instances_dicom_web_studies__study__instances_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: metadata of a study */
+        get: operations["study_metadata_dicom_web_studies__study__metadata_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** QIDO-RS: search a study's series */
+        get: operations["search_study_series_dicom_web_studies__study__series_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/series/{series}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: retrieve a series */
+        get: operations["retrieve_series_dicom_web_studies__study__series__series__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/series/{series}/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** QIDO-RS: search a series' instances */
+        get: operations["search_series_instances_dicom_web_studies__study__series__series__instances_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/series/{series}/instances/{sop}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: retrieve an instance */
+        get: operations["retrieve_instance_dicom_web_studies__study__series__series__instances__sop__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/series/{series}/instances/{sop}/bulkdata/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: retrieve bulk data */
+        get: operations["retrieve_bulkdata_dicom_web_studies__study__series__series__instances__sop__bulkdata__path__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/series/{series}/instances/{sop}/frames/{frames}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: retrieve frames */
+        get: operations["retrieve_frames_dicom_web_studies__study__series__series__instances__sop__frames__frames__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/series/{series}/instances/{sop}/frames/{frames}/rendered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: a frame rendered as JPEG or PNG */
+        get: operations["rendered_frame_dicom_web_studies__study__series__series__instances__sop__frames__frames__rendered_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/series/{series}/instances/{sop}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: metadata of an instance */
+        get: operations["instance_metadata_dicom_web_studies__study__series__series__instances__sop__metadata_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/series/{series}/instances/{sop}/rendered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: an instance rendered as JPEG or PNG */
+        get: operations["rendered_instance_dicom_web_studies__study__series__series__instances__sop__rendered_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/series/{series}/instances/{sop}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: an instance thumbnail */
+        get: operations["instance_thumbnail_dicom_web_studies__study__series__series__instances__sop__thumbnail_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/series/{series}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: metadata of a series */
+        get: operations["series_metadata_dicom_web_studies__study__series__series__metadata_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/series/{series}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: a series thumbnail */
+        get: operations["series_thumbnail_dicom_web_studies__study__series__series__thumbnail_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/studies/{study}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-RS: a study thumbnail */
+        get: operations["study_thumbnail_dicom_web_studies__study__thumbnail_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dicom-web/wado": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** WADO-URI: retrieve an object or a rendered image */
+        get: operations["wado_uri_dicom_web_wado_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/healthz": {
@@ -493,6 +1095,58 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /**
+         * JobRead
+         * @description A send (C-STORE to a device) or retrieve (C-MOVE to us) and its progress.
+         */
+        JobRead: {
+            /** Attempts */
+            attempts: number;
+            /** Completed */
+            completed: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Device Id
+             * Format: uuid
+             */
+            device_id: string;
+            /** Error */
+            error: string | null;
+            /** Failed */
+            failed: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "send" | "retrieve";
+            /** Series Instance Uid */
+            series_instance_uid: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "completed" | "partial" | "failed";
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Total */
+            total: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Warning */
+            warning: number;
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Password */
@@ -532,6 +1186,13 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** Page[StudySummary] */
+        Page_StudySummary_: {
+            /** Items */
+            items: components["schemas"]["StudySummary"][];
+            /** Total */
+            total: number;
+        };
         /** Page[UserRead] */
         Page_UserRead_: {
             /** Items */
@@ -562,6 +1223,49 @@ export interface components {
         RefreshRequest: {
             /** Refresh Token */
             refresh_token?: string | null;
+        };
+        /**
+         * RemoteQuery
+         * @description A C-FIND to a remote node; `filters` maps DICOM keywords to matching values.
+         */
+        RemoteQuery: {
+            /** Filters */
+            filters?: {
+                [key: string]: string;
+            };
+            /**
+             * Level
+             * @default STUDY
+             * @enum {string}
+             */
+            level: "PATIENT" | "STUDY" | "SERIES" | "IMAGE";
+            /**
+             * Model
+             * @default study
+             * @enum {string}
+             */
+            model: "study" | "patient";
+            /** Return Keys */
+            return_keys?: string[];
+        };
+        /** RemoteQueryResult */
+        RemoteQueryResult: {
+            /** Items */
+            items: {
+                [key: string]: string;
+            }[];
+            /** Status */
+            status: number;
+        };
+        /**
+         * RemoteRetrieve
+         * @description A C-MOVE from a remote node to us (e.g. to import priors).
+         */
+        RemoteRetrieve: {
+            /** Series Instance Uid */
+            series_instance_uid?: string | null;
+            /** Study Instance Uid */
+            study_instance_uid: string;
         };
         /** RoleCreate */
         RoleCreate: {
@@ -598,6 +1302,123 @@ export interface components {
             /** Permissions */
             permissions?: components["schemas"]["Permission"][] | null;
         };
+        /** SendRequest */
+        SendRequest: {
+            /**
+             * Device Id
+             * Format: uuid
+             */
+            device_id: string;
+            /** Series Instance Uid */
+            series_instance_uid?: string | null;
+        };
+        /** SeriesSummary */
+        SeriesSummary: {
+            /** Body Part Examined */
+            body_part_examined: string;
+            /** Modality */
+            modality: string;
+            /** Number Of Instances */
+            number_of_instances: number;
+            /** Series Description */
+            series_description: string;
+            /** Series Instance Uid */
+            series_instance_uid: string;
+            /** Series Number */
+            series_number: number | null;
+        };
+        /**
+         * StudyDetail
+         * @description A study with its series.
+         */
+        StudyDetail: {
+            /** Accession Number */
+            accession_number: string;
+            /** Issuer Of Patient Id */
+            issuer_of_patient_id: string;
+            /** Modalities */
+            modalities: string[];
+            /** Number Of Instances */
+            number_of_instances: number;
+            /** Number Of Series */
+            number_of_series: number;
+            /** Patient Birth Date */
+            patient_birth_date: string | null;
+            /** Patient Id */
+            patient_id: string;
+            /**
+             * Patient Name
+             * @description DICOM PN, all groups: `Zhang^Wei=张^伟`.
+             */
+            patient_name: string;
+            /** Patient Sex */
+            patient_sex: string;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /** Referring Physician Name */
+            referring_physician_name: string;
+            /** Series */
+            series: components["schemas"]["SeriesSummary"][];
+            /** Study Date */
+            study_date: string | null;
+            /** Study Description */
+            study_description: string;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /**
+             * Study Time
+             * @description HHMMSS[.ffffff], or empty.
+             */
+            study_time: string;
+        };
+        /**
+         * StudySummary
+         * @description One study as a worklist row.
+         */
+        StudySummary: {
+            /** Accession Number */
+            accession_number: string;
+            /** Issuer Of Patient Id */
+            issuer_of_patient_id: string;
+            /** Modalities */
+            modalities: string[];
+            /** Number Of Instances */
+            number_of_instances: number;
+            /** Number Of Series */
+            number_of_series: number;
+            /** Patient Birth Date */
+            patient_birth_date: string | null;
+            /** Patient Id */
+            patient_id: string;
+            /**
+             * Patient Name
+             * @description DICOM PN, all groups: `Zhang^Wei=张^伟`.
+             */
+            patient_name: string;
+            /** Patient Sex */
+            patient_sex: string;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /** Referring Physician Name */
+            referring_physician_name: string;
+            /** Study Date */
+            study_date: string | null;
+            /** Study Description */
+            study_description: string;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /**
+             * Study Time
+             * @description HHMMSS[.ffffff], or empty.
+             */
+            study_time: string;
+        };
         /** TokenResponse */
         TokenResponse: {
             /** Access Token */
@@ -619,6 +1440,55 @@ export interface components {
              * @default bearer
              */
             token_type: string;
+        };
+        /** TusStatus */
+        TusStatus: {
+            /** Complete */
+            complete: boolean;
+            /** Duplicates */
+            duplicates: number;
+            /** Length */
+            length: number;
+            /** Offset */
+            offset: number;
+            /** Refused */
+            refused: number;
+            /** Results */
+            results: components["schemas"]["UploadResult"][];
+            /** Stored */
+            stored: number;
+        };
+        /**
+         * UploadResponse
+         * @description Per-file results of one upload.
+         */
+        UploadResponse: {
+            /** Duplicates */
+            duplicates: number;
+            /** Refused */
+            refused: number;
+            /** Results */
+            results: components["schemas"]["UploadResult"][];
+            /** Stored */
+            stored: number;
+        };
+        /** UploadResult */
+        UploadResult: {
+            /** Filename */
+            filename: string;
+            /** Reason */
+            reason?: string | null;
+            /** Series Instance Uid */
+            series_instance_uid?: string | null;
+            /** Sop Instance Uid */
+            sop_instance_uid?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "stored" | "duplicate" | "refused";
+            /** Study Instance Uid */
+            study_instance_uid?: string | null;
         };
         /** UserCreate */
         UserCreate: {
@@ -1075,6 +1945,107 @@ export interface operations {
             };
         };
     };
+    query_device_api_devices__device_id__query_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemoteQuery"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemoteQueryResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    retrieve_from_device_api_devices__device_id__retrieve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemoteRetrieve"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_job_api_dimse_jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_permissions_api_permissions_get: {
         parameters: {
             query?: never;
@@ -1200,6 +2171,437 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["RoleRead"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_studies_api_studies_get: {
+        parameters: {
+            query?: {
+                /** @description Patient name, patient ID or accession number. */
+                q?: string | null;
+                patient_id?: string | null;
+                patient_name?: string | null;
+                accession_number?: string | null;
+                /** @description e.g. CT or CT\MR */
+                modality?: string | null;
+                study_date_from?: string | null;
+                study_date_to?: string | null;
+                sort?: "study_date" | "-study_date" | "patient_name" | "-patient_name" | "patient_id" | "-patient_id" | "accession_number" | "-accession_number" | "modalities" | "-modalities" | "received_at" | "-received_at";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_StudySummary_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_study_api_studies__study_uid__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_study_api_studies__study_uid__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_study_api_studies__study_uid__export_get: {
+        parameters: {
+            query?: {
+                /** @description Apply the PS3.15 E.1 basic profile */
+                deidentify?: boolean;
+            };
+            header?: never;
+            path: {
+                study_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    send_study_api_studies__study_uid__send_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_series_api_studies__study_uid__series__series_uid__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_uid: string;
+                series_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_instance_api_studies__study_uid__series__series_uid__instances__sop_uid__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_uid: string;
+                series_uid: string;
+                sop_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    upload_files_api_uploads_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadResponse"];
+                };
+            };
+        };
+    };
+    tus_create_api_uploads_tus_post: {
+        parameters: {
+            query?: never;
+            header: {
+                "upload-length": number;
+                "tus-resumable"?: string | null;
+                "upload-metadata"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tus_options_api_uploads_tus_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    tus_status_api_uploads_tus__upload_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TusStatus"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tus_delete_api_uploads_tus__upload_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                "tus-resumable"?: string | null;
+            };
+            path: {
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tus_head_api_uploads_tus__upload_id__head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tus_patch_api_uploads_tus__upload_id__patch: {
+        parameters: {
+            query?: never;
+            header: {
+                "upload-offset": number;
+                "content-type"?: string | null;
+                "tus-resumable"?: string | null;
+            };
+            path: {
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -1339,6 +2741,654 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_instances_dicom_web_instances_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    search_series_dicom_web_series_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    search_studies_dicom_web_studies_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    store_instances_dicom_web_studies_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    retrieve_study_dicom_web_studies__study__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    store_study_instances_dicom_web_studies__study__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_study_instances_dicom_web_studies__study__instances_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    study_metadata_dicom_web_studies__study__metadata_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_study_series_dicom_web_studies__study__series_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    retrieve_series_dicom_web_studies__study__series__series__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+                series: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_series_instances_dicom_web_studies__study__series__series__instances_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+                series: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    retrieve_instance_dicom_web_studies__study__series__series__instances__sop__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+                series: string;
+                sop: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    retrieve_bulkdata_dicom_web_studies__study__series__series__instances__sop__bulkdata__path__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+                series: string;
+                sop: string;
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    retrieve_frames_dicom_web_studies__study__series__series__instances__sop__frames__frames__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+                series: string;
+                sop: string;
+                frames: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rendered_frame_dicom_web_studies__study__series__series__instances__sop__frames__frames__rendered_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+                series: string;
+                sop: string;
+                frames: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    instance_metadata_dicom_web_studies__study__series__series__instances__sop__metadata_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+                series: string;
+                sop: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rendered_instance_dicom_web_studies__study__series__series__instances__sop__rendered_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+                series: string;
+                sop: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    instance_thumbnail_dicom_web_studies__study__series__series__instances__sop__thumbnail_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+                series: string;
+                sop: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    series_metadata_dicom_web_studies__study__series__series__metadata_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+                series: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    series_thumbnail_dicom_web_studies__study__series__series__thumbnail_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+                series: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    study_thumbnail_dicom_web_studies__study__thumbnail_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    wado_uri_dicom_web_wado_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
         };

@@ -1,66 +1,22 @@
 /**
- * Shapes of the studies and upload API (see the contract). Once the backend's OpenAPI carries
- * them, `schema.d.ts` (npm run gen:api) is the source; these aliases keep the pages stable.
+ * Shapes of the studies and upload API, generated from the backend's OpenAPI
+ * (`npm run gen:api` → schema.d.ts). The pages import these names.
  */
-export interface StudySummary {
-  study_instance_uid: string;
-  patient_id: string | null;
-  issuer_of_patient_id?: string | null;
-  patient_name: string | null;
-  patient_birth_date: string | null;
-  patient_sex: string | null;
-  accession_number: string | null;
-  study_date: string | null;
-  study_time?: string | null;
-  study_description: string | null;
-  referring_physician_name?: string | null;
-  modalities: string[];
-  number_of_series: number;
-  number_of_instances: number;
-  received_at?: string | null;
-}
+import type { components } from './schema';
 
-export interface SeriesSummary {
-  series_instance_uid: string;
-  modality: string | null;
-  series_number: number | null;
-  series_description: string | null;
-  body_part_examined?: string | null;
-  number_of_instances: number;
-}
+type Schemas = components['schemas'];
 
-export interface StudyDetail extends StudySummary {
-  series: SeriesSummary[];
-}
+export type StudySummary = Schemas['StudySummary'];
+export type SeriesSummary = Schemas['SeriesSummary'];
+export type StudyDetail = Schemas['StudyDetail'];
+export type UploadResult = Schemas['UploadResult'];
+export type UploadResponse = Schemas['UploadResponse'];
+export type TusStatus = Schemas['TusStatus'];
+export type UploadStatus = UploadResult['status'];
 
 export interface Page<T> {
   items: T[];
   total: number;
-}
-
-export type UploadStatus = 'stored' | 'duplicate' | 'refused';
-
-export interface UploadResult {
-  filename: string;
-  status: UploadStatus;
-  reason: string | null;
-  study_instance_uid?: string | null;
-  series_instance_uid?: string | null;
-  sop_instance_uid?: string | null;
-}
-
-export interface UploadResponse {
-  results: UploadResult[];
-  stored: number;
-  duplicates: number;
-  refused: number;
-}
-
-export interface TusStatus {
-  offset: number;
-  length: number;
-  complete: boolean;
-  results?: UploadResult[];
 }
 
 export const STUDY_SORT_KEYS = [
