@@ -167,6 +167,22 @@ def demo() -> None:
     typer.echo(banner)
 
 
+@app.command("demo-studies")
+def demo_studies() -> None:
+    """Store a few demo studies (pydicom's bundled samples and generated CT/DX); idempotent."""
+    from hounsfield.studies.demo import seed_demo_studies
+
+    settings = _settings_or_exit()
+    if settings.mode == "production":
+        typer.echo("error: demo studies are refused in production mode", err=True)
+        raise typer.Exit(2)
+    counts = seed_demo_studies()
+    typer.echo(
+        f"demo studies: {counts['stored']} instances stored, "
+        f"{counts['duplicate']} already present, {counts['refused']} refused"
+    )
+
+
 @app.command("db-grants")
 def db_grants(
     app_user: Annotated[str, typer.Option(help="The application's database account.")],
