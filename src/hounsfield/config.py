@@ -95,7 +95,9 @@ class IngestSettings(BaseModel):
         "conflict) or `overwrite` (replace, audited).",
     )
     max_upload_bytes: int = Field(
-        8 * 1024**3, ge=1024, description="Largest request body of POST /api/uploads (413)."
+        3 * 1024**3,
+        ge=1024,
+        description="Largest request body of POST /api/uploads (413); larger files go by tus.",
     )
     max_pixel_bytes: int = Field(
         4 * 1024**3,

@@ -347,3 +347,24 @@ def test_tus_resumes_after_a_broken_connection(
     assert status["complete"] is True
     assert status["stored"] == 1
     assert stored_sha256(ds.SOPInstanceUID) == hashlib.sha256(data).hexdigest()
+
+
+def test_a_huge_declared_length_is_refused_before_reading(
+    live_server: str, make_user: Callable[..., Any]
+) -> None:
+    """SECURITY.md I5: Content-Length 4000000000 with a tiny body → 413 at once."""
+    user = make_user("technician")
+    with httpx.Client(base_url=live_server, timeout=30) as client:
+        headers = login(client, user.username)  # type: ignore[arg-type]
+    host, port = live_server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            (
+                f"POST /api/uploads HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: {headers['Authorization']}\r\n"
+                "Content-Type: multipart/form-data; boundary=b\r\n"
+                "Content-Length: 4000000000\r\n\r\n--b\r\n"
+            ).encode()
+        )
+        reply = sock.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 413")
