@@ -306,3 +306,14 @@ def test_an_unreachable_s3_leaves_no_index_row(settings_env: Callable[..., None]
     with pytest.raises(StorageUnavailable):
         ingest(to_bytes(make_dataset()))
     assert count(Instance) == count(Study) == 0
+
+
+def test_patients_without_an_id_are_not_merged() -> None:
+    ingest(to_bytes(make_dataset(PatientID="", PatientName="Anon^One")))
+    ingest(to_bytes(make_dataset(PatientID=None, PatientName="Anon^Two")))
+    assert count(Patient) == 2
+    with transaction() as session:
+        rows, total = search(session, "STUDY", {"PatientName": "anon*"})
+    assert total == 2
+    assert {r["PatientName"] for r in rows} == {"Anon^One", "Anon^Two"}
+    assert all(r["IssuerOfPatientID"] is None and r["PatientID"] is None for r in rows)

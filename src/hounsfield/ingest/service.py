@@ -51,7 +51,7 @@ from hounsfield.dicom.parse import (
 )
 from hounsfield.errors import Conflict
 from hounsfield.storage import StorageUnavailable, get_storage
-from hounsfield.studies.models import Instance, Patient, Series, Study
+from hounsfield.studies.models import ANONYMOUS_ISSUER_PREFIX, Instance, Patient, Series, Study
 
 __all__ = [
     "InstanceConflict",
@@ -552,13 +552,26 @@ def normalize_tm(value: object) -> str:
     return f"{whole}.{fraction[:6]}" if fraction else whole
 
 
+def _issuer(ds: Dataset, patient_id: str) -> str:
+    """The issuer that, with the Patient ID, names the patient row.
+
+    Without a Patient ID the patient cannot be told apart from other anonymous ones, so
+    the study gets a patient of its own: its issuer is a private marker (see
+    `studies.models.ANONYMOUS_ISSUER_PREFIX`) that queries never show.
+    """
+    if patient_id:
+        return _text(ds, "IssuerOfPatientID", 64)
+    study_uid = str(ds.get("StudyInstanceUID", ""))
+    return ANONYMOUS_ISSUER_PREFIX + hashlib.sha256(study_uid.encode()).hexdigest()[:40]
+
+
 def _index_fields(ds: Dataset) -> dict[str, Any]:
     name = person_name_groups(ds.get("PatientName"))
     referring = person_name_groups(ds.get("ReferringPhysicianName"))
     patient_id = _text(ds, "PatientID", 64)
     return {
         "patient_id": patient_id,
-        "issuer_of_patient_id": _text(ds, "IssuerOfPatientID", 64),
+        "issuer_of_patient_id": _issuer(ds, patient_id),
         "patient": {
             "patient_name": name.full[:324],
             "name_alphabetic": normalize_text(name.alphabetic)[:200],

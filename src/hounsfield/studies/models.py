@@ -16,6 +16,15 @@ from hounsfield.db import Base, UTCDateTime, utcnow
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
+# Patients sent without a Patient ID get one patient row per study, told apart by an
+# issuer starting with this marker; it is an index detail, never shown or matched.
+ANONYMOUS_ISSUER_PREFIX = "~"
+
+
+def public_issuer(issuer: str) -> str:
+    """The Issuer of Patient ID as sent (empty for an anonymous patient's marker)."""
+    return "" if issuer.startswith(ANONYMOUS_ISSUER_PREFIX) else issuer
+
 
 class Patient(Base):
     __tablename__ = "dicom_patients"

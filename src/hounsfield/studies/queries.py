@@ -27,7 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement as Col
 from hounsfield.dicom.charset import normalize_text
 from hounsfield.dicom.uids import is_valid_uid, split_uid_list
 from hounsfield.errors import BadRequest
-from hounsfield.studies.models import Instance, Patient, Series, Study
+from hounsfield.studies.models import Instance, Patient, Series, Study, public_issuer
 
 __all__ = [
     "LEVELS",
@@ -354,7 +354,7 @@ def patient_attributes(p: Patient) -> dict[str, Any]:
     return {
         "PatientName": _none(p.patient_name),
         "PatientID": _none(p.patient_id),
-        "IssuerOfPatientID": _none(p.issuer_of_patient_id),
+        "IssuerOfPatientID": _none(public_issuer(p.issuer_of_patient_id)),
         "PatientBirthDate": _da(p.birth_date),
         "PatientSex": _none(p.sex),
     }

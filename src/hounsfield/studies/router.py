@@ -11,7 +11,7 @@ from hounsfield.auth.deps import requires
 from hounsfield.db import SessionDep, WriteSessionDep
 from hounsfield.schemas import Page
 from hounsfield.studies import service
-from hounsfield.studies.models import Patient, Series, Study
+from hounsfield.studies.models import Patient, Series, Study, public_issuer
 from hounsfield.studies.schemas import SeriesSummary, StudyDetail, StudySummary
 from hounsfield.users.models import User
 from hounsfield.users.permissions import Permission
@@ -26,7 +26,7 @@ def _summary(study: Study, patient: Patient) -> dict[str, object]:
     return {
         "study_instance_uid": study.study_instance_uid,
         "patient_id": patient.patient_id,
-        "issuer_of_patient_id": patient.issuer_of_patient_id,
+        "issuer_of_patient_id": public_issuer(patient.issuer_of_patient_id),
         "patient_name": patient.patient_name,
         "patient_birth_date": patient.birth_date,
         "patient_sex": patient.sex,
