@@ -16,6 +16,7 @@ const STEP_TIMEOUT = 30000;
 const results = [];
 let page;
 let failed = false;
+let renderingPath = null;
 
 async function step(name, fn) {
   if (failed) {
@@ -61,6 +62,8 @@ async function main() {
     const base = server.base;
     const patientId = `E2E${Date.now() % 100000}`;
     const zipPath = path.join(userData, 'study.zip');
+    const bigPath = path.join(userData, 'big.dcm');
+    const mfPatientId = `Q${patientId.slice(3)}F`; // no substring of patientId or the reverse
 
     await step('anonymous visit goes to the login page', async () => {
       await page.goto(`${base}/studies/`);
@@ -144,6 +147,22 @@ async function main() {
       await shot('03-upload');
     });
 
+    await step('a file over 100 MB goes through tus (resumable)', async () => {
+      const r = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_multiframe.py'), bigPath, mfPatientId, '205'], { encoding: 'utf8' });
+      assert(r.status === 0, `multi-frame file built: ${r.stderr}`);
+      await page.getByTestId('file-input').setInputFiles(bigPath);
+      const item = page.locator('[data-testid=upload-item][data-path="big.dcm"]');
+      await page.waitForFunction(
+        () => ['done', 'failed'].includes(document.querySelector('[data-testid=upload-item][data-path="big.dcm"]')?.getAttribute('data-state') ?? ''),
+        undefined,
+        { timeout: 180000 },
+      );
+      assert((await item.getAttribute('data-state')) === 'done', `tus upload done: ${await item.textContent()}`);
+      assert(((await item.textContent()) ?? '').includes('续传'), 'sent as a resumable upload');
+      assert((await item.locator('[data-testid=upload-result][data-status=stored]').count()) === 1, 'stored');
+      await shot('03b-upload-resumable');
+    });
+
     await step('filter the worklist', async () => {
       await page.getByTestId('nav-studies').click();
       await page.waitForURL(/\/studies\/$/);
@@ -196,6 +215,7 @@ async function main() {
       assert(before.distinctBins >= 4, `image has tonal range (${before.distinctBins} bins)`);
       const overlay = (await page.getByTestId('overlay-patient-0').textContent()) ?? '';
       assert(overlay.includes('王小明') && overlay.includes(patientId), `overlay shows whose images: ${overlay}`);
+      renderingPath = await page.evaluate(() => window.__hf?.renderingPath ?? null);
       await shot('05-viewer');
     });
 
@@ -256,6 +276,24 @@ async function main() {
       await page.keyboard.press('Escape');
     });
 
+    await step('multi-frame image: frames scroll', async () => {
+      await page.goto(`${base}/studies/`);
+      await page.getByTestId('filter-q').fill(mfPatientId);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=study-row]').length === 1);
+      await page.getByTestId('study-row').dblclick();
+      await page.waitForSelector('[data-testid=viewport-element-0][data-rendered="1"]', { timeout: 60000 });
+      const first = (await page.getByTestId('overlay-image-0').textContent()) ?? '';
+      assert(first.includes('1/205'), `frame 1 of 205: ${first}`);
+      const a = await pngStats(page, await viewportPng());
+      assert(a.litFraction > 0.05, 'frame drawn');
+      await page.keyboard.press('End');
+      await page.waitForFunction(() => (document.querySelector('[data-testid=overlay-image-0]')?.textContent ?? '').includes('205/205'), undefined, { timeout: 30000 });
+      await page.waitForTimeout(300);
+      const b = await pngStats(page, await viewportPng());
+      assert(meanAbsDiff(a.raw, b.raw) > 1, 'last frame differs from the first');
+      await shot('09-viewer-multiframe');
+    });
+
     await step('English switch is remembered', async () => {
       await page.getByTestId('locale-switch').selectOption('en');
       await page.getByText('Worklist').first().waitFor();
@@ -276,7 +314,6 @@ async function main() {
       assert(bad.length === 0, `console: ${bad.join('\n')}`);
     });
   } finally {
-    const renderingPath = await page?.evaluate(() => window.__hf?.renderingPath).catch(() => null);
     writeFileSync(
       path.join(ARTIFACTS, 'e2e-results.json'),
       JSON.stringify({ results, consoleErrors, renderingPath }, null, 2),

@@ -30,6 +30,48 @@ interface Item {
 }
 
 const CONCURRENCY = 3;
+const ALWAYS_SHOWN = 10;
+
+function ResultRow({ r }: { r: UploadResult }) {
+  const t = useT();
+  const colour =
+    r.status === 'refused' ? 'text-red-600' : r.status === 'duplicate' ? 'text-amber-600' : 'text-emerald-700';
+  return (
+    <li data-testid="upload-result" data-status={r.status} className="flex gap-2 text-xs">
+      <span className={colour}>{t(`upload.status.${r.status}`)}</span>
+      <span className="truncate">{r.filename}</span>
+      {r.reason && <span className="text-slate-500">— {r.reason}</span>}
+    </li>
+  );
+}
+
+/** Refusals first and always shown, each with its reason; long lists of stored files fold. */
+function ResultList({ results }: { results: UploadResult[] }) {
+  const t = useT();
+  const order = { refused: 0, duplicate: 1, stored: 2 } as const;
+  const sorted = [...results].sort((a, b) => order[a.status] - order[b.status]);
+  const shown = sorted.filter((r, n) => r.status !== 'stored' || n < ALWAYS_SHOWN);
+  const folded = sorted.filter((r, n) => r.status === 'stored' && n >= ALWAYS_SHOWN);
+  return (
+    <div className="mt-1 pl-4">
+      <ul>
+        {shown.map((r, n) => (
+          <ResultRow key={`${r.filename}-${n}`} r={r} />
+        ))}
+      </ul>
+      {folded.length > 0 && (
+        <details>
+          <summary className="cursor-pointer text-xs text-sky-700">{t('upload.more', { n: folded.length })}</summary>
+          <ul>
+            {folded.map((r, n) => (
+              <ResultRow key={`${r.filename}-f${n}`} r={r} />
+            ))}
+          </ul>
+        </details>
+      )}
+    </div>
+  );
+}
 let nextId = 1;
 
 export function Uploader() {
@@ -159,7 +201,7 @@ export function Uploader() {
           </p>
           <ul className="space-y-2 text-sm">
             {items.map((i) => (
-              <li key={i.id} data-testid="upload-item" data-state={i.state}>
+              <li key={i.id} data-testid="upload-item" data-state={i.state} data-path={i.path}>
                 <div className="flex items-center gap-3">
                   <span className="w-1/3 truncate" title={i.path}>
                     {i.path}
@@ -172,32 +214,7 @@ export function Uploader() {
                   </span>
                 </div>
                 {i.error && <p className="pl-2 text-red-600">{i.error}</p>}
-                {i.results.length > 0 && (
-                  <ul className="mt-1 pl-4">
-                    {i.results.map((r, n) => (
-                      <li
-                        key={`${r.filename}-${n}`}
-                        data-testid="upload-result"
-                        data-status={r.status}
-                        className="flex gap-2 text-xs"
-                      >
-                        <span
-                          className={
-                            r.status === 'refused'
-                              ? 'text-red-600'
-                              : r.status === 'duplicate'
-                                ? 'text-amber-600'
-                                : 'text-emerald-700'
-                          }
-                        >
-                          {t(`upload.status.${r.status}`)}
-                        </span>
-                        <span className="truncate">{r.filename}</span>
-                        {r.reason && <span className="text-slate-500">— {r.reason}</span>}
-                      </li>
-                    ))}
-                  </ul>
-                )}
+                {i.results.length > 0 && <ResultList results={i.results} />}
               </li>
             ))}
           </ul>

@@ -233,6 +233,8 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
       else if (k === 'ArrowDown' || k === 'ArrowRight') a.scroll(1);
       else if (k === 'PageUp') a.scroll(-10);
       else if (k === 'PageDown') a.scroll(10);
+      else if (k === 'Home') a.scroll(-1e9);
+      else if (k === 'End') a.scroll(1e9);
       else if (k === '[') a.rotate(-90);
       else if (k === ']') a.rotate(90);
       else if (k === 'h' || k === 'H') a.flipH();

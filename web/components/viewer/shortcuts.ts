@@ -1,6 +1,7 @@
 /** Keyboard shortcuts of the viewer (the help dialog lists them; `?` opens it). */
 export const SHORTCUTS: { keys: string; label: string }[] = [
   { keys: '↑ ↓ ← →', label: 'viewer.help.scroll' },
+  { keys: 'PgUp PgDn Home End', label: 'viewer.help.jump' },
   { keys: '1 – 5', label: 'viewer.help.presets' },
   { keys: 'W', label: 'viewer.tools.WindowLevel' },
   { keys: 'P', label: 'viewer.tools.Pan' },
