@@ -55,6 +55,8 @@ def _make_celery() -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
         task_default_queue="default",
+        # A standalone worker imports nothing else: name the modules that define tasks.
+        imports=("hounsfield.studies.tasks", "hounsfield.dimse.tasks"),
     )
     return app
 

@@ -26,6 +26,10 @@ def refresh_series(series_instance_uid: str) -> None:
             session.connection(execution_options={"isolation_level": "READ COMMITTED"})
         service.refresh_aggregates(session, series_instance_uid)
         session.commit()
+    # DICOMweb derived data: series metadata document, fragments, thumbnail (cached on disk).
+    from hounsfield.dicomweb.derived import build_series_derived
+
+    build_series_derived(series_instance_uid)
 
 
 @celery.task(name="studies.purge_deleted", acks_late=True)
