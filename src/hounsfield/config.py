@@ -114,9 +114,7 @@ class IngestSettings(BaseModel):
     zip_max_total_bytes: int = Field(
         16 * 1024**3, ge=1, description="Largest total inflated size of an uploaded zip."
     )
-    tus_max_bytes: int = Field(
-        16 * 1024**3, ge=1, description="Largest resumable (tus) upload."
-    )
+    tus_max_bytes: int = Field(16 * 1024**3, ge=1, description="Largest resumable (tus) upload.")
     tus_expire_hours: int = Field(
         24, ge=1, description="Unfinished resumable uploads idle this long are purged."
     )
