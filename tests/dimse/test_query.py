@@ -97,6 +97,19 @@ def test_study_level_date_range_and_accession(
                            ["QueryRetrieveLevel=STUDY", "AccessionNumber=ACC-?",
                             "StudyInstanceUID"])  # fmt: skip
     assert len(by_accession) == 2
+    from sqlalchemy import select
+
+    from hounsfield.audit.models import AuditEvent
+    from hounsfield.audit.service import flush_buffer
+    from hounsfield.db import transaction
+
+    flush_buffer()
+    with transaction() as session:
+        finds = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "dimse.find")))
+    assert len(finds) == 2
+    assert finds[0].event_code == "110112"
+    assert finds[0].client_ip == "127.0.0.1"
+    assert finds[0].actor_username == "ae:VIEWER"
 
 
 def test_series_and_image_levels(listener: Any, index: None, viewer: Any, tmp_path: Path) -> None:

@@ -49,6 +49,18 @@ def test_movescu_to_a_registered_storescp(
     assert result.returncode == 0, result.stderr
     received = sorted(str(dcmread(p).SOPInstanceUID) for p in storescp.files())
     assert received == sorted(study)
+    from sqlalchemy import select
+
+    from hounsfield.audit.models import AuditEvent
+    from hounsfield.audit.service import flush_buffer
+    from hounsfield.db import transaction
+
+    flush_buffer()
+    with transaction() as session:
+        [moved] = session.scalars(select(AuditEvent).where(AuditEvent.action == "dimse.move"))
+    assert moved.resource_id == STUDY
+    assert moved.patient_id == "MV1"
+    assert moved.event_code == "110106"
 
 
 def test_move_to_an_unknown_destination_is_0xa801(

@@ -31,6 +31,9 @@ def _count() -> int:
 
 
 def _audit(action: str) -> list[AuditEvent]:
+    from hounsfield.audit.service import flush_buffer
+
+    flush_buffer()  # associations and reads are buffered audit events
     with transaction() as session:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 

@@ -152,9 +152,7 @@ def _on_requested(event: evt.Event, settings: Settings) -> None:
     with transaction() as session:
         device = devices.find_by_ae_title(session, calling)
         snapshot = (
-            None
-            if device is None
-            else (str(device.id), device.enabled, set(device.operations), device)
+            None if device is None else (str(device.id), device.enabled, set(device.operations))
         )
         host_ok = device is not None and devices.host_matches(device, address)
     peer = Peer(calling_ae=calling, address=address, device_id=snapshot[0] if snapshot else None)
@@ -190,8 +188,10 @@ def _on_requested(event: evt.Event, settings: Settings) -> None:
 
 
 def _on_established(event: evt.Event) -> None:
+    # Reads and connections are buffered audit events (written in batches by the sealer
+    # thread); refusals are written at once.
     peer = _peer(event)
-    audit.record_now(
+    audit.record_access(
         "dimse.association", peer.actor,
         resource_type="device", resource_id=peer.device_id,
         detail={
@@ -336,7 +336,7 @@ def _on_find(event: evt.Event, settings: Settings) -> Iterator[tuple[int, Datase
     except OperationalError:
         yield OUT_OF_RESOURCES, None
         return
-    audit.record_now(
+    audit.record_access(
         "dimse.find", peer.actor, resource_type="query", resource_id=level,
         detail={"calling_ae": peer.calling_ae, "keys": sorted(filters), "matches": len(rows)},
     )  # fmt: skip
@@ -454,7 +454,7 @@ def _on_get(event: evt.Event) -> Iterator[Any]:
 def _audit_transfer(action: str, peer: Peer, rows: list[archive.Row], destination: str) -> None:
     studies = sorted({row.study_instance_uid for row in rows})
     patients = sorted({row.patient_id for row in rows if row.patient_id})
-    audit.record_now(
+    audit.record_access(
         action, peer.actor, resource_type="study",
         resource_id=studies[0] if len(studies) == 1 else None,
         patient_id=patients[0] if len(patients) == 1 else None,
