@@ -246,3 +246,35 @@ def test_a_deleted_study_received_again_comes_back(
         assert store_instance(session, to_bytes(b), origin="test").status == "stored"
     body = client.get(f"/api/studies/{b.StudyInstanceUID}", headers=headers).json()
     assert (body["number_of_series"], body["number_of_instances"]) == (1, 1)
+
+
+def test_purge_removes_rows_and_objects_of_deleted_studies(
+    client: TestClient, auth_headers: Headers, studies: dict[str, Any]
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from hounsfield.storage import get_storage
+    from hounsfield.studies.service import purge_deleted
+
+    b = studies["b"]
+    with transaction() as session:
+        key = session.scalar(
+            select(Instance.storage_key).where(Instance.sop_instance_uid == b.SOPInstanceUID)
+        )
+    assert key is not None
+    deleted = client.delete(f"/api/studies/{b.StudyInstanceUID}", headers=auth_headers())
+    assert deleted.status_code == 204
+    with transaction(write=True) as session:
+        assert purge_deleted(session, older_than=timedelta(hours=1)) == 0  # too recent
+    assert get_storage().exists(key)
+    with transaction(write=True) as session:
+        assert purge_deleted(session, older_than=timedelta(0)) == 1
+    assert not get_storage().exists(key)
+    with transaction() as session:
+        assert session.scalar(
+            select(func.count()).select_from(Study).where(
+                Study.study_instance_uid == b.StudyInstanceUID)
+        ) == 0  # fmt: skip
+        assert session.scalar(select(func.count()).select_from(Instance)) == 4
