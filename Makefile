@@ -82,6 +82,12 @@ test-postgres: install-dev
 
 test: system-deps install-dev lint typecheck test-sqlite test-mariadb test-postgres
 
+# DICOMweb side by side with Orthanc (root: a loopback-only network namespace; a few minutes).
+# Not part of `make test`. Needs Debian's orthanc, orthanc-dicomweb and wrk.
+.PHONY: bench-dicomweb
+bench-dicomweb: install-dev
+	$(BIN)/python bench/dicomweb_bench.py
+
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
 
