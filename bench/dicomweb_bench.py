@@ -154,7 +154,7 @@ def stow(url: str, auth: str, files: list[Path], clients: int, batch: int = 50) 
             ),
             stdout=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for chunk in chunks
     ]
     outputs = [p.communicate()[0] for p in processes]
@@ -357,7 +357,8 @@ def measure(
                 assert isinstance(rows, list)
                 ct_instance = rows[0]["00080018"]["Value"][0]
                 meta = curl_json(f"{base}/studies/{big_study}/series/{big_series}/metadata", auth)
-                assert isinstance(meta, list) and len(meta) == args.metadata_instances
+                assert isinstance(meta, list)
+                assert len(meta) == args.metadata_instances
             d = args.duration
             qido = f"{base}/studies?PatientID={patient}"
             for clients in (8, 32):
