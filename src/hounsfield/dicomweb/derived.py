@@ -91,17 +91,25 @@ def instance_json(ref: InstanceRef, header: Dataset) -> dict[str, object]:
     return dict(sorted(out.items()))
 
 
-def instance_metadata(ref: InstanceRef) -> bytes:
-    """One instance's DICOM JSON (bytes), from its cached fragment or built and cached."""
-    path = _fanned(
+def _fragment_path(ref: InstanceRef) -> Path:
+    return _fanned(
         cache_dir("metadata", "instances"),
         _digest(ref.sop_instance_uid, ref.sha256),
         ".json",
     )
+
+
+def instance_metadata(ref: InstanceRef) -> bytes:
+    """One instance's DICOM JSON (bytes), from its cached fragment or built and cached."""
+    path = _fragment_path(ref)
     try:
         return path.read_bytes()
     except FileNotFoundError:
         pass
+    return _build_fragment(ref, path)
+
+
+def _build_fragment(ref: InstanceRef, path: Path) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         header = objects.dataset(ref, stop_before_pixels=True)
@@ -191,9 +199,12 @@ def build_series_derived(series_uid: str) -> None:
             refs = service.instances(session, series.study_instance_uid, series_uid)
         except service.StudyNotFound:
             return
-    for ref in refs:
+    for ref in refs:  # only new instances cost a read: a fragment is never stale
+        path = _fragment_path(ref)
+        if path.exists():
+            continue
         try:
-            instance_metadata(ref)
+            _build_fragment(ref, path)
         except objects.CorruptObject:
             continue  # flagged in the log; never cached
     if _refreshes_pending(series_uid) > 1:
