@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -37,8 +38,36 @@ NS = "hfbench_dimse"
 DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
 
 
+DATABASE_URL: str | None = None  # --database-url: our server then runs outside the namespace
+
+
 def netns(*args: str) -> list[str]:
     return ["ip", "netns", "exec", NS, *args]
+
+
+def ours(*args: str) -> list[str]:
+    """Commands for our server and its clients: in the namespace, unless an external
+    database (reachable only from the host's loopback) is used; we bind 127.0.0.1 anyway."""
+    return list(args) if DATABASE_URL else netns(*args)
+
+
+def recreate_database(url: str) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    admin = parsed.set(
+        database="postgres" if parsed.get_backend_name() == "postgresql" else "mysql"
+    )
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if parsed.get_backend_name() == "postgresql":
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
+        else:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
+            conn.execute(sa.text(f"CREATE DATABASE `{parsed.database}` CHARACTER SET utf8mb4"))
+    engine.dispose()
 
 
 def ensure_namespace() -> None:
@@ -79,13 +108,15 @@ def make_slices(directory: Path, count: int) -> list[Path]:
     return files
 
 
-def wait_echo(ae_title: str, port: int, process: subprocess.Popen[bytes]) -> None:
+def wait_echo(
+    ae_title: str, port: int, process: subprocess.Popen[bytes], wrap: Any = netns
+) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         echo = subprocess.run(
-            netns("/usr/bin/echoscu", "-aet", "BENCH", "-aec", ae_title, "127.0.0.1", str(port)),
+            wrap("/usr/bin/echoscu", "-aet", "BENCH", "-aec", ae_title, "127.0.0.1", str(port)),
             env=DCMTK_ENV, capture_output=True,
         )  # fmt: skip
         if echo.returncode == 0:
@@ -100,7 +131,7 @@ def wait_listeners(port: int, count: int, process: subprocess.Popen[bytes]) -> N
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
-        listening = subprocess.run(netns("ss", "-Hltn", f"sport = :{port}"),
+        listening = subprocess.run(ours("ss", "-Hltn", f"sport = :{port}"),
                                    capture_output=True, text=True).stdout  # fmt: skip
         if len(listening.strip().splitlines()) >= count:
             return
@@ -115,14 +146,17 @@ def hounsfield(work: Path, processes: int) -> Iterator[tuple[str, int, Path]]:
     env = {**os.environ, "HOUNSFIELD_DATA_DIR": str(data), "HOUNSFIELD_LOG_LEVEL": "WARNING",
            "HOUNSFIELD_DICOM__PORT": "11112", "HOUNSFIELD_DICOM__MAX_PDU": "0"}  # fmt: skip
     env.pop("HOUNSFIELD_DATABASE_URL", None)
+    if DATABASE_URL:
+        recreate_database(DATABASE_URL)
+        env["HOUNSFIELD_DATABASE_URL"] = DATABASE_URL
     subprocess.run([PYTHON, "-m", "hounsfield.cli", "migrate"], env=env, check=True,
                    capture_output=True)  # fmt: skip
     server = subprocess.Popen(
-        netns(PYTHON, "-m", "hounsfield.cli", "dicom", "--processes", str(processes)),
+        ours(PYTHON, "-m", "hounsfield.cli", "dicom", "--processes", str(processes)),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        wait_echo("HOUNSFIELD", 11112, server)
+        wait_echo("HOUNSFIELD", 11112, server, ours)
         wait_listeners(11112, processes, server)
         yield "HOUNSFIELD", 11112, data
     finally:
@@ -155,10 +189,14 @@ def orthanc(work: Path) -> Iterator[tuple[str, int, Path]]:
 
 
 def count_hounsfield(data: Path) -> int:
-    import sqlite3
+    import sqlalchemy as sa
 
-    with sqlite3.connect(data / "hounsfield.db") as db:
-        return int(db.execute("SELECT count(*) FROM instances").fetchone()[0])
+    url = DATABASE_URL or f"sqlite:///{data / 'hounsfield.db'}"
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        count = int(conn.execute(sa.text("SELECT count(*) FROM instances")).scalar_one())
+    engine.dispose()
+    return count
 
 
 def count_orthanc() -> int:
@@ -169,13 +207,15 @@ def count_orthanc() -> int:
     return int(json.loads(out)["CountInstances"])
 
 
-def store(ae_title: str, port: int, files: list[Path], associations: int) -> float:
+def store(
+    ae_title: str, port: int, files: list[Path], associations: int, wrap: Any = netns
+) -> float:
     """storescu over `associations` parallel associations; seconds from first start to end."""
     chunks = [files[i::associations] for i in range(associations)]
     started = time.perf_counter()
     clients = [
         subprocess.Popen(
-            netns(
+            wrap(
                 "/usr/bin/storescu",
                 "-aet",
                 "BENCH",
@@ -194,7 +234,8 @@ def store(ae_title: str, port: int, files: list[Path], associations: int) -> flo
     failures = [c.wait() for c in clients]
     elapsed = time.perf_counter() - started
     if any(failures):
-        raise RuntimeError(f"storescu failed: {failures}")
+        errors = [c.stderr.read().decode()[-500:] for c in clients if c.stderr is not None]
+        raise RuntimeError(f"storescu failed: {failures} {errors}")
     return elapsed
 
 
@@ -211,7 +252,8 @@ def ingest_bench(files: list[Path], runs: int) -> dict[str, list[float]]:
             for associations in modes:
                 with tempfile.TemporaryDirectory(prefix="dimse-bench-") as tmp:
                     with server(Path(tmp)) as (ae_title, port, data):
-                        seconds = store(ae_title, port, files, associations)
+                        wrap = ours if ae_title == "HOUNSFIELD" else netns
+                        seconds = store(ae_title, port, files, associations, wrap)
                         stored = count(data)
                 if stored != len(files):
                     raise RuntimeError(f"{name}: {stored} of {len(files)} stored")
@@ -320,13 +362,18 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--skip-store", action="store_true")
     parser.add_argument("--skip-find", action="store_true")
+    parser.add_argument("--database-url", help="our index on this MariaDB/PostgreSQL database "
+                        "(dropped and re-created each run) instead of SQLite")  # fmt: skip
     parser.add_argument("--find-client", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global DATABASE_URL
+    DATABASE_URL = args.database_url
     if args.find_client:
         find_client(11112, args.find_client, args.queries)
         return
     ensure_namespace()
-    print(f"cores: {os.cpu_count()}; load average: {os.getloadavg()}", flush=True)
+    print(f"cores: {os.cpu_count()}; load average: {os.getloadavg()}; "
+          f"our index: {DATABASE_URL or 'SQLite'}", flush=True)  # fmt: skip
     if not args.skip_store:
         with tempfile.TemporaryDirectory(prefix="dimse-files-") as tmp:
             files = make_slices(Path(tmp), args.files)
@@ -339,7 +386,9 @@ def main() -> None:
             name, associations = key.split(" | ")
             print(f"| {name} | {associations} | {statistics.median(rates):.0f} "
                   f"({min(rates):.0f}-{max(rates):.0f}) |")  # fmt: skip
-    if not args.skip_find:
+    if not args.skip_find and DATABASE_URL:
+        print("C-FIND bench: SQLite only (the index is bulk-seeded into a fresh file)")
+    elif not args.skip_find:
         latencies = sorted(find_bench(args.find_instances, args.queries))
         p50 = latencies[len(latencies) // 2]
         p95 = latencies[int(len(latencies) * 0.95) - 1]

@@ -506,6 +506,7 @@ class _Server(ThreadedAssociationServer):
 
     reuse_port = False
     daemon_threads = True
+    request_queue_size = 128  # listen backlog (socketserver's default of 5 drops bursts)
 
     def server_bind(self) -> None:
         sock: Any = self.socket
