@@ -426,3 +426,32 @@ def test_queries_and_retrievals_are_audited_once_per_request(
     assert event.resource_id == first.StudyInstanceUID
     assert event.patient_id == first.PatientID
     assert json.loads(event.detail)["instances"] == 2
+
+
+def test_deleted_instance_leaves_metadata_retrieval_and_queries(
+    stow: Callable[..., Any],
+    client: TestClient,
+    writer_headers: dict[str, str],
+    auth_headers: Callable[..., dict[str, str]],
+) -> None:
+    first = make_dataset(InstanceNumber=1)
+    second = make_dataset(
+        InstanceNumber=2,
+        StudyInstanceUID=first.StudyInstanceUID,
+        SeriesInstanceUID=first.SeriesInstanceUID,
+    )
+    assert stow([to_bytes(first), to_bytes(second)]).status_code == 200
+    series = f"/dicom-web/studies/{first.StudyInstanceUID}/series/{first.SeriesInstanceUID}"
+    assert len(client.get(f"{series}/metadata", headers=writer_headers).json()) == 2
+    deleted = client.delete(
+        f"/api/studies/{first.StudyInstanceUID}/series/{first.SeriesInstanceUID}"
+        f"/instances/{second.SOPInstanceUID}",
+        headers=auth_headers("admin"),
+    )
+    assert deleted.status_code in (200, 204), deleted.text
+    metadata = client.get(f"{series}/metadata", headers=writer_headers).json()
+    assert [m["00080018"]["Value"][0] for m in metadata] == [first.SOPInstanceUID]
+    gone = client.get(f"{series}/instances/{second.SOPInstanceUID}", headers=writer_headers)
+    assert gone.status_code == 404
+    found = client.get(f"{series}/instances", headers=writer_headers)
+    assert found.headers["X-Total-Count"] == "1"
