@@ -42,12 +42,33 @@ export function useStudies(filters: StudyFilters) {
   });
 }
 
+const early = new Map<string, Promise<StudyDetail>>();
+
+function getStudy(uid: string): Promise<StudyDetail> {
+  return api.get<StudyDetail>(`/api/studies/${encodeURIComponent(uid)}`).then((r) => r.data);
+}
+
+/** Start fetching a study before React renders (the viewer page does, at load); used once. */
+export function prefetchStudy(uid: string): Promise<StudyDetail> {
+  let p = early.get(uid);
+  if (!p) {
+    p = getStudy(uid);
+    p.catch(() => early.delete(uid));
+    early.set(uid, p);
+  }
+  return p;
+}
+
 export function studyQuery(uid: string | null) {
   return {
     queryKey: ['study', uid],
     enabled: !!uid,
-    queryFn: async () =>
-      (await api.get<StudyDetail>(`/api/studies/${encodeURIComponent(uid ?? '')}`)).data,
+    queryFn: () => {
+      const id = uid ?? '';
+      const p = early.get(id);
+      early.delete(id);
+      return p ?? getStudy(id);
+    },
   };
 }
 
