@@ -455,3 +455,16 @@ def test_deleted_instance_leaves_metadata_retrieval_and_queries(
     assert gone.status_code == 404
     found = client.get(f"{series}/instances", headers=writer_headers)
     assert found.headers["X-Total-Count"] == "1"
+
+
+def test_stow_body_over_the_cap_is_413_and_stores_nothing(
+    stow: Callable[..., Any], settings_env: Callable[..., None], client: TestClient,
+    writer_headers: dict[str, str],
+) -> None:  # fmt: skip
+    settings_env(HOUNSFIELD_DICOMWEB__STOW_MAX_BYTES="4000")
+    ds = make_dataset(Rows=64, Columns=64)
+    response = stow([to_bytes(ds)])
+    assert response.status_code == 413
+    found = client.get("/dicom-web/instances", params={"SOPInstanceUID": ds.SOPInstanceUID},
+                       headers=writer_headers)  # fmt: skip
+    assert found.headers["X-Total-Count"] == "0"
