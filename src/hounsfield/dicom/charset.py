@@ -96,9 +96,10 @@ def clean_text(text: str) -> str:
     Returns
     -------
     str
-        The text without escape sequences and without leading/trailing spaces and NULs.
+        The text without escape sequences and NULs (which PostgreSQL refuses in text),
+        and without leading/trailing spaces.
     """
-    return _ESCAPE.sub("", text).strip(" \x00")
+    return _ESCAPE.sub("", text).replace("\x00", "").strip(" ")
 
 
 def normalize_text(text: str) -> str:

@@ -179,13 +179,23 @@ def parse_instance(path: Path, limits: ParseLimits | None = None) -> ParsedInsta
         head = fp.read(PREAMBLE_LENGTH + 4)
     part10 = head[PREAMBLE_LENGTH:] == DICM
     if part10:
-        return _parse(path, size, True, limits)
+        return _guarded(path, size, True, limits)
     if size > limits.max_raw_dataset_bytes:
         raise InvalidInstance(NOT_DICOM)
     try:
-        return _parse(path, size, False, limits)
+        return _guarded(path, size, False, limits)
     except InvalidInstance as exc:  # whatever broke, a file without DICM was not DICOM
         raise InvalidInstance(NOT_DICOM) from exc
+
+
+def _guarded(path: Path, size: int, part10: bool, limits: ParseLimits) -> ParsedInstance:
+    """`_parse`, with any error pydicom raises on malformed input turned into a refusal."""
+    try:
+        return _parse(path, size, part10, limits)
+    except InvalidInstance:
+        raise
+    except Exception as exc:  # a parser bug on hostile input must not become a 500
+        raise InvalidInstance("malformed DICOM data") from exc
 
 
 def _parse(path: Path, size: int, part10: bool, limits: ParseLimits) -> ParsedInstance:

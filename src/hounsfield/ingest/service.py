@@ -249,7 +249,10 @@ def _store(
     settings: Settings,
 ) -> StoreResult:
     ds = parsed.dataset
-    fields = _index_fields(ds)
+    try:
+        fields = _index_fields(ds)
+    except Exception as exc:  # values already decoded; this is a last line of defence
+        raise InvalidInstance("malformed attribute values") from exc
     warning = "; ".join(parsed.warnings) or None
 
     def result(status: Literal["stored", "duplicate"], note: str | None = warning) -> StoreResult:
