@@ -19,6 +19,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from pydicom.dataset import Dataset
 
 from hounsfield.audit import service as audit
 from hounsfield.auth.deps import requires
@@ -57,8 +58,6 @@ def _header_risk(ref: InstanceRef) -> str | None:
     def first(tag: str) -> str:
         values = meta.get(tag, {}).get("Value") or [""]
         return str(values[0])
-
-    from pydicom.dataset import Dataset
 
     ds = Dataset()
     ds.BurnedInAnnotation = first("00280301")
