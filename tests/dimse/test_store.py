@@ -232,3 +232,52 @@ def test_store_only_device_cannot_find(
                   "127.0.0.1", str(listener.port)])  # fmt: skip
     assert result.returncode != 0
     assert any("not allowed" in e.detail for e in _audit("dimse.reject"))
+
+
+def test_storage_outage_answers_out_of_resources(
+    listener: Any, register: Callable[..., Any], tmp_path: Path, settings_env: Callable[..., None]
+) -> None:
+    """SECURITY.md D4: storage unavailable → C-STORE 0xA700, nothing indexed."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_bytes(b"")
+    settings_env(HOUNSFIELD_STORAGE__LOCAL_ROOT=str(blocker))
+    register("MODALITY", operations=["store"])
+    path, sop_uid = fresh_copy("CT_small.dcm", tmp_path)
+    ae = AE(ae_title="MODALITY")
+    ae.add_requested_context(CTImageStorage)
+    assoc = ae.associate("127.0.0.1", listener.port, ae_title="HOUNSFIELD")
+    try:
+        status = assoc.send_c_store(path)
+    finally:
+        assoc.release()
+    assert status.Status == 0xA700
+    assert _stored(sop_uid) is None
+
+
+def test_database_outage_rejects_transiently(tmp_path: Path) -> None:
+    """With the index unreachable the listener stays up and asks peers to retry later."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.dimse.conftest import free_port, wait_for_port
+
+    port = free_port()
+    dead = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/x"  # nothing listens there
+    env = {**os.environ, "HOUNSFIELD_DICOM__PORT": str(port), "HOUNSFIELD_DATA_DIR": str(tmp_path),
+           "HOUNSFIELD_DATABASE_URL": dead}  # fmt: skip
+    server = subprocess.Popen([sys.executable, "-m", "hounsfield.cli", "dicom"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_for_port(port, server)
+        path, _ = fresh_copy("CT_small.dcm", tmp_path)
+        result = run(["/usr/bin/storescu", "-aet", "MODALITY", "-aec", "HOUNSFIELD",
+                      "127.0.0.1", str(port), str(path)])  # fmt: skip
+        assert result.returncode != 0
+        assert "Association Rejected" in result.stderr + result.stdout
+        assert "Rejected Transient" in result.stderr + result.stdout, result.stderr
+        assert server.poll() is None  # still serving
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)

@@ -149,12 +149,24 @@ def _on_requested(event: evt.Event, settings: Settings) -> None:
     calling = str(assoc.requestor.primitive.calling_ae_title).strip()
     address = str(assoc.requestor.address)
     context.client_ip.set(address)
-    with transaction() as session:
-        device = devices.find_by_ae_title(session, calling)
-        snapshot = (
-            None if device is None else (str(device.id), device.enabled, set(device.operations))
-        )
-        host_ok = device is not None and devices.host_matches(device, address)
+    try:
+        with transaction() as session:
+            device = devices.find_by_ae_title(session, calling)
+            snapshot = (
+                None if device is None else (str(device.id), device.enabled, set(device.operations))
+            )
+            host_ok = device is not None and devices.host_matches(device, address)
+    except OperationalError:
+        # The database is down: nobody can be checked. A transient rejection tells the
+        # peer to retry later (the outage is logged; the audit event waits in the buffer).
+        logger.warning("DICOM association from %s refused: database unavailable", calling)
+        audit.record_access(
+            "dimse.reject", Anonymous(username=f"ae:{calling}"), outcome=Outcome.minor_failure,
+            detail={"calling_ae": calling, "peer": address, "reason": "database unavailable"},
+        )  # fmt: skip
+        assoc.acse.send_reject(0x02, 0x01, 0x01)
+        assoc.kill()
+        return
     peer = Peer(calling_ae=calling, address=address, device_id=snapshot[0] if snapshot else None)
     assoc.hounsfield_peer = peer
     if snapshot is None:
