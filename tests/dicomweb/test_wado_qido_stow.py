@@ -468,3 +468,29 @@ def test_stow_body_over_the_cap_is_413_and_stores_nothing(
     found = client.get("/dicom-web/instances", params={"SOPInstanceUID": ds.SOPInstanceUID},
                        headers=writer_headers)  # fmt: skip
     assert found.headers["X-Total-Count"] == "0"
+
+
+def test_series_metadata_is_built_in_the_background(
+    stow: Callable[..., Any],
+) -> None:
+    import time
+
+    from hounsfield.dicomweb import derived, service
+    from hounsfield.worker import pending_count
+
+    first = make_dataset(InstanceNumber=1)
+    second = make_dataset(
+        InstanceNumber=2,
+        StudyInstanceUID=first.StudyInstanceUID,
+        SeriesInstanceUID=first.SeriesInstanceUID,
+    )
+    assert stow([to_bytes(first), to_bytes(second)]).status_code == 200
+    with transaction() as session:
+        series = service.series_by_uid(session, first.SeriesInstanceUID)
+    assert series is not None
+    document = derived._series_path(series.series_instance_uid, series.metadata_version)
+    deadline = time.monotonic() + 60  # bounded wait for the embedded task pool, not a timing
+    while time.monotonic() < deadline and not (pending_count() == 0 and document.exists()):
+        time.sleep(0.1)
+    assert document.exists(), "studies.refresh_series did not build the series metadata"
+    assert len(json.loads(gzip.decompress(document.read_bytes()))) == 2
