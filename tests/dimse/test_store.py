@@ -281,3 +281,29 @@ def test_database_outage_rejects_transiently(tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
+
+
+def test_concurrent_resends_of_one_file_make_one_row(
+    listener: Any, register: Callable[..., Any], tmp_path: Path, data_dir: Path
+) -> None:
+    """SECURITY.md D3: the same instance over 6 parallel associations → 6 successes, 1 row."""
+    import subprocess
+
+    from tests.dimse.conftest import DCMTK_ENV
+
+    register("MODALITY", operations=["store"])
+    path, sop_uid = fresh_copy("CT_small.dcm", tmp_path)
+    before = _count()
+    clients = [
+        subprocess.Popen(["/usr/bin/storescu", "-aet", "MODALITY", "-aec", "HOUNSFIELD",
+                          "127.0.0.1", str(listener.port), str(path)],
+                         env=DCMTK_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(6)
+    ]  # fmt: skip
+    assert [c.wait(timeout=120) for c in clients] == [0] * 6
+    assert _count() == before + 1
+    row = _stored(sop_uid)
+    assert row is not None
+    from hounsfield.storage import get_storage
+
+    assert get_storage().exists(row.storage_key)
