@@ -1,9 +1,11 @@
-"""Maintenance of the ingest area."""
+"""Maintenance of the ingest area (run by Celery beat in production)."""
 
 from __future__ import annotations
 
 from hounsfield.config import get_settings
 from hounsfield.worker import celery
+
+SWEEP_GRACE_S = 24 * 3600  # an ingest never takes a day: younger orphans may be in flight
 
 
 @celery.task(name="ingest.purge_stale_uploads", acks_late=True)
@@ -12,3 +14,14 @@ def purge_stale_uploads() -> int:
     from hounsfield.ingest import uploads
 
     return uploads.purge_stale_uploads(get_settings())
+
+
+@celery.task(name="ingest.sweep_orphans", acks_late=True)
+def sweep_orphans() -> int:
+    """Remove objects no index row names and temporary files left by crashes (a day old)."""
+    from hounsfield.ingest import maintenance
+    from hounsfield.storage import get_storage
+
+    settings = get_settings()
+    removed = maintenance.sweep_orphan_objects(get_storage(settings), SWEEP_GRACE_S)
+    return removed + maintenance.sweep_temporary_files(settings, SWEEP_GRACE_S)

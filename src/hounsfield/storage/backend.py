@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -17,6 +18,7 @@ __all__ = [
     "StorageUnavailable",
     "check_key",
     "get_storage",
+    "is_key",
     "reset_storage",
 ]
 
@@ -42,6 +44,11 @@ class InvalidKey(BadRequest):
 
 class ObjectNotFound(FileNotFoundError):
     """No object is stored under this key."""
+
+
+def is_key(key: str) -> bool:
+    """Whether `key` has the shape of a storage key."""
+    return isinstance(key, str) and _KEY.fullmatch(key) is not None
 
 
 def check_key(key: str) -> str:
@@ -75,6 +82,10 @@ class StorageBackend(Protocol):
 
     def size(self, key: str) -> int:
         """Size in bytes (raises ObjectNotFound)."""
+        ...
+
+    def iter_keys(self) -> Iterator[tuple[str, float]]:
+        """Every stored key with its modification time (epoch seconds), for the sweep."""
         ...
 
 

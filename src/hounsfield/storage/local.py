@@ -7,10 +7,11 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from hounsfield.storage.backend import ObjectNotFound, StorageUnavailable, check_key
+from hounsfield.storage.backend import ObjectNotFound, StorageUnavailable, check_key, is_key
 
 CHUNK = 1 << 20
 
@@ -77,6 +78,17 @@ class LocalStorage:
             return self._path(key).stat().st_size
         except FileNotFoundError as exc:
             raise ObjectNotFound(key) from exc
+
+    def iter_keys(self) -> Iterator[tuple[str, float]]:
+        if not self.root.is_dir():
+            return
+        for directory, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = Path(directory) / name
+                key = path.relative_to(self.root).as_posix()
+                if is_key(key):
+                    with contextlib.suppress(FileNotFoundError):
+                        yield key, path.stat().st_mtime
 
     def free_bytes(self) -> int:
         """Free space of the filesystem holding the root (for health checks)."""

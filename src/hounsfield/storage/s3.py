@@ -8,6 +8,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -17,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hounsfield.config import StorageSettings
-from hounsfield.storage.backend import ObjectNotFound, StorageUnavailable, check_key
+from hounsfield.storage.backend import ObjectNotFound, StorageUnavailable, check_key, is_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -140,6 +141,19 @@ class S3Storage:
         except BotoCoreError as exc:
             raise StorageUnavailable(f"S3 request failed ({_reason(exc)})") from exc
         return int(head["ContentLength"])
+
+    def iter_keys(self) -> Iterator[tuple[str, float]]:
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = item["Key"][len(self.prefix) :]
+                    if is_key(key):
+                        yield key, item["LastModified"].timestamp()
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageUnavailable(f"S3 listing failed ({_reason(exc)})") from exc
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (deployments and tests)."""
