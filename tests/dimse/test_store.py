@@ -60,6 +60,9 @@ def test_storescu_every_transfer_syntax(
         assert row is not None, name
         assert row.transfer_syntax_uid == syntax, name
         assert row.origin == "dimse:MODALITY"
+    stores = _audit("image.store")
+    assert len(stores) == len(BY_SYNTAX)
+    assert {e.actor_username for e in stores} == {"ae:MODALITY"}
 
 
 def test_unknown_ae_may_store_in_embedded_mode_only(

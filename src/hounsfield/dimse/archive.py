@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from hounsfield.audit.service import Actor
 from hounsfield.db import transaction
 from hounsfield.ingest.service import (
     InstanceConflict,
@@ -46,11 +47,11 @@ class StoreOutcome:
     warning: str | None = None
 
 
-def store(data: bytes, *, origin: str) -> StoreOutcome:
+def store(data: bytes, *, origin: str, actor: Actor | None = None) -> StoreOutcome:
     """Ingest one instance in its own write transaction."""
     try:
         with transaction(write=True) as session:
-            result = store_instance(session, data, origin=origin)
+            result = store_instance(session, data, origin=origin, actor=actor)
     except InvalidInstance as exc:
         logger.info("C-STORE refused: %s", exc.reason)
         return StoreOutcome("invalid", exc.reason[:64])

@@ -249,7 +249,7 @@ def _on_store(event: evt.Event) -> Dataset | int:
         data = event.encoded_dataset()
     except Exception:
         return _status(CANNOT_UNDERSTAND, "Dataset cannot be decoded")
-    outcome = archive.store(data, origin=f"dimse:{peer.calling_ae}")
+    outcome = archive.store(data, origin=f"dimse:{peer.calling_ae}", actor=peer.actor)
     if outcome.status == "stored" or outcome.status == "duplicate":
         if outcome.warning:
             return _status(WARNING_COERCION, outcome.warning)
