@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from threading import Lock
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hounsfield.audit import service as audit
@@ -67,6 +68,15 @@ def _check_unique(session: Session, ae_title: str, own_id: uuid.UUID | None) -> 
         raise DuplicateAETitle(details={"ae_title": ae_title})
 
 
+def _flush_unique(session: Session, ae_title: str) -> None:
+    """Flush; a concurrent registration of the same AE title loses on the unique constraint."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise DuplicateAETitle(details={"ae_title": ae_title}) from exc
+
+
 def create_device(session: Session, actor: Actor | None, data: DeviceCreate) -> Device:
     """Register a device; its AE title must be unique."""
     _check_unique(session, data.ae_title, None)
@@ -82,7 +92,7 @@ def create_device(session: Session, actor: Actor | None, data: DeviceCreate) -> 
     )
     device.operations = list(data.operations)
     session.add(device)
-    session.flush()
+    _flush_unique(session, data.ae_title)
     audit.record(
         session, "device.create", actor,
         resource_type="device", resource_id=str(device.id), detail=_summary(device),
@@ -102,7 +112,7 @@ def update_device(
         if value is None:
             continue
         setattr(device, field, list(value) if field == "operations" else value)
-    session.flush()
+    _flush_unique(session, device.ae_title)
     audit.record(
         session, "device.update", actor,
         resource_type="device", resource_id=str(device.id),
