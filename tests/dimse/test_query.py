@@ -64,6 +64,19 @@ def viewer(register: Callable[..., Any]) -> Any:
     return register("VIEWER", operations=["find", "move", "get"])
 
 
+def test_unknown_and_lower_level_return_keys_come_back_empty(
+    listener: Any, index: None, viewer: Any, tmp_path: Path
+) -> None:
+    found = findscu(listener.port, tmp_path / "k", "-S",
+                    ["QueryRetrieveLevel=STUDY", f"StudyInstanceUID={STUDY_A}", "Rows",
+                     "InstitutionName", "PatientBirthDate", "ReferencedStudySequence"])  # fmt: skip
+    assert len(found) == 1
+    assert found[0].Rows is None  # an IMAGE-level key at STUDY level: known to be empty
+    assert found[0].InstitutionName in ("", None)  # not indexed
+    assert found[0].PatientBirthDate == "19700101"
+    assert found[0].ReferencedStudySequence == []
+
+
 def test_patient_level_with_wildcard(
     listener: Any, index: None, viewer: Any, tmp_path: Path
 ) -> None:

@@ -121,7 +121,7 @@ def dicom_value(row: Row, keyword: str) -> Any:
     """A row's value as pydicom wants it for `keyword` (dates as DA, lists as multi-value)."""
     value = row.get(keyword)
     if value is None:
-        return ""
+        return None  # an empty (zero-length) element: "no value known"
     if isinstance(value, datetime):
         return value.strftime("%Y%m%d%H%M%S")
     if isinstance(value, date):

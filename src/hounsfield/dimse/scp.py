@@ -293,6 +293,14 @@ def _filters(identifier: Dataset) -> dict[str, str]:
     return found
 
 
+def _set(dataset: Dataset, keyword: str, value: Any) -> None:
+    """Set a return key; a value its VR refuses is returned empty rather than failing."""
+    try:
+        setattr(dataset, keyword, value)
+    except (ValueError, TypeError, OverflowError):
+        setattr(dataset, keyword, None)
+
+
 def _response(
     identifier: Dataset, row: archive.Row, level: str, charset: str, ae_title: str
 ) -> Dataset:
@@ -306,10 +314,10 @@ def _response(
         if element.VR == "SQ":
             setattr(out, keyword, [])
             continue
-        setattr(out, keyword, archive.dicom_value(row, keyword))
+        _set(out, keyword, archive.dicom_value(row, keyword))
     for keyword in archive.UNIQUE_KEYS[: LEVELS.index(level) + 1]:
         if keyword not in out:
-            setattr(out, keyword, archive.dicom_value(row, keyword))
+            _set(out, keyword, archive.dicom_value(row, keyword))
     out.RetrieveAETitle = ae_title
     return out
 
