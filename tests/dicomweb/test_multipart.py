@@ -100,3 +100,18 @@ def test_instance_negotiation() -> None:
     assert transfer.choose_instances(bare, stored, single=True).multipart is False
     with pytest.raises(NotAcceptable):
         transfer.choose_instances(bare, stored, single=False)
+
+
+def test_byte_cache_evicts_least_recently_used_within_its_size() -> None:
+    from hounsfield.dicomweb.derived import ByteCache
+
+    cache = ByteCache(800)
+    for key in "abcd":
+        cache.put(key, key.encode() * 100)
+    assert cache.get("a") == b"a" * 100
+    for key in "efghij":
+        cache.put(key, key.encode() * 100)
+    assert cache.get("a") == b"a" * 100  # recently used: kept
+    assert cache.get("b") is None  # oldest: evicted
+    cache.put("huge", b"x" * 200)  # larger than an eighth of the cache: not kept
+    assert cache.get("huge") is None

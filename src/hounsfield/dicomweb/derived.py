@@ -20,8 +20,10 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import warnings
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 
 from pydicom.dataset import Dataset
@@ -35,8 +37,10 @@ from hounsfield.dicomweb import objects, service
 from hounsfield.dicomweb.service import InstanceRef, SeriesRef
 
 __all__ = [
+    "ByteCache",
     "build_series_derived",
     "instance_metadata",
+    "rendered_cache",
     "series_document",
     "thumbnail",
 ]
@@ -161,6 +165,44 @@ def thumbnail(ref: InstanceRef, size: int | None = None) -> bytes:
     data = render.thumbnail(objects.dataset(ref), size=size)
     _write_atomic(path, data)
     return data
+
+
+class ByteCache:
+    """A small in-process LRU of encoded images, bounded in bytes.
+
+    Keys include the object's SHA-256, so a changed object is never answered from here;
+    values were made from a verified read.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: bytes) -> None:
+        if len(value) > self.max_bytes // 8:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= len(old)
+            self._items[key] = value
+            self._size += len(value)
+            while self._size > self.max_bytes:
+                _key, evicted = self._items.popitem(last=False)
+                self._size -= len(evicted)
+
+
+#: Rendered images (WADO-RS /rendered), per process.
+rendered_cache = ByteCache(32 * 1024 * 1024)
 
 
 def middle(refs: Sequence[InstanceRef]) -> InstanceRef:

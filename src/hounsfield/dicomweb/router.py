@@ -398,18 +398,22 @@ class CannotRender(BadRequest):
 def _rendered(request: Request, user: User, ref: InstanceRef, frame: int) -> Response:
     media_type = _image_type(request)
     window, viewport, quality = _render_params(request)
-    ds = objects.dataset(ref)
-    try:
-        data = render.render(
-            ds,
-            frame=frame,
-            window=window,
-            viewport=viewport,
-            media_type=media_type,
-            quality=quality,
-        )
-    except render.RenderError as exc:
-        raise CannotRender(str(exc)) from exc
+    key = (ref.sop_instance_uid, ref.sha256, frame, window, viewport, media_type, quality)
+    data = derived.rendered_cache.get(key)
+    if data is None:
+        ds = objects.dataset(ref)
+        try:
+            data = render.render(
+                ds,
+                frame=frame,
+                window=window,
+                viewport=viewport,
+                media_type=media_type,
+                quality=quality,
+            )
+        except render.RenderError as exc:
+            raise CannotRender(str(exc)) from exc
+        derived.rendered_cache.put(key, data)
     _audit_retrieve(user, [ref], "rendered")
     return Response(data, media_type=media_type)
 
