@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,3 +74,36 @@ def test_sigterm_lets_the_inflight_association_finish(database: str, tmp_path: P
     assert _count() == 20
     refused = run(["/usr/bin/echoscu", "-aec", "HOUNSFIELD", "127.0.0.1", str(port)])
     assert refused.returncode != 0  # the listener is gone
+
+
+def test_several_listener_processes_share_the_port(database: str, tmp_path: Path) -> None:
+    """`hounsfield dicom --processes 2`: two processes bound with SO_REUSEPORT, both serve."""
+    port = free_port()
+    env = {**os.environ, "HOUNSFIELD_DATABASE_URL": database, "HOUNSFIELD_DICOM__PORT": str(port)}
+    command = [sys.executable, "-m", "hounsfield.cli", "dicom", "--processes", "2"]
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(port, server)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # readiness: the spawned child binds later
+            listening = subprocess.run(["ss", "-Hltn", f"sport = :{port}"],
+                                       capture_output=True, text=True).stdout  # fmt: skip
+            if len(listening.strip().splitlines()) == 2:
+                break
+            time.sleep(0.1)
+        assert len(listening.strip().splitlines()) == 2
+        files = [write_dicom(tmp_path, seed=i) for i in range(6)]
+        clients = [
+            subprocess.Popen(["/usr/bin/storescu", "-aet", "MODALITY", "-aec", "HOUNSFIELD",
+                              "127.0.0.1", str(port), str(f)], env=DCMTK_ENV)
+            for f in files
+        ]  # fmt: skip
+        assert [c.wait(timeout=120) for c in clients] == [0] * 6
+        assert _count() == 6
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    gone = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True)
+    assert gone.stdout.strip() == ""  # the child stopped with the parent
