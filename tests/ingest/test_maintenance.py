@@ -6,6 +6,7 @@ import hashlib
 import io
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
@@ -41,7 +42,10 @@ def _check_sweep() -> None:
     assert storage.exists(kept)
 
 
-def test_orphan_objects_are_swept_on_local_storage() -> None:
+def test_orphan_objects_are_swept_on_local_storage(
+    settings_env: Callable[..., None], tmp_path: Path
+) -> None:
+    settings_env(HOUNSFIELD_STORAGE__LOCAL_ROOT=str(tmp_path / "storage"))
     _check_sweep()
 
 

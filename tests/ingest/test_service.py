@@ -317,3 +317,38 @@ def test_patients_without_an_id_are_not_merged() -> None:
     assert total == 2
     assert {r["PatientName"] for r in rows} == {"Anon^One", "Anon^Two"}
     assert all(r["IssuerOfPatientID"] is None and r["PatientID"] is None for r in rows)
+
+
+def test_a_burst_of_instances_queues_few_refreshes() -> None:
+    from hounsfield.studies.service import refresh_aggregates, request_refresh
+    from hounsfield.worker import OutboxEntry, shutdown_local_pool
+
+    ds = make_dataset()
+    ingest(to_bytes(ds))
+    with transaction(write=True) as session:
+        series = session.scalar(select(Series))
+        assert series is not None
+        refresh_aggregates(session, series.series_instance_uid)  # as the task does first
+
+        def queued() -> int:
+            return session.scalar(
+                select(func.count()).where(OutboxEntry.task_name == "studies.refresh_series",
+                                           OutboxEntry.dispatched_at.is_(None))
+            ) or 0  # fmt: skip
+
+        before = queued()
+        request_refresh(session, series)
+        request_refresh(session, series)  # a second change while the first waits: no new task
+        assert queued() == before + 1
+        refresh_aggregates(session, series.series_instance_uid)  # the task starts
+        request_refresh(session, series)  # a change after it started needs a new run
+        assert queued() == before + 2
+    same = {"StudyInstanceUID": ds.StudyInstanceUID, "SeriesInstanceUID": ds.SeriesInstanceUID}
+    for n in range(2, 8):
+        ingest(to_bytes(make_dataset(**same, InstanceNumber=n)))
+    shutdown_local_pool(wait=True)  # let the queued refreshes finish
+    with transaction() as session:
+        series = session.scalar(select(Series))
+        assert series is not None
+        assert series.number_of_instances == 7
+        assert series.refresh_requested_at is None

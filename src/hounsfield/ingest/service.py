@@ -346,10 +346,9 @@ def _store(
 
 
 def _after_store(session: Session, series: Series) -> None:
-    from hounsfield.studies.tasks import refresh_series
-    from hounsfield.worker import enqueue
+    from hounsfield.studies.service import request_refresh
 
-    enqueue(session, refresh_series, series_instance_uid=series.series_instance_uid)
+    request_refresh(session, series)
 
 
 def _instance(
@@ -391,7 +390,15 @@ def _get_or_create(
     table: Any = model.__table__
     row_values = {**values, **match, "updated_at": utcnow()}
     dialect = session.get_bind().dialect.name
+    locked = select(model).filter_by(**match).with_for_update()
+    locked = locked.execution_options(populate_existing=True)
     statement: Any
+    if dialect not in ("mysql", "mariadb"):
+        # The common case first: the row exists. (Not on MySQL, where a locking read of
+        # a missing row takes a gap lock that deadlocks with concurrent inserts.)
+        row = session.scalar(locked)
+        if row is not None:
+            return row, False
     if dialect in ("mysql", "mariadb"):
         statement = mysql_insert(table).values(**row_values)
         # rowcount: 1 inserted, 2 updated (updated_at differs by microseconds)
@@ -403,9 +410,7 @@ def _get_or_create(
             insert(table).values(**row_values).on_conflict_do_nothing().returning(table.c.id)
         )
         created = session.execute(statement).first() is not None
-    row = session.scalar(
-        select(model).filter_by(**match).with_for_update().execution_options(populate_existing=True)
-    )
+    row = session.scalar(locked)
     assert row is not None
     return row, created
 

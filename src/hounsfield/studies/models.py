@@ -104,6 +104,9 @@ class Series(Base):
     # Bumped on every change to the series' instances: caches of derived data (the
     # DICOMweb series metadata, thumbnails) compare it with the version they were built from.
     metadata_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when an ingest queues studies.refresh_series, cleared when that task starts: later
+    # ingests of the series skip queueing another while one is waiting (see ingest).
+    refresh_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

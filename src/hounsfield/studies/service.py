@@ -249,6 +249,37 @@ def _after_partial_delete(session: Session, study: Study, series: Series) -> Non
     refresh_aggregates(session, series.series_instance_uid)
     if study.number_of_series == 0:
         study.deleted_at = utcnow()
+    request_refresh(session, series)
+
+
+REFRESH_REQUEST_STALE = timedelta(minutes=10)
+
+
+def request_refresh(session: Session, series: Series) -> None:
+    """Queue `studies.refresh_series` for a changed series, unless one is still waiting.
+
+    The caller holds the study's lock, as does the task when it clears the request (in
+    `refresh_aggregates`), so a change is either seen by the waiting task or queues a new
+    one: a burst of N instances costs a few refreshes, not N. A request older than
+    REFRESH_REQUEST_STALE is taken as lost and queued again.
+    """
+    from hounsfield.studies.tasks import refresh_series
+    from hounsfield.worker import enqueue
+
+    now = utcnow()
+    # A locking read: the latest committed value, not a repeatable-read snapshot (InnoDB).
+    requested = session.scalar(
+        select(Series.refresh_requested_at).where(Series.id == series.id).with_for_update()
+    )
+    if requested is not None and now - requested < REFRESH_REQUEST_STALE:
+        return
+    session.execute(
+        update(Series)
+        .where(Series.id == series.id)
+        .values(refresh_requested_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    enqueue(session, refresh_series, series_instance_uid=series.series_instance_uid)
 
 
 def _audit_delete(
@@ -285,6 +316,9 @@ def refresh_aggregates(session: Session, series_instance_uid: str) -> None:
     )
     if study is None or series is None:
         return
+    # This run covers every change committed so far (the study is locked): ingests from now
+    # on must queue another run (see ingest.service._after_store).
+    series.refresh_requested_at = None
     live_instances = select(func.count(Instance.id)).where(
         Instance.series_pk == series.id, Instance.deleted_at.is_(None)
     )
