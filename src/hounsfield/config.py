@@ -134,6 +134,12 @@ class DicomwebSettings(BaseModel):
         4 * 1024**3, ge=1, description="Largest single instance in a STOW-RS request (bytes)."
     )
     thumbnail_size: int = Field(128, ge=16, le=1024, description="Thumbnail bounding box (px).")
+    object_cache_mb: int = Field(
+        128,
+        ge=0,
+        description="Per process, MiB of recently read, verified objects kept in memory "
+        "(frames of a multi-frame object, series read again); 0 disables.",
+    )
     verify_in_memory_bytes: int = Field(
         64 * 1024**2,
         ge=0,

@@ -20,10 +20,8 @@ import json
 import logging
 import os
 import tempfile
-import threading
 import warnings
-from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydicom.dataset import Dataset
@@ -34,10 +32,10 @@ from hounsfield.db import transaction
 from hounsfield.dicom import render
 from hounsfield.dicom.json_model import dataset_to_json, pixel_data_json
 from hounsfield.dicomweb import objects, service
+from hounsfield.dicomweb.cache import ByteCache
 from hounsfield.dicomweb.service import InstanceRef, SeriesRef
 
 __all__ = [
-    "ByteCache",
     "build_series_derived",
     "instance_metadata",
     "rendered_cache",
@@ -116,7 +114,7 @@ def instance_metadata(ref: InstanceRef) -> bytes:
 def _build_fragment(ref: InstanceRef, path: Path) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        header = objects.dataset(ref, stop_before_pixels=True)
+        header = objects.dataset(ref, stop_before_pixels=True, cache_it=False)
     data = json.dumps(instance_json(ref, header), ensure_ascii=False, separators=(",", ":"))
     encoded = data.encode()
     _write_atomic(path, encoded)
@@ -162,43 +160,9 @@ def thumbnail(ref: InstanceRef, size: int | None = None) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    data = render.thumbnail(objects.dataset(ref), size=size)
+    data = render.thumbnail(objects.dataset(ref, cache_it=False), size=size)
     _write_atomic(path, data)
     return data
-
-
-class ByteCache:
-    """A small in-process LRU of encoded images, bounded in bytes.
-
-    Keys include the object's SHA-256, so a changed object is never answered from here;
-    values were made from a verified read.
-    """
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> bytes | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value: bytes) -> None:
-        if len(value) > self.max_bytes // 8:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._size -= len(old)
-            self._items[key] = value
-            self._size += len(value)
-            while self._size > self.max_bytes:
-                _key, evicted = self._items.popitem(last=False)
-                self._size -= len(evicted)
 
 
 #: Rendered images (WADO-RS /rendered), per process.

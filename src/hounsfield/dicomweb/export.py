@@ -93,10 +93,10 @@ def _zip_stream(refs: list[InstanceRef], deidentifier: Deidentifier | None) -> I
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for ref in refs:
             if deidentifier is None:
-                data = objects.read_verified(ref)
+                data = objects.read_verified(ref, cache_it=False)
                 name = f"{ref.study_instance_uid}/{ref.series_instance_uid}/{ref.sop_instance_uid}"
             else:
-                ds = deidentifier.apply(objects.dataset(ref))
+                ds = deidentifier.apply(objects.dataset(ref, cache_it=False))
                 buffer = io.BytesIO()
                 ds.save_as(buffer, enforce_file_format=True)
                 data = buffer.getvalue()

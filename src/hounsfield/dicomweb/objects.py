@@ -1,8 +1,9 @@
 """Reading stored objects for DICOMweb, never serving bytes that fail their SHA-256.
 
-Small objects are read once and checked before a byte is sent. Large ones are checked in a
-first pass and then streamed while hashing again; if the object changed in between, the
-stream is aborted (the client sees a broken multipart body, never wrong pixels).
+Small objects are read once and checked before a byte is sent; the verified bytes of recent
+objects are kept in a bounded in-process cache (keyed by storage key and SHA-256). Large ones
+are checked in a first pass and then streamed while hashing again; if the object changed in
+between, the stream is aborted (the client sees a broken multipart body, never wrong pixels).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import threading
 import warnings
 from collections.abc import Iterator
 
@@ -17,6 +19,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from hounsfield.config import get_settings
+from hounsfield.dicomweb.cache import ByteCache
 from hounsfield.dicomweb.service import InstanceRef
 from hounsfield.errors import HounsfieldError
 from hounsfield.storage import get_storage
@@ -56,12 +59,36 @@ def _corrupt(ref: InstanceRef) -> CorruptObject:
     return CorruptObject(details={"sop_instance_uid": ref.sop_instance_uid})
 
 
-def read_verified(ref: InstanceRef) -> bytes:
-    """The object's bytes, checked against the index's SHA-256 (raises CorruptObject)."""
+_cache_lock = threading.Lock()
+_cache: ByteCache | None = None
+
+
+def _object_cache() -> ByteCache | None:
+    """Recently read, verified objects (frames of one multi-frame object, a series re-read)."""
+    global _cache
+    size = get_settings().dicomweb.object_cache_mb * 1024 * 1024
+    with _cache_lock:
+        if _cache is None or _cache.max_bytes != size:
+            _cache = ByteCache(size, max_item=size // 2) if size else None
+        return _cache
+
+
+def read_verified(ref: InstanceRef, *, cache_it: bool = True) -> bytes:
+    """The object's bytes, checked against the index's SHA-256 (raises CorruptObject).
+
+    `cache_it=False` for one-off reads (derived data, exports) that should not displace
+    what viewers are reading.
+    """
+    cache = _object_cache() if cache_it else None
+    key = (ref.storage_key, ref.sha256)
+    if cache is not None and (cached := cache.get(key)) is not None:
+        return cached
     with _open(ref) as fp:
         data = fp.read()
     if hashlib.sha256(data).hexdigest() != ref.sha256:
         raise _corrupt(ref)
+    if cache is not None:
+        cache.put(key, data)
     return data
 
 
@@ -89,9 +116,11 @@ def stream_verified(ref: InstanceRef) -> Iterator[bytes]:
         raise _corrupt(ref)
 
 
-def dataset(ref: InstanceRef, *, stop_before_pixels: bool = False) -> Dataset:
+def dataset(
+    ref: InstanceRef, *, stop_before_pixels: bool = False, cache_it: bool = True
+) -> Dataset:
     """The verified object, parsed."""
-    data = read_verified(ref)
+    data = read_verified(ref, cache_it=cache_it)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return dcmread(io.BytesIO(data), stop_before_pixels=stop_before_pixels, force=True)
