@@ -85,6 +85,9 @@ try {
   await page.getByTestId('login-submit').click();
   await page.waitForURL(/\/studies\/$/);
 
+  if (process.env.BENCH_RENDERING) {
+    await page.evaluate((v) => localStorage.setItem('hf.rendering', v), process.env.BENCH_RENDERING);
+  }
   for (let r = 0; r < runs; r += 1) {
     await page.goto(`${server.base}/viewer/?study=${encodeURIComponent(study)}`);
     await page.waitForSelector('[data-testid=viewport-element-0][data-rendered="1"]', { timeout: 120000 });

@@ -17,6 +17,7 @@ const results = [];
 let page;
 let failed = false;
 let renderingPath = null;
+let ctViewerUrl = null;
 
 async function step(name, fn) {
   if (failed) {
@@ -216,6 +217,7 @@ async function main() {
       const overlay = (await page.getByTestId('overlay-patient-0').textContent()) ?? '';
       assert(overlay.includes('王小明') && overlay.includes(patientId), `overlay shows whose images: ${overlay}`);
       renderingPath = await page.evaluate(() => window.__hf?.renderingPath ?? null);
+      ctViewerUrl = page.url();
       await shot('05-viewer');
     });
 
@@ -300,6 +302,24 @@ async function main() {
       const diff = meanAbsDiff(a.raw, b.raw);
       assert(diff > 0.3, `frame 11 differs from frame 1 (${diff.toFixed(2)})`);
       await shot('09-viewer-multiframe');
+    });
+
+    await step('the other rendering path draws too', async () => {
+      // Without a GPU the viewer picks Cornerstone's CPU renderer; force the other one.
+      const other = renderingPath === 'cpu' ? 'gpu' : 'cpu';
+      await page.evaluate((v) => localStorage.setItem('hf.rendering', v), other);
+      await page.goto(ctViewerUrl);
+      await page.waitForSelector('[data-testid=viewport-element-0][data-rendered="1"]', { timeout: 60000 });
+      await page.waitForTimeout(500);
+      assert((await page.evaluate(() => window.__hf?.renderingPath)) === other, `${other} path used`);
+      const a = await pngStats(page, await viewportPng());
+      assert(a.litFraction > 0.05, `image drawn on the ${other} path`);
+      await page.keyboard.press('3'); // bone window
+      await page.waitForFunction(() => (document.querySelector('[data-testid=overlay-wl-0]')?.textContent ?? '').includes('W: 2000'));
+      await page.waitForTimeout(300);
+      const b = await pngStats(page, await viewportPng());
+      assert(meanAbsDiff(a.raw, b.raw) > 2, `W/L redraws on the ${other} path`);
+      await page.evaluate(() => localStorage.removeItem('hf.rendering'));
     });
 
     await step('English switch is remembered', async () => {

@@ -8,6 +8,7 @@ import { utilities as metadataUtilities } from '@cornerstonejs/metadata';
 import * as csTools from '@cornerstonejs/tools';
 import { authHeader } from '@/lib/api/client';
 import type { DicomJson } from './imageIds';
+import { isSoftwareRenderer } from './rendering';
 
 export const ENGINE_ID = 'hf-engine';
 export const TOOL_GROUP_ID = 'hf-tools';
@@ -31,9 +32,38 @@ export const MEASUREMENT_TOOLS: string[] = [TOOL.length, TOOL.angle, TOOL.rectan
 
 let initialized: Promise<void> | null = null;
 
+/** Whether WebGL is emulated in software (no GPU): its renderer names SwiftShader or llvmpipe. */
+export function isSoftwareWebGL(): boolean {
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    if (!gl) return false;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return isSoftwareRenderer(renderer);
+  } catch {
+    return false;
+  }
+}
+
+function readRenderingPreference(): string | null {
+  try {
+    return window.localStorage.getItem('hf.rendering');
+  } catch {
+    return null;
+  }
+}
+
 export function initCornerstone(arrowText: () => string): Promise<void> {
   initialized ??= (async () => {
     csCore.init();
+    // WebGL emulated in software (SwiftShader, llvmpipe: no GPU) is about half as fast as
+    // Cornerstone's CPU renderer (bench/viewer_bench.mjs), so the CPU renderer is used there.
+    // `localStorage['hf.rendering']` = 'cpu' | 'gpu' overrides the choice.
+    const preference = readRenderingPreference();
+    if (preference === 'cpu' || (preference !== 'gpu' && isSoftwareWebGL())) {
+      csCore.setUseCPURendering(true);
+    }
     dicomImageLoader.init({
       maxWebWorkers: Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 1)),
       // The token is read on every request, so a refreshed token is used at once.

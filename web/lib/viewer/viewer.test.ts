@@ -2,6 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { buildStack, type DicomJson } from './imageIds';
 import { edgeMarkers, orientationLetters } from './orientation';
 import { CT_PRESETS, voiRange, windowFromRange } from './presets';
+import { isSoftwareRenderer } from './rendering';
+
+describe('software WebGL detection', () => {
+  it('recognises emulated renderers only', () => {
+    expect(isSoftwareRenderer('ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader driver)')).toBe(true);
+    expect(isSoftwareRenderer('llvmpipe (LLVM 15.0.6, 256 bits)')).toBe(true);
+    expect(isSoftwareRenderer('ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 Direct3D11 vs_5_0 ps_5_0)')).toBe(false);
+  });
+});
 
 function inst(sop: string, number: number | null, z: number, frames?: number): DicomJson {
   return {
