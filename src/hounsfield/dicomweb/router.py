@@ -473,9 +473,13 @@ def _thumbnail(request: Request, user: User, refs: list[InstanceRef]) -> Respons
 
 @router.get("/studies/{study}/thumbnail", summary="WADO-RS: a study thumbnail")
 def study_thumbnail(request: Request, study: str, user: Reader) -> Response:
-    refs = _refs(study)
-    first_series = refs[0].series_instance_uid
-    return _thumbnail(request, user, [r for r in refs if r.series_instance_uid == first_series])
+    with transaction() as session:  # the first series with images; not every instance
+        all_series = service.series_of_study(session, _uid(study))
+    for series in all_series:
+        refs = _refs(study, series.series_instance_uid)
+        if any(ref.rows for ref in refs):
+            return _thumbnail(request, user, refs)
+    raise CannotRender("Nothing here has pixel data.")
 
 
 @router.get("/studies/{study}/series/{series}/thumbnail", summary="WADO-RS: a series thumbnail")
