@@ -476,7 +476,10 @@ def study_thumbnail(request: Request, study: str, user: Reader) -> Response:
     with transaction() as session:  # the first series with images; not every instance
         all_series = service.series_of_study(session, _uid(study))
     for series in all_series:
-        refs = _refs(study, series.series_instance_uid)
+        try:
+            refs = _refs(study, series.series_instance_uid)
+        except service.StudyNotFound:
+            continue
         if any(ref.rows for ref in refs):
             return _thumbnail(request, user, refs)
     raise CannotRender("Nothing here has pixel data.")
