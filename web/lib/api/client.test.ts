@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useSession } from '@/lib/auth/store';
-import { api, refreshAccessToken } from './client';
+import { api, refreshAccessToken, shouldRenew } from './client';
 
 // A real HTTP server standing in for the API: tokens "t0" (expired) and "t1", "t2"... (fresh).
 let server: http.Server;
@@ -55,5 +55,12 @@ describe('access token refresh', () => {
     const [a, b] = await Promise.all([refreshAccessToken(), refreshAccessToken()]);
     expect(refreshCalls).toBe(before + 1);
     expect(a).toBe(b);
+  });
+});
+
+describe('idle sessions', () => {
+  it('renews ahead of expiry only after user activity', () => {
+    expect(shouldRenew(2000, 1000)).toBe(true);
+    expect(shouldRenew(1000, 2000)).toBe(false);
   });
 });

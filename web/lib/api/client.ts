@@ -19,12 +19,35 @@ api.interceptors.request.use((config) => {
 
 let refreshing: Promise<string | null> | null = null;
 let timer: ReturnType<typeof setTimeout> | null = null;
+let lastActivity = Date.now();
+let lastRefresh = Date.now();
+
+/**
+ * Idle log-off stays the server's decision: the token is renewed ahead of expiry only if the
+ * user did something since the last renewal. An idle screen lets it lapse; the next request
+ * then tries one refresh, which the server refuses once its idle timeout has passed.
+ */
+export function shouldRenew(activityAt: number, refreshedAt: number): boolean {
+  return activityAt > refreshedAt;
+}
+
+if (typeof window !== 'undefined') {
+  const mark = () => {
+    lastActivity = Date.now();
+  };
+  for (const type of ['pointerdown', 'keydown', 'wheel']) {
+    window.addEventListener(type, mark, { passive: true, capture: true });
+  }
+}
 
 function scheduleRefresh(expiresIn: number): void {
   if (timer) clearTimeout(timer);
-  // Refresh a minute before expiry (or at 80% of a very short lifetime).
+  lastRefresh = Date.now();
+  // Renew a minute before expiry (or at 80% of a very short lifetime).
   const lead = Math.min(60, expiresIn * 0.2);
-  timer = setTimeout(() => void refreshAccessToken(), Math.max(5, expiresIn - lead) * 1000);
+  timer = setTimeout(() => {
+    if (shouldRenew(lastActivity, lastRefresh)) void refreshAccessToken();
+  }, Math.max(5, expiresIn - lead) * 1000);
 }
 
 /** One refresh in flight at a time: concurrent callers share it. Resolves to the new token, or null. */
