@@ -75,11 +75,13 @@ def test_files_and_a_folder_are_stored_with_per_file_results(
     body = response.json()
     assert (body["stored"], body["duplicates"], body["refused"]) == (2, 1, 1)
     by_name = {r["filename"]: r for r in body["results"]}
-    assert by_name["scan/series1/IM0001"]["sop_instance_uid"] == a.SOPInstanceUID
+    assert by_name["scan/series1/IM0002"]["sop_instance_uid"] == b.SOPInstanceUID
     assert by_name["scan/series1/IM0001"]["study_instance_uid"] == a.StudyInstanceUID
     assert by_name["scan/notes.txt"]["status"] == "refused"
     assert "DICOM" in by_name["scan/notes.txt"]["reason"]
-    assert by_name["scan/series1/IM0001-again"]["status"] == "duplicate"
+    # The two copies of IM0001 are ingested concurrently: either one is the duplicate.
+    copies = {by_name[n]["status"] for n in ("scan/series1/IM0001", "scan/series1/IM0001-again")}
+    assert copies == {"stored", "duplicate"}
     assert instances() == 2
     assert not any((get_settings().data_dir / "uploads").glob("upload-*"))
 

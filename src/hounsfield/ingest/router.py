@@ -24,7 +24,7 @@ from hounsfield.auth.deps import requires
 from hounsfield.config import Settings, get_settings
 from hounsfield.errors import BadRequest, HounsfieldError, PayloadTooLarge
 from hounsfield.ingest import uploads
-from hounsfield.ingest.uploads import FileResult, UnsafeArchive
+from hounsfield.ingest.uploads import UnsafeArchive
 from hounsfield.users.models import User
 from hounsfield.users.permissions import Permission
 
@@ -149,11 +149,7 @@ def _ingest_all(
         with path.open("rb") as fp:
             if fp.read(4) in uploads.ZIP_MAGIC:
                 uploads.check_zip(path, settings)
-    results: list[FileResult] = []
-    for path, name in files:
-        results.extend(uploads.ingest_file(path, name, user, settings))
-        path.unlink(missing_ok=True)
-    return [asdict(r) for r in results]
+    return [asdict(r) for r in uploads.ingest_files(files, user, settings)]
 
 
 @router.post("")

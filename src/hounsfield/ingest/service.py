@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from hounsfield.audit import service as audit
 from hounsfield.audit.service import Actor
 from hounsfield.config import Settings, get_settings
-from hounsfield.db import after_commit, utcnow
+from hounsfield.db import after_commit, transaction, utcnow
 from hounsfield.dicom.charset import clean_text, normalize_text, person_name_groups, search_text
 from hounsfield.dicom.parse import (
     PREAMBLE_LENGTH,
@@ -123,7 +123,7 @@ def parse_limits(settings: Settings) -> ParseLimits:
 
 def store_instance(
     session: Session,
-    source: Path | BinaryIO | bytes,
+    source: Path | BinaryIO | bytes | PreparedInstance,
     *,
     origin: str,
     actor: Actor | None = None,
@@ -131,20 +131,94 @@ def store_instance(
     """Validate, store and index one DICOM instance in the caller's transaction.
 
     Raises InvalidInstance (refused), InstanceConflict (same UID, other bytes, policy
-    "reject") or StorageUnavailable (the object could not be written).
+    "reject") or StorageUnavailable (the object could not be written). `source` may be
+    a PreparedInstance (see `prepare_instance`): the slow part then already happened
+    outside the caller's transaction.
     """
-    settings = get_settings()
+    if isinstance(source, PreparedInstance):
+        return _store(session, source, origin, actor)
+    with prepare_instance(source, session=session) as prepared:
+        return _store(session, prepared, origin, actor)
+
+
+@dataclass
+class PreparedInstance:
+    """A validated instance, spooled, usually with its object already in storage."""
+
+    spool: _Spool
+    parsed: ParsedInstance
+    fields: dict[str, Any]
+    key: str
+    settings: Settings
+    object_written: bool = False
+
+
+@contextlib.contextmanager
+def prepare_instance(
+    source: Path | BinaryIO | bytes,
+    settings: Settings | None = None,
+    *,
+    session: Session | None = None,
+) -> Iterator[PreparedInstance]:
+    """Spool, validate and write the object, before (and outside) any index transaction.
+
+    For concurrency: on SQLite the index transaction holds the database's write lock, so
+    the slow part (hashing, parsing, the fsync'ed object write) should not run inside it::
+
+        with prepare_instance(data) as prepared, transaction(write=True) as session:
+            store_instance(session, prepared, origin="dimse:CT1")
+
+    The object is not written when the index already holds these exact bytes (a re-send)
+    or other bytes under the UID while the policy rejects them (InstanceConflict now).
+    """
+    settings = settings or get_settings()
     spool_dir = settings.data_dir / "spool"
+    limits = parse_limits(settings)
     with _spool(source, spool_dir) as spool:
-        parsed = parse_instance(spool.path, parse_limits(settings))
+        parsed = parse_instance(spool.path, limits)
         if not parsed.part10:
             with _as_part10(spool.path, parsed, spool_dir) as converted:
-                reparsed = parse_instance(converted.path, parse_limits(settings))
+                reparsed = parse_instance(converted.path, limits)
                 reparsed.warnings.append("bare dataset stored with file meta information")
-                return _store(session, converted, reparsed, origin, actor, settings)
+                yield _prepare(converted, reparsed, settings, session)
+            return
         if spool.preamble_zeroed:
             parsed.warnings.append("non-DICOM preamble replaced by zeros")
-        return _store(session, spool, parsed, origin, actor, settings)
+        yield _prepare(spool, parsed, settings, session)
+
+
+def _prepare(
+    spool: _Spool, parsed: ParsedInstance, settings: Settings, session: Session | None
+) -> PreparedInstance:
+    try:
+        fields = _index_fields(parsed.dataset)
+    except Exception as exc:  # values already decoded; this is a last line of defence
+        raise InvalidInstance("malformed attribute values") from exc
+    key = storage_key(parsed.sop_instance_uid, spool.sha256)
+    prepared = PreparedInstance(spool, parsed, fields, key, settings)
+    # A quick look without locks (the real check is in the index transaction), in the
+    # caller's session if there is one: a second connection per ingest could exhaust the
+    # pool while every connection waits for SQLite's write lock.
+    query = select(Instance.sha256, Instance.deleted_at).where(
+        Instance.sop_instance_uid == parsed.sop_instance_uid
+    )
+    if session is not None:
+        existing = session.execute(query).first()
+    else:
+        with transaction() as own:
+            existing = own.execute(query).first()
+    if existing is not None and existing.deleted_at is None:
+        if existing.sha256 == spool.sha256:
+            return prepared  # a re-send: the object is there
+        if settings.ingest.duplicate_policy != "overwrite":
+            raise InstanceConflict()
+    _write_object(prepared)
+    return prepared
+
+
+def _write_object(prepared: PreparedInstance) -> None:
+    get_storage(prepared.settings).put(prepared.key, prepared.spool.path, prepared.spool.sha256)
+    prepared.object_written = True
 
 
 # -- spooling ---------------------------------------------------------------------------
@@ -242,17 +316,12 @@ def _as_part10(path: Path, parsed: ParsedInstance, spool_dir: Path) -> Iterator[
 
 def _store(
     session: Session,
-    spool: _Spool,
-    parsed: ParsedInstance,
+    prepared: PreparedInstance,
     origin: str,
     actor: Actor | None,
-    settings: Settings,
 ) -> StoreResult:
-    ds = parsed.dataset
-    try:
-        fields = _index_fields(ds)
-    except Exception as exc:  # values already decoded; this is a last line of defence
-        raise InvalidInstance("malformed attribute values") from exc
+    spool, parsed, fields, key = prepared.spool, prepared.parsed, prepared.fields, prepared.key
+    settings = prepared.settings
     warning = "; ".join(parsed.warnings) or None
 
     def result(status: Literal["stored", "duplicate"], note: str | None = warning) -> StoreResult:
@@ -267,16 +336,17 @@ def _store(
             warning=note,
         )
 
-    key = storage_key(parsed.sop_instance_uid, spool.sha256)
+    storage = get_storage(settings)
     existing = _instance(session, parsed.sop_instance_uid)
     if existing is not None and existing.deleted_at is None:
         if existing.sha256 == spool.sha256:
             return result("duplicate")
         if settings.ingest.duplicate_policy != "overwrite":
+            if prepared.object_written:  # no row names this content's key: ours alone
+                _delete_quietly(storage, key)
             raise InstanceConflict()
-
-    storage = get_storage(settings)
-    storage.put(key, spool.path, spool.sha256)
+    if not prepared.object_written:
+        _write_object(prepared)
 
     patient = _upsert_patient(session, fields)
     study, note = _upsert_study(session, patient, parsed.study_instance_uid, fields)

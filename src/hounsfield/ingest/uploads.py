@@ -22,6 +22,7 @@ import time
 import uuid
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Literal
@@ -30,11 +31,17 @@ from hounsfield.audit.service import Actor
 from hounsfield.config import Settings
 from hounsfield.db import transaction
 from hounsfield.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-from hounsfield.ingest.service import InstanceConflict, InvalidInstance, store_instance
+from hounsfield.ingest.service import (
+    InstanceConflict,
+    InvalidInstance,
+    prepare_instance,
+    store_instance,
+)
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+INGEST_THREADS = 4
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TUS_ID = re.compile(r"[0-9a-f]{32}")
@@ -87,21 +94,46 @@ def display_name(name: str | None) -> str:
     return _CONTROL.sub("", name or "")[:255] or "(unnamed)"
 
 
+def is_zip(path: Path) -> bool:
+    with path.open("rb") as fp:
+        return fp.read(4) in ZIP_MAGIC
+
+
+def ingest_files(
+    files: list[tuple[Path, str]], actor: Actor | None, settings: Settings
+) -> list[FileResult]:
+    """Ingest uploaded files (DICOM instances or zip archives), results in order.
+
+    Several files are prepared at once (hashing, parsing and the fsync'ed object write
+    run outside the index transaction), so an upload of many files keeps the disk busy
+    while SQLite serializes only the short index updates.
+    """
+    results: list[FileResult] = []
+    with ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="upload-ingest") as pool:
+        pending: list[Future[FileResult]] = []
+        for path, name in files:
+            if is_zip(path):
+                results.extend(f.result() for f in pending)
+                pending = []
+                results.extend(ingest_zip(path, name, actor, settings, pool))
+            else:
+                pending.append(pool.submit(_ingest_one, path, name, actor, settings))
+        results.extend(f.result() for f in pending)
+    return results
+
+
 def ingest_file(
     path: Path, filename: str, actor: Actor | None, settings: Settings
 ) -> list[FileResult]:
     """Ingest one uploaded file: a DICOM instance, or a zip archive of them."""
-    with path.open("rb") as fp:
-        magic = fp.read(4)
-    if magic in ZIP_MAGIC:
-        return ingest_zip(path, filename, actor, settings)
-    return [_ingest_one(path, filename, actor)]
+    return ingest_files([(path, filename)], actor, settings)
 
 
-def _ingest_one(source: Path | BinaryIO, filename: str, actor: Actor | None) -> FileResult:
+def _ingest_one(source: Path, filename: str, actor: Actor | None, settings: Settings) -> FileResult:
     try:
-        with transaction(write=True) as session:
-            result = store_instance(session, source, origin="upload", actor=actor)
+        with prepare_instance(source, settings) as prepared:
+            with transaction(write=True) as session:
+                result = store_instance(session, prepared, origin="upload", actor=actor)
     except (InvalidInstance, InstanceConflict) as exc:
         return FileResult(filename, "refused", exc.reason)
     return FileResult(
@@ -152,11 +184,19 @@ def check_zip(path: Path, settings: Settings) -> list[zipfile.ZipInfo]:
 
 
 def ingest_zip(
-    path: Path, filename: str, actor: Actor | None, settings: Settings
+    path: Path,
+    filename: str,
+    actor: Actor | None,
+    settings: Settings,
+    pool: ThreadPoolExecutor | None = None,
 ) -> list[FileResult]:
     """Ingest every DICOM member; other members are reported as refused and skipped."""
+    if pool is None:
+        with ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="upload-ingest") as own:
+            return ingest_zip(path, filename, actor, settings, own)
     files = check_zip(path, settings)
-    results: list[FileResult] = []
+    results: list[FileResult | Future[FileResult]] = []
+    in_flight: list[Future[FileResult]] = []
     budget = settings.ingest.zip_max_total_bytes
     workdir = Path(tempfile.mkdtemp(prefix="zip-", dir=uploads_dir(settings)))
     try:
@@ -174,20 +214,28 @@ def ingest_zip(
                 except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
                     results.append(FileResult(name, "refused", "unreadable archive member"))
                     continue
-                try:
-                    with target.open("rb") as fp:
-                        nested = fp.read(4) in ZIP_MAGIC
-                    if nested:
-                        results.append(
-                            FileResult(name, "refused", "nested archives are not accepted")
-                        )
-                    else:
-                        results.append(_ingest_one(target, name, actor))
-                finally:
-                    target.unlink(missing_ok=True)
+                if is_zip(target):
+                    target.unlink()
+                    results.append(FileResult(name, "refused", "nested archives are not accepted"))
+                    continue
+                future = pool.submit(_ingest_member, target, name, actor, settings)
+                results.append(future)
+                in_flight.append(future)
+                if len(in_flight) >= 2 * INGEST_THREADS:  # bound the extracted files on disk
+                    in_flight.pop(0).result()
+        return [r.result() if isinstance(r, Future) else r for r in results]
     finally:
+        for future in in_flight:
+            future.cancel()
+        wait(in_flight)
         shutil.rmtree(workdir, ignore_errors=True)
-    return results
+
+
+def _ingest_member(target: Path, name: str, actor: Actor | None, settings: Settings) -> FileResult:
+    try:
+        return _ingest_one(target, name, actor, settings)
+    finally:
+        target.unlink(missing_ok=True)
 
 
 class _TooLarge(Exception):
