@@ -403,6 +403,13 @@ def test_rendered_thumbnail_and_wado_uri(
         headers=writer_headers,
     )  # fmt: skip
     assert Image.open(io.BytesIO(wado_jpeg.content)).size == (32, 32)
+    huge = client.get(
+        "/dicom-web/wado",
+        params={"requestType": "WADO", "studyUID": study, "seriesUID": series,
+                "objectUID": sop, "rows": "100000"},
+        headers=writer_headers,
+    )  # fmt: skip
+    assert huge.status_code == 400
 
 
 def test_queries_and_retrievals_are_audited_once_per_request(

@@ -560,10 +560,10 @@ def wado_uri(request: Request, user: Reader) -> Response:
         rows, columns = params.get("rows"), params.get("columns")
         viewport = None
         if rows or columns:
-            viewport = render.Viewport(int(columns or rows or 0), int(rows or columns or 0))
+            viewport = render.parse_viewport(f"{columns or rows},{rows or columns}")
         quality = int(params.get("imageQuality", "90"))
-    except ValueError as exc:
-        raise InvalidParameter("frameNumber, window, rows, columns must be numbers") from exc
+    except ValueError as exc:  # RenderError is a ValueError too
+        raise InvalidParameter(f"frameNumber, window, rows, columns: {exc}") from exc
     try:
         data = render.render(
             objects.dataset(ref),
