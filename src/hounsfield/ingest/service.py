@@ -246,7 +246,8 @@ def _spool(source: Path | BinaryIO | bytes, spool_dir: Path) -> Iterator[_Spool]
 
 @contextlib.contextmanager
 def _copy_to_spool(stream: BinaryIO, spool_dir: Path) -> Iterator[_Spool]:
-    spool_dir.mkdir(parents=True, exist_ok=True)
+    if not spool_dir.is_dir():
+        spool_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="ingest-", suffix=".dcm", dir=spool_dir)
     path = Path(name)
     try:

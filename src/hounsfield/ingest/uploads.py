@@ -85,7 +85,8 @@ class FileResult:
 
 def uploads_dir(settings: Settings) -> Path:
     path = settings.data_dir / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

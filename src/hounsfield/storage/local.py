@@ -28,7 +28,8 @@ class LocalStorage:
     def put(self, key: str, source: Path | BinaryIO, sha256: str) -> None:
         target = self._path(key)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.parent.is_dir():  # a stat is far cheaper than mkdir on most files
+                target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
             tmp = Path(tmp_name)
             try:
