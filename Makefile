@@ -52,6 +52,7 @@ test-web: web install-dev system-deps
 run: install web
 	$(BIN)/hounsfield migrate
 	$(BIN)/hounsfield demo
+	$(BIN)/hounsfield demo-studies
 	$(BIN)/hounsfield serve
 
 # Debian packages the tests drive: dcmtk (real DICOM clients), chromium (browser tests),
@@ -80,7 +81,7 @@ test-mariadb: install-dev
 test-postgres: install-dev
 	HOUNSFIELD_TEST_DATABASE_URL='$(POSTGRES_TEST_URL)' $(PYTEST) -m "not nodb"
 
-test: system-deps install-dev lint typecheck test-sqlite test-mariadb test-postgres
+test: system-deps install-dev lint typecheck test-sqlite test-mariadb test-postgres test-web
 
 # DICOMweb side by side with Orthanc (root: a loopback-only network namespace; a few minutes).
 # Not part of `make test`. Needs Debian's orthanc, orthanc-dicomweb and wrk.
