@@ -392,10 +392,15 @@ def _store(
         session.flush()
         _delete_object_after_commit(session, old_key, key)
     else:
+        row = Instance(sop_instance_uid=parsed.sop_instance_uid, series_pk=series.id, **values)
         try:
-            with session.begin_nested():
-                session.add(Instance(sop_instance_uid=parsed.sop_instance_uid,
-                                     series_pk=series.id, **values))  # fmt: skip
+            if session.get_bind().dialect.name == "sqlite":
+                # SQLite's write lock, held since the existence check, excludes any race.
+                session.add(row)
+                session.flush()
+            else:
+                with session.begin_nested():
+                    session.add(row)
         except IntegrityError:
             # Another transaction stored this UID at the same moment: the unique
             # constraint decided; we are the duplicate (or the conflict).
