@@ -181,6 +181,29 @@ async function main() {
       await page.getByTestId('no-studies').waitFor();
       await page.getByTestId('filter-q').fill(patientId);
       await row.waitFor();
+      const rows = () => page.locator('[data-testid=study-row]');
+      const firstIds = async () => (await rows().allTextContents()).map((t) => t.slice(0, 60));
+      // Modality: the study has CT and MR.
+      await page.getByTestId('filter-modality').selectOption('MR');
+      await page.waitForFunction(() => !document.querySelector('[data-testid=no-studies]') && document.querySelectorAll('[data-testid=study-row]').length === 1);
+      await page.getByTestId('filter-modality').selectOption('US');
+      await page.getByTestId('no-studies').waitFor();
+      await page.getByTestId('filter-modality').selectOption('');
+      await row.waitFor();
+      // Quick pick "today": the study is from 2024.
+      await page.getByTestId('quick-today').click();
+      await page.getByTestId('no-studies').waitFor();
+      // Clear: all three uploaded studies, with the total; then sort by patient ID both ways.
+      await page.getByTestId('filter-clear').click();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=study-row]').length === 3);
+      assert(((await page.getByTestId('study-total').textContent()) ?? '').includes('3'), 'total shown');
+      await page.getByTestId('sort-patient_id').click();
+      await page.waitForFunction(() => document.querySelector('[data-testid=study-row]')?.textContent?.includes('MULTI'));
+      await page.getByTestId('sort-patient_id').click();
+      await page.waitForFunction((pid) => document.querySelector('[data-testid=study-row]')?.textContent?.includes(pid), patientId);
+      assert((await firstIds()).length === 3, 'still three rows');
+      await page.getByTestId('filter-q').fill(patientId);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=study-row]').length === 1);
       await shot('04-worklist');
     });
 

@@ -1,5 +1,6 @@
 'use client';
 
+import { useQueryClient } from '@tanstack/react-query';
 import { useRef, useState, type DragEvent } from 'react';
 import { describeError } from '@/lib/api/errors';
 import { errorMessage } from '@/lib/api/messages';
@@ -76,6 +77,7 @@ let nextId = 1;
 
 export function Uploader() {
   const t = useT();
+  const queryClient = useQueryClient();
   const [items, setItems] = useState<Item[]>([]);
   const [dragging, setDragging] = useState(false);
   const filesInput = useRef<HTMLInputElement>(null);
@@ -116,6 +118,7 @@ export function Uploader() {
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await queryClient.invalidateQueries({ queryKey: ['studies'] });
   };
 
   const onDrop = async (e: DragEvent) => {

@@ -39,6 +39,9 @@ export function useStudies(filters: StudyFilters) {
     queryFn: async () =>
       (await api.get<Page<StudySummary>>('/api/studies', { params: studyParams(filters) })).data,
     placeholderData: keepPreviousData,
+    // A worklist must not show old news: refetch on every visit, and every 30 s while open.
+    staleTime: 0,
+    refetchInterval: 30_000,
   });
 }
 
