@@ -11,6 +11,7 @@ import { useSessionGate } from './useSessionGate';
 const NAV = [
   { href: '/studies/', key: 'nav.worklist', permission: 'image:read' },
   { href: '/upload/', key: 'nav.upload', permission: 'image:create' },
+  { href: '/devices/', key: 'nav.devices', permission: 'device:read' },
 ];
 
 export function LocaleSwitch({ className = '' }: { className?: string }) {

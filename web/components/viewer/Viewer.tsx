@@ -2,6 +2,7 @@
 
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { SendToDevice } from '@/components/devices/SendToDevice';
 import { AuthImage, seriesThumbnailUrl } from '@/components/studies/Thumbnail';
 import { describeError } from '@/lib/api/errors';
 import { errorMessage } from '@/lib/api/messages';
@@ -92,6 +93,7 @@ function StudyHeader({ study }: { study: StudyDetail }) {
         {t('worklist.col.accession')}: {study.accession_number}
       </span>
       <span className="truncate text-neutral-400">{study.study_description}</span>
+      <SendToDevice studyUid={study.study_instance_uid} />
     </div>
   );
 }

@@ -1,0 +1,12 @@
+'use client';
+
+import { DeviceList } from '@/components/devices/DeviceList';
+import { AppShell } from '@/components/shell/AppShell';
+
+export default function DevicesPage() {
+  return (
+    <AppShell permission="device:read">
+      <DeviceList />
+    </AppShell>
+  );
+}
