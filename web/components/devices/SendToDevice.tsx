@@ -3,10 +3,18 @@
 import { useState } from 'react';
 import { describeError } from '@/lib/api/errors';
 import { hasPermission, useSession } from '@/lib/auth/store';
-import { jobDone, sendTargets } from '@/lib/devices/form';
+import { jobDone, sendTargets, type DimseJob } from '@/lib/devices/form';
 import { deviceErrorMessage } from '@/lib/devices/messages';
 import { useT } from '@/lib/i18n';
 import { sendStudy, useDevices, useJob } from '@/lib/queries/devices';
+
+const BAR: Record<DimseJob['status'], string> = {
+  queued: 'bg-sky-500',
+  running: 'bg-sky-500',
+  completed: 'bg-emerald-500',
+  partial: 'bg-amber-500',
+  failed: 'bg-red-500',
+};
 
 function SendDialog({ studyUid, onClose }: { studyUid: string; onClose: () => void }) {
   const t = useT();
@@ -33,7 +41,9 @@ function SendDialog({ studyUid, onClose }: { studyUid: string; onClose: () => vo
   };
 
   const done = jobDone(job);
-  const pct = job && job.total > 0 ? Math.round(((job.completed + job.failed + job.warning) / job.total) * 100) : 0;
+  // Sub-operations are counted apart: completed, with warning (stored too) and failed.
+  const sent = job ? job.completed + job.warning : 0;
+  const pct = job && job.total > 0 ? Math.min(100, Math.round(((sent + job.failed) / job.total) * 100)) : 0;
   const problem = listError ?? jobError;
 
   return (
@@ -71,13 +81,13 @@ function SendDialog({ studyUid, onClose }: { studyUid: string; onClose: () => vo
           <div className="mt-4" data-testid="send-job" data-status={job.status}>
             <div className="h-2 overflow-hidden rounded bg-neutral-700">
               <div
-                className={`h-full ${job.status === 'failed' ? 'bg-red-500' : job.status === 'partial' ? 'bg-amber-500' : 'bg-sky-500'}`}
+                className={`h-full ${BAR[job.status]}`}
                 style={{ width: `${pct}%` }}
               />
             </div>
             <p className="mt-1" data-testid="send-progress">
               {t(`devices.send.status.${job.status}`)} —{' '}
-              {t('devices.send.progress', { done: job.completed, total: job.total })}
+              {t('devices.send.progress', { done: sent, total: job.total })}
               {job.failed > 0 && ` · ${t('devices.send.failedCount', { n: job.failed })}`}
               {job.warning > 0 && ` · ${t('devices.send.warningCount', { n: job.warning })}`}
             </p>
