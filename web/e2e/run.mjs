@@ -376,7 +376,9 @@ async function main() {
   }
   const passed = results.filter((r) => r.status === 'passed').length;
   console.log(`\n${passed}/${results.length} browser steps passed${failed ? ' — FAILED' : ''}`);
-  process.exit(failed ? 1 : 0);
+  // The device pages' steps run on their own server and storescp (e2e/devices.mjs).
+  const devices = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'devices.mjs')], { stdio: 'inherit' });
+  process.exit(failed || devices.status !== 0 ? 1 : 0);
 }
 
 main().catch((err) => {
