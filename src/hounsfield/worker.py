@@ -10,6 +10,7 @@ on a Redis broker. Tasks must therefore be idempotent.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import threading
@@ -114,6 +115,13 @@ def dispatch(entry_id: uuid.UUID, queue: str | None = None) -> None:
         )
 
 
+#: The outbox entry whose task runs in this context (None outside the outbox): lets a task
+#: coalesce with newer entries of the same work (e.g. one series arriving instance by instance).
+current_entry: contextvars.ContextVar[uuid.UUID | None] = contextvars.ContextVar(
+    "current_entry", default=None
+)
+
+
 def run_entry(entry_id: str) -> bool:
     """Run the task an outbox entry names, then delete the entry. False if it failed."""
     key = uuid.UUID(entry_id)
@@ -123,6 +131,7 @@ def run_entry(entry_id: str) -> bool:
             return True  # already done by someone else
         name, kwargs = entry.task_name, json.loads(entry.kwargs)
     task = celery.tasks.get(name)
+    token = current_entry.set(key)
     try:
         if task is None:
             raise LookupError(f"unknown task {name}")
@@ -136,6 +145,8 @@ def run_entry(entry_id: str) -> bool:
                 .values(attempts=OutboxEntry.attempts + 1, last_error=repr(exc)[:255])
             )
         return False
+    finally:
+        current_entry.reset(token)
     with transaction() as session:
         session.execute(delete(OutboxEntry).where(OutboxEntry.id == key))
     return True

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pydicom.dataset import Dataset
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
@@ -174,27 +174,31 @@ def middle(refs: Sequence[InstanceRef]) -> InstanceRef:
     return refs[(len(refs) - 1) // 2]
 
 
-def _refreshes_pending(series_uid: str) -> int:
-    from hounsfield.worker import OutboxEntry
+def _newer_refresh_pending(series_uid: str) -> bool:
+    """Whether a refresh of this series newer than the running one waits in the outbox."""
+    from hounsfield.worker import OutboxEntry, current_entry
 
+    mine = current_entry.get()
+    if mine is None:  # not run from the outbox: nothing to coalesce with
+        return False
     kwargs = json.dumps({"series_instance_uid": series_uid}, sort_keys=True)
     with transaction() as session:
-        return (
-            session.scalar(
-                select(func.count())
-                .select_from(OutboxEntry)
-                .where(OutboxEntry.task_name == "studies.refresh_series")
-                .where(OutboxEntry.kwargs == kwargs)
-            )
-            or 0
-        )
+        rows = session.execute(
+            select(OutboxEntry.id, OutboxEntry.created_at)
+            .where(OutboxEntry.task_name == "studies.refresh_series")
+            .where(OutboxEntry.kwargs == kwargs)
+        ).all()
+    own = next((created for entry, created in rows if entry == mine), None)
+    if own is None:
+        return False
+    return any((created, str(entry)) > (own, str(mine)) for entry, created in rows if entry != mine)
 
 
 def build_series_derived(series_uid: str) -> None:
     """Bring a series' metadata fragments, document and thumbnail up to date. Idempotent.
 
-    While more refreshes of the same series wait in the outbox (a series arriving
-    instance by instance), only the new fragments are built: the last refresh assembles
+    While a newer refresh of the same series waits in the outbox (a series arriving
+    instance by instance), only the new fragments are built: the newest refresh assembles
     the document, so ingesting N instances costs N header reads, not N².
     """
     with transaction() as session:
@@ -213,7 +217,7 @@ def build_series_derived(series_uid: str) -> None:
             _build_fragment(ref, path)
         except objects.CorruptObject:
             continue  # flagged in the log; never cached
-    if _refreshes_pending(series_uid) > 1:
+    if _newer_refresh_pending(series_uid):
         return
     try:
         series_document(series, refs)
