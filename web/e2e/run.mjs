@@ -49,6 +49,17 @@ async function viewportPng(i = 0) {
   return page.getByTestId(`viewport-element-${i}`).screenshot();
 }
 
+/** Pixel stats of a viewport once something is drawn (the canvas paints after the event). */
+async function drawnStats(i = 0) {
+  let stats;
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    stats = await pngStats(page, await viewportPng(i));
+    if (stats.litFraction > 0.05) return stats;
+    await page.waitForTimeout(250);
+  }
+  return stats;
+}
+
 async function main() {
   mkdirSync(ARTIFACTS, { recursive: true });
   const server = await startServer({ webDir: WEB_OUT });
@@ -233,8 +244,7 @@ async function main() {
       await page.waitForURL(/\/viewer\/\?study=/);
       await page.waitForSelector('[data-testid=viewport-element-0][data-rendered="1"]', { timeout: 60000 });
       // Let the first render settle.
-      await page.waitForTimeout(500);
-      before = await pngStats(page, await viewportPng());
+      before = await drawnStats();
       assert(before.litFraction > 0.05, `image drawn (lit fraction ${before.litFraction.toFixed(3)})`);
       assert(before.distinctBins >= 4, `image has tonal range (${before.distinctBins} bins)`);
       const overlay = (await page.getByTestId('overlay-patient-0').textContent()) ?? '';
@@ -263,7 +273,7 @@ async function main() {
       await shot('06-viewer-window-level');
     });
 
-    await step('scroll through the stack', async () => {
+    await step('scroll through the stack, cine', async () => {
       const el = page.getByTestId('viewport-element-0');
       const idx = async () => Number(await el.getAttribute('data-image-index'));
       const start = await idx();
@@ -272,6 +282,12 @@ async function main() {
       await el.hover();
       await page.mouse.wheel(0, 120);
       await page.waitForFunction((s) => Number(document.querySelector('[data-testid=viewport-element-0]')?.getAttribute('data-image-index')) > s + 1, start);
+      // Cine: Space plays (the index keeps moving), Space stops.
+      const before = await idx();
+      await page.keyboard.press(' ');
+      await page.waitForFunction((b) => Number(document.querySelector('[data-testid=viewport-element-0]')?.getAttribute('data-image-index')) !== b, before);
+      await page.keyboard.press(' ');
+      assert(((await page.getByTestId('cine').textContent()) ?? '').includes('播放'), 'cine stopped');
     });
 
     await step('take a length measurement and see it listed', async () => {
@@ -315,7 +331,7 @@ async function main() {
       await page.waitForSelector('[data-testid=viewport-element-0][data-rendered="1"]', { timeout: 60000 });
       const first = (await page.getByTestId('overlay-image-0').textContent()) ?? '';
       assert(first.includes('1/205'), `frame 1 of 205: ${first}`);
-      const a = await pngStats(page, await viewportPng());
+      const a = await drawnStats();
       assert(a.litFraction > 0.05, 'frame drawn');
       await page.keyboard.press('PageDown');
       await page.waitForFunction(() => (document.querySelector('[data-testid=overlay-image-0]')?.textContent ?? '').includes('11/205'), undefined, { timeout: 60000 });
@@ -333,9 +349,8 @@ async function main() {
       await page.evaluate((v) => localStorage.setItem('hf.rendering', v), other);
       await page.goto(ctViewerUrl);
       await page.waitForSelector('[data-testid=viewport-element-0][data-rendered="1"]', { timeout: 60000 });
-      await page.waitForTimeout(500);
       assert((await page.evaluate(() => window.__hf?.renderingPath)) === other, `${other} path used`);
-      const a = await pngStats(page, await viewportPng());
+      const a = await drawnStats();
       assert(a.litFraction > 0.05, `image drawn on the ${other} path`);
       await page.keyboard.press('3'); // bone window
       await page.waitForFunction(() => (document.querySelector('[data-testid=overlay-wl-0]')?.textContent ?? '').includes('W: 2000'));

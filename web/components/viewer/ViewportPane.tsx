@@ -103,10 +103,17 @@ export function ViewportPane({
       const w = el.clientWidth;
       const h = el.clientHeight;
       let markers: OverlayState['markers'] = null;
+      let zoom = vp.getZoom();
       try {
         const right = sub(vp.canvasToWorld([w, h / 2]), vp.canvasToWorld([0, h / 2]));
         const up = sub(vp.canvasToWorld([w / 2, 0]), vp.canvasToWorld([w / 2, h]));
         markers = entry.instance[TAG.ImageOrientationPatient] ? edgeMarkers(right, up) : null;
+        // Zoom as screen pixels per image pixel (100% = 1:1), the same on both render paths.
+        const plane = csCore.metaData.get('imagePlaneModule', entry.imageId) as
+          | { columnPixelSpacing?: number | null }
+          | undefined;
+        const mmPerScreenPixel = Math.hypot(...right) / Math.max(1, w);
+        if (mmPerScreenPixel > 0) zoom = (plane?.columnPixelSpacing || 1) / mmPerScreenPixel;
       } catch {
         markers = null;
       }
@@ -126,7 +133,7 @@ export function ViewportPane({
         seriesNumber: tagString(entry.instance, '00200011'),
         seriesDescription: tagString(entry.instance, '0008103E'),
         window: props.voiRange ? windowFromRange(props.voiRange) : null,
-        zoom: vp.getZoom(),
+        zoom,
         markers,
       });
     };
