@@ -501,3 +501,16 @@ def test_series_metadata_is_built_in_the_background(
         time.sleep(0.1)
     assert document.exists(), "studies.refresh_series did not build the series metadata"
     assert len(json.loads(gzip.decompress(document.read_bytes()))) == 2
+
+
+def test_stow_refuses_path_like_uids_and_writes_nothing_outside_storage(
+    stow: Callable[..., Any], data_dir: Any
+) -> None:
+    ds = make_dataset()
+    ds.SOPInstanceUID = "/../../tmp/pwn"
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3"
+    response = stow([to_bytes(ds)])
+    assert response.status_code == 409
+    assert response.json()["00081198"]["Value"][0]["00081197"]["Value"] == [0xC000]
+    assert not (data_dir / "tmp" / "pwn").exists()
+    assert not any("pwn" in str(p) for p in data_dir.rglob("*"))
