@@ -2,8 +2,36 @@
 
 from __future__ import annotations
 
+import time
+
 from hounsfield.db import session_factory
 from hounsfield.worker import celery
+
+QUIET_S = 0.3  # a series still receiving instances is refreshed after this much quiet...
+MAX_WAIT_S = 2.0  # ...or after this long anyway, so a long transfer shows progress
+
+
+def _wait_for_quiet(series_instance_uid: str) -> None:
+    """Debounce: while this waits, new instances of the series queue no further refresh
+    (see `studies.service.request_refresh`), so a burst of N instances costs a few
+    refreshes, not N (each reads the whole series)."""
+    from sqlalchemy import select
+
+    from hounsfield.db import transaction, utcnow
+    from hounsfield.studies.models import Series
+
+    deadline = time.monotonic() + MAX_WAIT_S
+    while time.monotonic() < deadline:
+        with transaction() as session:
+            updated = session.scalar(
+                select(Series.updated_at).where(Series.series_instance_uid == series_instance_uid)
+            )
+        if updated is None:
+            return
+        quiet = (utcnow() - updated).total_seconds()
+        if quiet >= QUIET_S:
+            return
+        time.sleep(min(QUIET_S - quiet, max(deadline - time.monotonic(), 0)))
 
 
 @celery.task(name="studies.refresh_series", acks_late=True)
@@ -16,6 +44,7 @@ def refresh_series(series_instance_uid: str) -> None:
     """
     from hounsfield.studies import service
 
+    _wait_for_quiet(series_instance_uid)
     with session_factory()() as session:
         # READ COMMITTED: the recount must see every commit made before it took the study
         # lock, not a snapshot from before (InnoDB's default repeatable read would lose
