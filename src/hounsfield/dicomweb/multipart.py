@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import anyio.to_thread
 from python_multipart.multipart import MultipartParser
 
 from hounsfield.errors import BadRequest, HounsfieldError, PayloadTooLarge
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 CRLF = b"\r\n"
+WRITE_BATCH = 1 << 20
 
 
 class NotAcceptable(HounsfieldError):
@@ -258,12 +260,20 @@ async def spool_multipart(
     spooler = _Spooler(directory, max_part_bytes)
     parser = MultipartParser(boundary, spooler.callbacks(), max_header_count=32)
     total = 0
+    pending: list[bytes] = []
+    pending_size = 0
     try:
         async for chunk in body:
             total += len(chunk)
             if total > max_total_bytes:
                 raise PayloadTooLarge("The request body is larger than allowed.")
-            parser.write(chunk)
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if pending_size >= WRITE_BATCH:  # file writes off the event loop, a MiB at a time
+                await anyio.to_thread.run_sync(parser.write, b"".join(pending))
+                pending, pending_size = [], 0
+        if pending:
+            await anyio.to_thread.run_sync(parser.write, b"".join(pending))
         parser.finalize()
     except HounsfieldError:
         raise
