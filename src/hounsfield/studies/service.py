@@ -362,6 +362,7 @@ def purge_deleted(session: Session, *, older_than: timedelta, batch: int = 500) 
         .where(Instance.deleted_at.is_not(None), Instance.deleted_at < cutoff)
         .order_by(Instance.id)
         .limit(batch)
+        .with_for_update()  # an instance received again meanwhile is not purged under it
     ).all()
     if doomed:
         ids = [pk for pk, _ in doomed]
