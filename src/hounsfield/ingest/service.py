@@ -380,7 +380,7 @@ def _store(
             detail={"sop_instance_uid": parsed.sop_instance_uid, "origin": origin},
         )  # fmt: skip
         _after_store(session, series)
-        return result("stored")
+        return result("stored", warning)
 
     if existing is not None:  # soft-deleted earlier: received again, so it lives again
         old_key = existing.storage_key
