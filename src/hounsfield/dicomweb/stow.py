@@ -25,6 +25,7 @@ from hounsfield.ingest.service import (
     InstanceConflict,
     InvalidInstance,
     StorageUnavailable,
+    prepare_instance,
     store_instance,
 )
 from hounsfield.users.models import User
@@ -126,8 +127,10 @@ def store_parts(
             failed.append(_failed(sop_class, sop_instance, DATASET_MISMATCH))
             continue
         try:
-            with transaction(write=True) as session:
-                result = store_instance(session, part.path, origin="stow", actor=user)
+            # The slow part (hash, parse, fsync'ed object write) before the index
+            # transaction, which on SQLite holds the database's write lock.
+            with prepare_instance(part.path) as prepared, transaction(write=True) as session:
+                result = store_instance(session, prepared, origin="stow", actor=user)
         except InvalidInstance as exc:
             logger.info("STOW-RS part refused: %s", getattr(exc, "reason", "invalid"))
             failed.append(_failed(sop_class, sop_instance, CANNOT_UNDERSTAND))
