@@ -84,5 +84,5 @@ def search_audit(
         )
         for r in rows
     ]
-    service.record(session, "audit.read", user, detail={"results": len(items)})
+    service.record_access("audit.read", user, detail={"results": len(items)})
     return Page(items=items, total=total)
