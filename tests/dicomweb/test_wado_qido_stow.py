@@ -514,3 +514,17 @@ def test_stow_refuses_path_like_uids_and_writes_nothing_outside_storage(
     assert response.json()["00081198"]["Value"][0]["00081197"]["Value"] == [0xC000]
     assert not (data_dir / "tmp" / "pwn").exists()
     assert not any("pwn" in str(p) for p in data_dir.rglob("*"))
+
+
+def test_stow_of_one_instance_many_times_in_one_request_stores_it_once(
+    stow: Callable[..., Any],
+) -> None:
+    data = to_bytes(make_dataset())
+    response = stow([data] * 6)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["00081199"]["Value"]) == 6  # re-sends are successes
+    with transaction() as session:
+        rows = session.scalars(
+            select(Instance.id).where(Instance.sop_instance_uid == uids(data)[2])
+        ).all()
+    assert len(rows) == 1

@@ -3,8 +3,10 @@ Response Module (ReferencedSOPSequence / FailedSOPSequence)."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ OUT_OF_RESOURCES = 0xA700
 DATASET_MISMATCH = 0xA900  # e.g. not of the study the request path names
 CANNOT_UNDERSTAND = 0xC000
 COERCION = 0xB000  # Warning Reason: data elements coerced (e.g. preamble zeroed)
+PARALLEL_PARTS = 4
 
 
 def check_content_type(value: str) -> None:
@@ -108,54 +111,64 @@ def _failed(sop_class: str, sop_instance: str, reason: int) -> dict[str, Any]:
     }
 
 
+def _store_part(
+    part: SpooledPart, study: str | None, user: User, base: str
+) -> tuple[bool, dict[str, Any], bool]:
+    """(stored, ReferencedSOPSequence or FailedSOPSequence item, warned) for one part."""
+    sop_class, sop_instance, part_study = _header_uids(part.path)
+    media = parse_media_type(part.content_type or "application/dicom")
+    if media.type != "application/dicom":
+        return False, _failed(sop_class, sop_instance, CANNOT_UNDERSTAND), False
+    if study is not None and part_study != study:
+        return False, _failed(sop_class, sop_instance, DATASET_MISMATCH), False
+    try:
+        # The slow part (hash, parse, fsync'ed object write) before the index
+        # transaction, which on SQLite holds the database's write lock.
+        with prepare_instance(part.path) as prepared, transaction(write=True) as session:
+            result = store_instance(session, prepared, origin="stow", actor=user)
+    except InvalidInstance as exc:
+        logger.info("STOW-RS part refused: %s", getattr(exc, "reason", "invalid"))
+        return False, _failed(sop_class, sop_instance, CANNOT_UNDERSTAND), False
+    except InstanceConflict:
+        return False, _failed(sop_class, sop_instance, DUPLICATE_SOP), False
+    except StorageUnavailable:
+        return False, _failed(sop_class, sop_instance, OUT_OF_RESOURCES), False
+    item: dict[str, Any] = {
+        "00081150": _uid_element(result.sop_class_uid),
+        "00081155": _uid_element(result.sop_instance_uid),
+        "00081190": {
+            "vr": "UR",
+            "Value": [
+                f"{base}/studies/{result.study_instance_uid}/series/"
+                f"{result.series_instance_uid}/instances/{result.sop_instance_uid}"
+            ],
+        },
+    }
+    if result.warning:
+        item["00081196"] = {"vr": "US", "Value": [COERCION]}
+    return True, item, bool(result.warning)
+
+
 def store_parts(
     parts: list[SpooledPart], study: str | None, user: User, base: str
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Ingest every part; return the HTTP status, the response dataset (DICOM JSON) and
     headers: 200 all stored, 202 some failed or warned, 409 all failed, 503 (with
-    Retry-After) when storage was unavailable for every one."""
-    referenced: list[dict[str, Any]] = []
-    failed: list[dict[str, Any]] = []
-    warned = False
-    for part in parts:
-        sop_class, sop_instance, part_study = _header_uids(part.path)
-        media = parse_media_type(part.content_type or "application/dicom")
-        if media.type != "application/dicom":
-            failed.append(_failed(sop_class, sop_instance, CANNOT_UNDERSTAND))
-            continue
-        if study is not None and part_study != study:
-            failed.append(_failed(sop_class, sop_instance, DATASET_MISMATCH))
-            continue
-        try:
-            # The slow part (hash, parse, fsync'ed object write) before the index
-            # transaction, which on SQLite holds the database's write lock.
-            with prepare_instance(part.path) as prepared, transaction(write=True) as session:
-                result = store_instance(session, prepared, origin="stow", actor=user)
-        except InvalidInstance as exc:
-            logger.info("STOW-RS part refused: %s", getattr(exc, "reason", "invalid"))
-            failed.append(_failed(sop_class, sop_instance, CANNOT_UNDERSTAND))
-            continue
-        except InstanceConflict:
-            failed.append(_failed(sop_class, sop_instance, DUPLICATE_SOP))
-            continue
-        except StorageUnavailable:
-            failed.append(_failed(sop_class, sop_instance, OUT_OF_RESOURCES))
-            continue
-        item: dict[str, Any] = {
-            "00081150": _uid_element(result.sop_class_uid),
-            "00081155": _uid_element(result.sop_instance_uid),
-            "00081190": {
-                "vr": "UR",
-                "Value": [
-                    f"{base}/studies/{result.study_instance_uid}/series/"
-                    f"{result.series_instance_uid}/instances/{result.sop_instance_uid}"
-                ],
-            },
-        }
-        if result.warning:
-            item["00081196"] = {"vr": "US", "Value": [COERCION]}
-            warned = True
-        referenced.append(item)
+    Retry-After) when storage was unavailable for every one.
+
+    Up to PARALLEL_PARTS parts are prepared at once (hashing, parsing and fsync overlap);
+    the index transactions stay short. Each thread runs in a copy of the request's context
+    (request id and client address for the audit).
+    """
+    with ThreadPoolExecutor(max_workers=max(1, min(PARALLEL_PARTS, len(parts)))) as pool:
+        futures = [
+            pool.submit(contextvars.copy_context().run, _store_part, part, study, user, base)
+            for part in parts
+        ]
+        outcomes = [future.result() for future in futures]
+    referenced = [item for stored, item, _ in outcomes if stored]
+    failed = [item for stored, item, _ in outcomes if not stored]
+    warned = any(warning for _, _, warning in outcomes)
     body: dict[str, Any] = {}
     if study is not None:
         body["00081190"] = {"vr": "UR", "Value": [f"{base}/studies/{study}"]}
