@@ -145,8 +145,9 @@ def series_document(series: SeriesRef, refs: Sequence[InstanceRef] | None = None
     body = b"[" + b",".join(instance_metadata(ref) for ref in refs) + b"]"
     _write_atomic(path, gzip.compress(body, compresslevel=5))
     for old in path.parent.glob(f"{_digest(series.series_instance_uid)}.v*.json.gz"):
-        if old != path:
-            old.unlink(missing_ok=True)
+        version = old.name.split(".v", 1)[1].split(".", 1)[0]
+        if version.isdigit() and int(version) < series.metadata_version:
+            old.unlink(missing_ok=True)  # never a newer one a concurrent builder just wrote
     return path
 
 
