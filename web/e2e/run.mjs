@@ -76,6 +76,8 @@ async function main() {
     const zipPath = path.join(userData, 'study.zip');
     const bigPath = path.join(userData, 'big.dcm');
     const mfPatientId = `Q${patientId.slice(3)}F`; // no substring of patientId or the reverse
+    const codecPatientId = `C${patientId.slice(3)}K`;
+    const codecZip = path.join(userData, 'codecs.zip');
 
     await step('anonymous visit goes to the login page', async () => {
       await page.goto(`${base}/studies/`);
@@ -175,6 +177,19 @@ async function main() {
       await shot('03b-upload-resumable');
     });
 
+    await step('upload compressed files (JPEG, JPEG 2000, JPEG-LS, RLE)', async () => {
+      const r = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_codec_zip.py'), codecZip, codecPatientId], { encoding: 'utf8' });
+      assert(r.status === 0, `codec zip built: ${r.stderr}`);
+      await page.getByTestId('file-input').setInputFiles(codecZip);
+      const item = page.locator('[data-testid=upload-item][data-path="codecs.zip"]');
+      await page.waitForFunction(
+        () => ['done', 'failed'].includes(document.querySelector('[data-testid=upload-item][data-path="codecs.zip"]')?.getAttribute('data-state') ?? ''),
+        undefined,
+        { timeout: 60000 },
+      );
+      assert((await item.locator('[data-testid=upload-result][data-status=stored]').count()) === 6, 'six stored');
+    });
+
     await step('filter the worklist', async () => {
       await page.getByTestId('nav-studies').click();
       await page.waitForURL(/\/studies\/$/);
@@ -204,15 +219,15 @@ async function main() {
       // Quick pick "today": the study is from 2024.
       await page.getByTestId('quick-today').click();
       await page.getByTestId('no-studies').waitFor();
-      // Clear: all three uploaded studies, with the total; then sort by patient ID both ways.
+      // Clear: all four uploaded studies, with the total; then sort by patient ID both ways.
       await page.getByTestId('filter-clear').click();
-      await page.waitForFunction(() => document.querySelectorAll('[data-testid=study-row]').length === 3);
-      assert(((await page.getByTestId('study-total').textContent()) ?? '').includes('3'), 'total shown');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=study-row]').length === 4);
+      assert(((await page.getByTestId('study-total').textContent()) ?? '').includes('4'), 'total shown');
       await page.getByTestId('sort-patient_id').click();
       await page.waitForFunction(() => document.querySelector('[data-testid=study-row]')?.textContent?.includes('MULTI'));
       await page.getByTestId('sort-patient_id').click();
-      await page.waitForFunction((pid) => document.querySelector('[data-testid=study-row]')?.textContent?.includes(pid), patientId);
-      assert((await firstIds()).length === 3, 'still three rows');
+      await page.waitForFunction((pid) => document.querySelector('[data-testid=study-row]')?.textContent?.includes(pid), codecPatientId);
+      assert((await firstIds()).length === 4, 'still four rows');
       await page.getByTestId('filter-q').fill(patientId);
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=study-row]').length === 1);
       await shot('04-worklist');
@@ -341,6 +356,33 @@ async function main() {
       const diff = meanAbsDiff(a.raw, b.raw);
       assert(diff > 0.3, `frame 11 differs from frame 1 (${diff.toFixed(2)})`);
       await shot('09-viewer-multiframe');
+    });
+
+    await step('compressed transfer syntaxes decode in the browser', async () => {
+      await page.goto(`${base}/studies/`);
+      await page.getByTestId('filter-q').fill(codecPatientId);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=study-row]').length === 1);
+      await page.getByTestId('study-row').dblclick();
+      await page.waitForSelector('[data-testid=viewport-element-0][data-rendered="1"]', { timeout: 60000 });
+      const items = page.getByTestId('series-item');
+      assert((await items.count()) === 6, 'six series');
+      for (let i = 0; i < 6; i += 1) {
+        const label = ((await items.nth(i).textContent()) ?? '').trim();
+        await items.nth(i).click();
+        // Series number i+1 shown in the overlay, and pixels drawn.
+        await page.waitForFunction(
+          (n) => {
+            const pane = document.querySelector('[data-testid=viewport-0]');
+            return pane?.querySelector('[data-rendered="1"]') && new RegExp(`: ${n} `).test(pane.textContent ?? '');
+          },
+          i + 1,
+          { timeout: 30000 },
+        );
+        const stats = await drawnStats();
+        assert(stats.litFraction > 0.02, `${label}: drawn (${stats.litFraction.toFixed(3)})`);
+        assert(stats.distinctBins >= 3, `${label}: has tonal range`);
+      }
+      await shot('10-viewer-codecs');
     });
 
     await step('the other rendering path draws too', async () => {

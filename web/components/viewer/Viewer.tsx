@@ -89,9 +89,11 @@ function StudyHeader({ study }: { study: StudyDetail }) {
       </span>
       <span>{[study.patient_sex, age].filter(Boolean).join(' ')}</span>
       <span>{displayDate(study.study_date)}</span>
-      <span>
-        {t('worklist.col.accession')}: {study.accession_number}
-      </span>
+      {study.accession_number && (
+        <span>
+          {t('worklist.col.accession')}: {study.accession_number}
+        </span>
+      )}
       <span className="truncate text-neutral-400">{study.study_description}</span>
       <SendToDevice studyUid={study.study_instance_uid} />
     </div>
