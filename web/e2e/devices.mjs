@@ -239,12 +239,16 @@ async function main() {
     await step('devices: edit a device', async () => {
       await row('NOBODY').getByTestId('device-edit').click();
       await page.getByTestId('device-dialog').waitFor();
-      await fillDevice({ department: 'ICU' });
+      // Strings that look like HTML stay text (SECURITY I8).
+      await fillDevice({ department: 'ICU<img src=x onerror=window.__x=1>' });
       await page.getByTestId('device-form').locator('input[name=enabled]').uncheck();
       await page.getByTestId('device-save').click();
       await page.getByTestId('device-dialog').waitFor({ state: 'detached' });
       await page.waitForFunction(() => document.querySelector('[data-testid=device-row][data-ae-title=NOBODY]')?.textContent?.includes('ICU'));
       assert(((await row('NOBODY').getByTestId('device-enabled').textContent()) ?? '').includes('停用'), 'shown disabled');
+      assert(((await row('NOBODY').textContent()) ?? '').includes('<img src=x'), 'department shown as text');
+      assert((await page.locator('img[src=x]').count()) === 0, 'no <img> element from the department');
+      assert((await page.evaluate(() => window.__x)) === undefined, 'no script ran');
     });
 
     await step('devices: delete asks first, then removes the row', async () => {
