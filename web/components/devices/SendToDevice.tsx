@@ -53,7 +53,11 @@ function SendDialog({ studyUid, onClose }: { studyUid: string; onClose: () => vo
       aria-modal="true"
       aria-label={t('devices.send.title')}
       data-testid="send-dialog"
-      onKeyDown={(e) => e.key === 'Escape' && onClose()}
+      onKeyDown={(e) => {
+        // Keys typed here are not viewer shortcuts (Space would start cine behind the dialog).
+        e.stopPropagation();
+        if (e.key === 'Escape') onClose();
+      }}
     >
       <div className="w-[28rem] rounded bg-neutral-900 p-5 text-sm text-neutral-200">
         <h2 className="mb-3 text-base font-semibold">{t('devices.send.title')}</h2>
@@ -63,6 +67,7 @@ function SendDialog({ studyUid, onClose }: { studyUid: string; onClose: () => vo
             {t('devices.send.device')}
             <select
               data-testid="send-device"
+              autoFocus
               value={chosen}
               disabled={!!jobId}
               onChange={(e) => setDeviceId(e.target.value)}
