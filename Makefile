@@ -74,12 +74,12 @@ typecheck: install-dev
 test-sqlite: install-dev
 	$(PYTEST) -m "not server_db"
 
-# The database-independent tests (marked nodb) already ran in test-sqlite.
+# The database-independent tests (marked nodb or once) already ran in test-sqlite.
 test-mariadb: install-dev
-	HOUNSFIELD_TEST_DATABASE_URL='$(MARIADB_TEST_URL)' $(PYTEST) -m "not nodb"
+	HOUNSFIELD_TEST_DATABASE_URL='$(MARIADB_TEST_URL)' $(PYTEST) -m "not nodb and not once"
 
 test-postgres: install-dev
-	HOUNSFIELD_TEST_DATABASE_URL='$(POSTGRES_TEST_URL)' $(PYTEST) -m "not nodb"
+	HOUNSFIELD_TEST_DATABASE_URL='$(POSTGRES_TEST_URL)' $(PYTEST) -m "not nodb and not once"
 
 test: system-deps install-dev lint typecheck test-sqlite test-mariadb test-postgres test-web
 
