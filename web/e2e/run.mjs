@@ -305,7 +305,7 @@ async function main() {
       assert(((await page.getByTestId('cine').textContent()) ?? '').includes('播放'), 'cine stopped');
     });
 
-    await step('take a length measurement and see it listed', async () => {
+    await step('length and ROI measurements listed, one deleted', async () => {
       await page.getByTestId('tool-length').click();
       const box = await page.getByTestId('viewport-element-0').boundingBox();
       const cx = box.x + box.width / 2;
@@ -318,9 +318,21 @@ async function main() {
       await item.waitFor();
       const text = (await item.textContent()) ?? '';
       assert(/\d+\.\d mm/.test(text), `length in mm listed: ${text}`);
+      // An elliptical ROI on CT lists its mean ± SD in HU.
+      await page.getByTestId('tool-ellipse').click();
+      await page.mouse.move(cx - 40, cy - 80);
+      await page.mouse.down();
+      await page.mouse.move(cx + 20, cy - 40, { steps: 10 });
+      await page.mouse.up();
+      const roi = page.locator('[data-testid=measurement][data-tool=EllipticalROI]');
+      await roi.waitFor();
+      await page.waitForFunction(() => /± [\d.-]+ HU/.test(document.querySelector('[data-testid=measurement][data-tool=EllipticalROI]')?.textContent ?? ''));
       await shot('07-viewer-measurement');
-      await page.getByTestId('measurement-delete').click();
-      await page.locator('[data-testid=measurement]').waitFor({ state: 'detached' });
+      // Delete the length: the ROI stays.
+      await item.getByTestId('measurement-delete').click();
+      await item.waitFor({ state: 'detached' });
+      assert((await page.locator('[data-testid=measurement]').count()) === 1, 'one measurement left');
+      await page.getByTestId('tool-windowLevel').click();
     });
 
     await step('layout 2×2, drag a series into a viewport, help dialog', async () => {
@@ -339,13 +351,16 @@ async function main() {
     });
 
     await step('multi-frame image: frames scroll', async () => {
-      await page.goto(`${base}/studies/`);
+      // Client-side navigation (no reload): the previous study's measurements must not follow.
+      await page.getByTestId('nav-studies').click();
+      await page.waitForURL(/\/studies\/$/);
       await page.getByTestId('filter-q').fill(mfPatientId);
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=study-row]').length === 1);
       await page.getByTestId('study-row').dblclick();
       await page.waitForSelector('[data-testid=viewport-element-0][data-rendered="1"]', { timeout: 60000 });
       const first = (await page.getByTestId('overlay-image-0').textContent()) ?? '';
       assert(first.includes('1/205'), `frame 1 of 205: ${first}`);
+      assert((await page.locator('[data-testid=measurement]').count()) === 0, 'no measurement of another study');
       const a = await drawnStats();
       assert(a.litFraction > 0.05, 'frame drawn');
       await page.keyboard.press('PageDown');

@@ -133,6 +133,12 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
     });
     return () => {
       cancelled = true;
+      // Measurements belong to this viewing session (not saved yet): none leak into the next study.
+      try {
+        csTools.annotation.state.removeAllAnnotations();
+      } catch {
+        /* Cornerstone never initialised */
+      }
     };
   }, []);
 
