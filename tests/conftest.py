@@ -54,6 +54,7 @@ def database(data_dir: Path) -> Iterator[str]:
     _recreate_database(url)
     os.environ["HOUNSFIELD_DATABASE_URL"] = url
     os.environ["HOUNSFIELD_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("HOUNSFIELD_INGEST__REFRESH_QUIET_MS", "0")  # no debounce in tests
     os.environ.pop("HOUNSFIELD_REDIS_URL", None)
     os.environ.pop("HOUNSFIELD_MODE", None)
     os.environ["HOUNSFIELD_DICOM__ENABLED"] = "false"  # tests start their own listener
@@ -87,7 +88,9 @@ def _clean_database(database: str) -> Iterator[None]:
     from hounsfield.kv import get_store
     from hounsfield.models import Base
     from hounsfield.users.service import ensure_builtin_roles
+    from hounsfield.worker import shutdown_local_pool
 
+    shutdown_local_pool(wait=True)  # background tasks end before their rows are deleted
     sealer.stop()
     forget_users()
     with get_engine().begin() as conn:
