@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -11,7 +13,8 @@ from hounsfield.audit.service import Anonymous
 from hounsfield.db import get_engine, transaction
 from hounsfield.grants import grant_statements
 
-APP_USER = "hf_app_grants"
+# A fresh account per run: PostgreSQL roles are cluster-wide and outlive test databases.
+APP_USER = f"hf_app_{uuid.uuid4().hex[:10]}"
 APP_PASSWORD = "Grants-Test-Only-1"
 
 
@@ -59,3 +62,14 @@ def test_app_account_may_append_and_seal_but_not_rewrite(database: str) -> None:
                 conn.execute(sa.text(forbidden))
     finally:
         engine.dispose()
+        _drop_account(database)
+
+
+def _drop_account(database_url: str) -> None:
+    with get_engine().connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        if make_url(database_url).get_backend_name() == "postgresql":
+            conn.execute(sa.text(f'DROP OWNED BY "{APP_USER}"'))
+            conn.execute(sa.text(f'DROP ROLE "{APP_USER}"'))
+        else:
+            conn.execute(sa.text(f"DROP USER '{APP_USER}'@'%'"))

@@ -56,7 +56,7 @@ def test_metrics_count_requests_by_route_template(client: TestClient, auth_heade
 
 def test_errors_share_one_shape(client: TestClient) -> None:
     for response in (
-        client.get("/no/such/path"),
+        client.get("/api/no/such/path"),  # outside /api the web UI answers
         client.post("/api/auth/login", json={"username": ""}),
         client.get("/api/users"),
     ):
