@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from hounsfield.errors import NotFound
@@ -120,11 +120,9 @@ def instances(
     ]
 
 
-def series_of_study(
-    session: Session, study_uid: str, series_uid: str | None = None
-) -> list[SeriesRef]:
-    """The live series of a study (or the one named). Raises StudyNotFound if none."""
-    query = (
+def _live_series() -> Select[str, str, int, int, str]:
+    """Series with their study and patient, leaving out deleted studies and series."""
+    return (
         select(
             Study.study_instance_uid,
             Series.series_instance_uid,
@@ -134,11 +132,21 @@ def series_of_study(
         )
         .join(Study, Series.study_pk == Study.id)
         .join(Patient, Study.patient_pk == Patient.id)
-        .where(
-            Study.study_instance_uid == study_uid,
-            Study.deleted_at.is_(None),
-            Series.deleted_at.is_(None),
-        )
+        .where(Study.deleted_at.is_(None), Series.deleted_at.is_(None))
+    )
+
+
+def _ref(row: Row[str, str, int, int, str]) -> SeriesRef:
+    return SeriesRef(row[0], row[1], row[2], row[3], row[4])
+
+
+def series_of_study(
+    session: Session, study_uid: str, series_uid: str | None = None
+) -> list[SeriesRef]:
+    """The live series of a study (or the one named). Raises StudyNotFound if none."""
+    query = (
+        _live_series()
+        .where(Study.study_instance_uid == study_uid)
         .order_by(Series.series_number, Series.id)
     )
     if series_uid is not None:
@@ -146,25 +154,10 @@ def series_of_study(
     rows = session.execute(query).all()
     if not rows:
         raise StudyNotFound()
-    return [SeriesRef(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return [_ref(row) for row in rows]
 
 
 def series_by_uid(session: Session, series_uid: str) -> SeriesRef | None:
     """One live series by its UID, whatever its study."""
-    row = session.execute(
-        select(
-            Study.study_instance_uid,
-            Series.series_instance_uid,
-            Series.metadata_version,
-            Series.number_of_instances,
-            Patient.patient_id,
-        )
-        .join(Study, Series.study_pk == Study.id)
-        .join(Patient, Study.patient_pk == Patient.id)
-        .where(
-            Series.series_instance_uid == series_uid,
-            Study.deleted_at.is_(None),
-            Series.deleted_at.is_(None),
-        )
-    ).first()
-    return None if row is None else SeriesRef(row[0], row[1], row[2], row[3], row[4])
+    row = session.execute(_live_series().where(Series.series_instance_uid == series_uid)).first()
+    return None if row is None else _ref(row)
