@@ -24,6 +24,7 @@ from hounsfield.ingest.service import (
     InstanceConflict,
     InvalidInstance,
     StorageUnavailable,
+    prepare_instance,
     store_instance,
 )
 from hounsfield.storage import get_storage
@@ -48,10 +49,14 @@ class StoreOutcome:
 
 
 def store(data: bytes, *, origin: str, actor: Actor | None = None) -> StoreOutcome:
-    """Ingest one instance in its own write transaction."""
+    """Ingest one instance in its own write transaction.
+
+    The slow part (hash, parse, fsync'ed object write) runs before the index transaction,
+    which on SQLite holds the database's write lock: parallel associations then overlap.
+    """
     try:
-        with transaction(write=True) as session:
-            result = store_instance(session, data, origin=origin, actor=actor)
+        with prepare_instance(data) as prepared, transaction(write=True) as session:
+            result = store_instance(session, prepared, origin=origin, actor=actor)
     except InvalidInstance as exc:
         logger.info("C-STORE refused: %s", exc.reason)
         return StoreOutcome("invalid", exc.reason[:64])
