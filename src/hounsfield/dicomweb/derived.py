@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate
 from sqlalchemy import select
 
 from hounsfield.config import get_settings
@@ -112,9 +113,11 @@ def instance_metadata(ref: InstanceRef) -> bytes:
 
 
 def _build_fragment(ref: InstanceRef, path: Path) -> bytes:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        header = objects.dataset(ref, stop_before_pixels=True, cache_it=False)
+    # Header only, parsed from storage up to the Pixel Data element; the object's SHA-256
+    # is still checked, in a chunked streaming pass (constant memory) rather than trusting
+    # the ingest-time hash: storage may have changed since, and a corrupt object must not
+    # get metadata (CorruptObject, as before). Memory is bounded by the header.
+    header, _layout = objects.verified_header(ref, cache_it=False)
     data = json.dumps(instance_json(ref, header), ensure_ascii=False, separators=(",", ":"))
     encoded = data.encode()
     _write_atomic(path, encoded)
@@ -161,9 +164,35 @@ def thumbnail(ref: InstanceRef, size: int | None = None) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    data = render.thumbnail(objects.dataset(ref, cache_it=False), size=size)
+    data = _render_thumbnail(ref, size)
     _write_atomic(path, data)
     return data
+
+
+def _render_thumbnail(ref: InstanceRef, size: int) -> bytes:
+    """Render the middle frame, reading only that frame's bytes (memory: one frame).
+
+    The object's SHA-256 is checked in a streaming pass first (see `_build_fragment`).
+    Objects whose frames cannot be located by offset (deflated, float pixel data,
+    fragments without an offset table) take the whole-object path.
+    """
+    header, layout = objects.verified_header(ref, cache_it=False)
+    if layout is None:
+        return render.thumbnail(objects.dataset(ref, cache_it=False), size=size)
+    frame = (len(layout.frames) + 1) // 2
+    value = objects.read_frame(ref, layout, frame)
+    if layout.encapsulated:
+        value = encapsulate([value])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        header.add_new(0x7FE00010, layout.vr, value)
+        if "NumberOfFrames" in header:
+            header.NumberOfFrames = 1
+        arr = render.frame_array(header, 1)
+        image = render.display_array(header, arr, frame=frame)
+    return render.encode_image(
+        image, media_type="image/jpeg", viewport=render.Viewport(size, size), quality=80
+    )
 
 
 #: Rendered images (WADO-RS /rendered), per process.

@@ -11,12 +11,22 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import struct
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ImplicitVRLittleEndian,
+)
 
 from hounsfield.config import get_settings
 from hounsfield.dicomweb.cache import ByteCache
@@ -25,7 +35,18 @@ from hounsfield.errors import HounsfieldError
 from hounsfield.storage import get_storage
 from hounsfield.storage.backend import ObjectNotFound
 
-__all__ = ["CorruptObject", "MissingObject", "dataset", "read_verified", "stream_verified"]
+__all__ = [
+    "CorruptObject",
+    "MissingObject",
+    "PixelLayout",
+    "dataset",
+    "pixel_layout",
+    "read_frame",
+    "read_verified",
+    "stream_verified",
+    "verified_header",
+    "verify_streaming",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -124,3 +145,225 @@ def dataset(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return dcmread(io.BytesIO(data), stop_before_pixels=stop_before_pixels, force=True)
+
+
+# -- bounded reads: header and frames by offset ---------------------------------------------
+#
+# Integrity: a layout (and the header it comes from) is only made after the whole object's
+# SHA-256 was checked in a streaming pass (hashlib over 1 MiB chunks: constant memory).
+# The check runs once per process per (storage key, SHA-256): later frame reads seek into
+# the object and read just the frame's bytes, trusting that verification. Objects are
+# immutable in storage (a new content gets a new key and digest), so a frame read after
+# the check returns the verified bytes unless the storage was tampered with in between —
+# the same assurance as the verified-object cache above.
+
+_ITEM = 0xFFFEE000
+_SEQ_END = 0xFFFEE0DD
+_PIXEL_DATA = 0x7FE00010
+_UNDEFINED = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class PixelLayout:
+    """Where the frames of a verified object lie in storage (absolute byte offsets).
+
+    `frames[i]` is the list of (offset, length) spans whose concatenation is frame i+1:
+    one span per frame for native pixel data, its fragments for encapsulated data.
+    """
+
+    transfer_syntax: str
+    vr: str
+    encapsulated: bool
+    frames: tuple[tuple[tuple[int, int], ...], ...]
+
+
+class _LayoutCache:
+    """A small LRU of layouts of verified objects, keyed by (storage key, SHA-256)."""
+
+    def __init__(self, max_items: int = 256) -> None:
+        self.max_items = max_items
+        self._items: OrderedDict[tuple[str, str], PixelLayout | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> tuple[bool, PixelLayout | None]:
+        with self._lock:
+            if key not in self._items:
+                return False, None
+            self._items.move_to_end(key)
+            return True, self._items[key]
+
+    def put(self, key: tuple[str, str], value: PixelLayout | None) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
+
+layouts = _LayoutCache()
+
+
+def verify_streaming(ref: InstanceRef) -> None:
+    """Check the object's SHA-256 in one chunked pass (constant memory; CorruptObject)."""
+    _verify_pass(ref)
+
+
+class _Reader:
+    def __init__(self, fp: BinaryIO, little: bool) -> None:
+        self.fp = fp
+        self.order = "<" if little else ">"
+
+    def exact(self, n: int) -> bytes:
+        data = self.fp.read(n)
+        if len(data) != n:
+            raise ValueError("truncated")
+        return data
+
+    def tag_length(self) -> tuple[int, int]:
+        group, element, length = struct.unpack(f"{self.order}HHL", self.exact(8))
+        return (group << 16) | element, length
+
+
+def _native_frame_size(header: Dataset) -> int:
+    bits = int(header.BitsAllocated)
+    pixels = int(header.Rows) * int(header.Columns) * int(header.get("SamplesPerPixel", 1) or 1)
+    return (pixels * bits + 7) // 8
+
+
+def _frames_of(header: Dataset) -> int:
+    try:
+        return max(1, int(header.get("NumberOfFrames", 1) or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _layout_at(fp: BinaryIO, header: Dataset) -> PixelLayout | None:
+    """Parse the Pixel Data element at the file position (just after the header)."""
+    meta = getattr(header, "file_meta", None)
+    syntax = UID(str(getattr(meta, "TransferSyntaxUID", "") or ""))
+    if not syntax or syntax == DeflatedExplicitVRLittleEndian or not syntax.is_transfer_syntax:
+        return None
+    little = syntax != ExplicitVRBigEndian
+    implicit = syntax == ImplicitVRLittleEndian
+    rd = _Reader(fp, little)
+    group, element = struct.unpack(f"{rd.order}HH", rd.exact(4))
+    if (group << 16) | element != _PIXEL_DATA:
+        return None
+    if implicit:
+        vr = "OW" if int(header.get("BitsAllocated", 16) or 16) > 8 else "OB"
+        (length,) = struct.unpack(f"{rd.order}L", rd.exact(4))
+    else:
+        vr = rd.exact(2).decode("ascii", "replace")
+        rd.exact(2)
+        (length,) = struct.unpack(f"{rd.order}L", rd.exact(4))
+    start = fp.tell()
+    frames = _frames_of(header)
+    if length != _UNDEFINED:
+        if syntax.is_compressed:
+            return None
+        size = _native_frame_size(header)
+        if size <= 0 or size * frames > length:
+            return None
+        spans = tuple(((start + i * size, size),) for i in range(frames))
+        return PixelLayout(str(syntax), vr, False, spans)
+    # Encapsulated (PS3.5 A.4): Basic Offset Table item, then fragments, then a delimiter.
+    tag, bot_length = rd.tag_length()
+    if tag != _ITEM:
+        return None
+    bot = rd.exact(bot_length) if bot_length else b""
+    first_item = fp.tell()
+    fragments: list[tuple[int, int, int]] = []  # (item offset rel. to first item, value, len)
+    while True:
+        tag, frag_length = rd.tag_length()
+        if tag == _SEQ_END:
+            break
+        if tag != _ITEM or frag_length == _UNDEFINED:
+            return None
+        value = fp.tell()
+        fragments.append((value - 8 - first_item, value, frag_length))
+        fp.seek(frag_length, io.SEEK_CUR)
+    if not fragments:
+        return None
+    if frames == 1:
+        groups = [fragments]
+    else:
+        starts = _frame_starts(header, bot, rd.order, frames)
+        if starts is None:
+            if len(fragments) != frames:
+                return None  # would need scanning the codestreams: whole-object path
+            starts = [rel for rel, _v, _l in fragments]  # one fragment per frame
+        index = {rel: i for i, (rel, _v, _l) in enumerate(fragments)}
+        if any(s not in index for s in starts):
+            return None
+        bounds = [index[s] for s in starts] + [len(fragments)]
+        groups = [fragments[bounds[i] : bounds[i + 1]] for i in range(frames)]
+        if any(not g for g in groups):
+            return None
+    fragment_spans = tuple(tuple((v, n) for _r, v, n in g) for g in groups)
+    return PixelLayout(str(syntax), vr, True, fragment_spans)
+
+
+def _frame_starts(header: Dataset, bot: bytes, order: str, frames: int) -> list[int] | None:
+    """Each frame's first item offset (relative to the first fragment item), or None."""
+    eot = header.get("ExtendedOffsetTable")
+    if eot is not None and eot.value:
+        starts = list(struct.unpack(f"<{len(eot.value) // 8}Q", eot.value))
+    elif bot:
+        starts = list(struct.unpack(f"{order}{len(bot) // 4}L", bot))
+    else:
+        return None
+    if len(starts) != frames:
+        return None
+    return starts
+
+
+def _read_layout(fp: BinaryIO) -> tuple[Dataset, PixelLayout | None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        header = dcmread(fp, stop_before_pixels=True, force=True)
+    try:
+        layout = _layout_at(fp, header)
+    except (ValueError, struct.error, OSError):
+        layout = None
+    return header, layout
+
+
+def verified_header(
+    ref: InstanceRef, *, cache_it: bool = True
+) -> tuple[Dataset, PixelLayout | None]:
+    """The object's header (no pixel data) and its frame layout, reading bounded memory.
+
+    The whole object is hashed in a streaming pass first (CorruptObject if it fails), then
+    the header is parsed from storage up to the Pixel Data element, whose items are
+    walked by their headers only. The layout is cached for :func:`pixel_layout` unless
+    `cache_it=False` (derived work: serving then verifies the object itself, on its first
+    request, like the verified-object cache).
+    """
+    verify_streaming(ref)
+    with _open(ref) as fp:
+        header, layout = _read_layout(fp)
+    if cache_it:
+        layouts.put((ref.storage_key, ref.sha256), layout)
+    return header, layout
+
+
+def pixel_layout(ref: InstanceRef) -> PixelLayout | None:
+    """The frame layout of a verified object (None: use the whole-object path)."""
+    found, layout = layouts.get((ref.storage_key, ref.sha256))
+    if found:
+        return layout
+    return verified_header(ref)[1]
+
+
+def read_frame(ref: InstanceRef, layout: PixelLayout, number: int) -> bytes:
+    """Frame `number` (1-based) as stored: its bytes (native) or its fragments joined."""
+    spans = layout.frames[number - 1]
+    parts = []
+    with _open(ref) as fp:
+        for offset, length in spans:
+            fp.seek(offset)
+            data = fp.read(length)
+            if len(data) != length:
+                raise _corrupt(ref)
+            parts.append(data)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
