@@ -17,6 +17,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydicom.uid import ExplicitVRBigEndian
 from starlette.concurrency import run_in_threadpool
 
 from hounsfield.audit import service as audit
@@ -310,6 +311,25 @@ class FrameNotFound(NotFound):
     code = "frame_not_found"
 
 
+def _frames_by_offset(
+    ref: InstanceRef, numbers: Sequence[int], choice: transfer.FrameChoice
+) -> list[bytes] | None:
+    """The frames as stored, read by offset (None: take the whole-object path).
+
+    The object is hashed once per process (`objects.pixel_layout`, cached by storage key
+    and SHA-256); each request then reads only the requested frames' bytes.
+    """
+    if ref.transfer_syntax_uid == ExplicitVRBigEndian:
+        return None  # frames are byte-swapped: the whole-object path does it
+    layout = objects.pixel_layout(ref)
+    if layout is None or (layout.encapsulated and choice.transfer_syntax is not None):
+        return None  # transcoding decodes the whole object
+    count = len(layout.frames)
+    if any(not 1 <= n <= count for n in numbers):
+        raise FrameNotFound(f"frames are numbered 1..{count}")
+    return [objects.read_frame(ref, layout, n) for n in numbers]
+
+
 @router.get(
     "/studies/{study}/series/{series}/instances/{sop}/frames/{frames}",
     summary="WADO-RS: retrieve frames",
@@ -322,11 +342,13 @@ def retrieve_frames(
     if not ref.rows:
         raise FrameNotFound("The instance has no pixel data.")
     choice = transfer.choose_frames(_accept(request), ref.transfer_syntax_uid)
-    ds = objects.dataset(ref)
-    try:
-        data = transfer.extract_frames(ds, numbers, choice)
-    except transfer.FrameOutOfRange as exc:
-        raise FrameNotFound(str(exc)) from exc
+    data = _frames_by_offset(ref, numbers, choice)
+    if data is None:
+        ds = objects.dataset(ref)
+        try:
+            data = transfer.extract_frames(ds, numbers, choice)
+        except transfer.FrameOutOfRange as exc:
+            raise FrameNotFound(str(exc)) from exc
     _audit_retrieve(user, [ref], "frames")
     syntax = choice.transfer_syntax or ref.transfer_syntax_uid
     part_type = f"{choice.part_type}; transfer-syntax={syntax}"
