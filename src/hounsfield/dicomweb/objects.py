@@ -201,6 +201,8 @@ class _LayoutCache:
 
 
 layouts = _LayoutCache()
+_verifying: dict[tuple[str, str], threading.Lock] = {}
+_verifying_lock = threading.Lock()
 
 
 def verify_streaming(ref: InstanceRef) -> None:
@@ -224,10 +226,12 @@ class _Reader:
         return (group << 16) | element, length
 
 
+def _frame_pixels(header: Dataset) -> int:
+    return int(header.Rows) * int(header.Columns) * int(header.get("SamplesPerPixel", 1) or 1)
+
+
 def _native_frame_size(header: Dataset) -> int:
-    bits = int(header.BitsAllocated)
-    pixels = int(header.Rows) * int(header.Columns) * int(header.get("SamplesPerPixel", 1) or 1)
-    return (pixels * bits + 7) // 8
+    return (_frame_pixels(header) * int(header.BitsAllocated) + 7) // 8
 
 
 def _frames_of(header: Dataset) -> int:
@@ -262,6 +266,10 @@ def _layout_at(fp: BinaryIO, header: Dataset) -> PixelLayout | None:
         if syntax.is_compressed:
             return None
         size = _native_frame_size(header)
+        if int(header.BitsAllocated) == 1 and _frame_pixels(header) % 8:
+            return None  # 1-bit frames that are not byte-aligned
+        if str(header.get("PhotometricInterpretation", "")).strip() == "YBR_FULL_422":
+            return None  # subsampled native frames: the whole-object path decodes them
         if size <= 0 or size * frames > length:
             return None
         spans = tuple(((start + i * size, size),) for i in range(frames))
@@ -323,8 +331,8 @@ def _read_layout(fp: BinaryIO) -> tuple[Dataset, PixelLayout | None]:
         header = dcmread(fp, stop_before_pixels=True, force=True)
     try:
         layout = _layout_at(fp, header)
-    except (ValueError, struct.error, OSError):
-        layout = None
+    except (ValueError, TypeError, AttributeError, KeyError, struct.error, OSError):
+        layout = None  # an unusual header: the whole-object path copes
     return header, layout
 
 
@@ -349,10 +357,23 @@ def verified_header(
 
 def pixel_layout(ref: InstanceRef) -> PixelLayout | None:
     """The frame layout of a verified object (None: use the whole-object path)."""
-    found, layout = layouts.get((ref.storage_key, ref.sha256))
+    key = (ref.storage_key, ref.sha256)
+    found, layout = layouts.get(key)
     if found:
         return layout
-    return verified_header(ref)[1]
+    # One verification per object at a time: the viewer asks for ~20 frames at once.
+    with _verifying_lock:
+        lock = _verifying.setdefault(key, threading.Lock())
+    try:
+        with lock:
+            found, layout = layouts.get(key)
+            if found:
+                return layout
+            return verified_header(ref)[1]
+    finally:
+        with _verifying_lock:
+            if _verifying.get(key) is lock and not lock.locked():
+                del _verifying[key]
 
 
 def read_frame(ref: InstanceRef, layout: PixelLayout, number: int) -> bytes:
