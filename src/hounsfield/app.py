@@ -21,6 +21,7 @@ from hounsfield.errors import install_handlers
 from hounsfield.ingest import router as ingest_router
 from hounsfield.monitoring import router as monitoring_router
 from hounsfield.monitoring.middleware import RequestContextMiddleware
+from hounsfield.schedule import scheduler
 from hounsfield.studies import router as studies_router
 from hounsfield.users import router as users_router
 from hounsfield.users import service as users_service
@@ -33,11 +34,14 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     _refuse_unsafe_production()
     sealer.start()
     requeuer.start()
+    if not get_settings().redis_url:  # production runs `hounsfield beat` instead
+        scheduler.start()
     dicom_scp.start_embedded()  # the DICOM listener, in embedded mode only
     try:
         yield
     finally:
         dicom_scp.stop_embedded()  # in-flight associations finish first
+        scheduler.stop()
         requeuer.stop()
         shutdown_local_pool(wait=True)
         sealer.stop()

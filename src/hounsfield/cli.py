@@ -97,6 +97,21 @@ def dicom(
 
 
 @app.command()
+def beat() -> None:
+    """Run Celery beat: periodic maintenance (orphan sweep, purges) for the workers."""
+    from hounsfield import schedule  # sets the beat schedule on the Celery app
+    from hounsfield.logging import configure
+
+    settings = _settings_or_exit()
+    if not settings.redis_url:
+        typer.echo("error: set HOUNSFIELD_REDIS_URL: embedded mode schedules in-process", err=True)
+        raise typer.Exit(2)
+    configure(settings.log_level, settings.log_json)
+    schedule_file = settings.data_dir / "celerybeat-schedule"
+    schedule.celery.start(["beat", "--loglevel=INFO", f"--schedule={schedule_file}"])
+
+
+@app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
     from hounsfield.migrate import upgrade

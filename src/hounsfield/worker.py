@@ -57,7 +57,12 @@ def _make_celery() -> Celery:
         broker_transport_options={"visibility_timeout": 3600},
         task_default_queue="default",
         # A standalone worker imports nothing else: name the modules that define tasks.
-        imports=("hounsfield.studies.tasks", "hounsfield.dimse.tasks"),
+        imports=(
+            "hounsfield.studies.tasks",
+            "hounsfield.dimse.tasks",
+            "hounsfield.ingest.tasks",
+            "hounsfield.schedule",
+        ),
     )
     return app
 

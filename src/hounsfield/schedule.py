@@ -1,0 +1,89 @@
+"""Periodic maintenance: what runs how often, for Celery beat and for embedded mode.
+
+Production runs `hounsfield beat` (Celery beat on the Redis broker). Embedded mode has no
+beat: a thread in the server puts each task through the outbox when it falls due, so the
+same code runs either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from hounsfield.db import transaction
+from hounsfield.ingest import tasks as ingest_tasks
+from hounsfield.studies import tasks as studies_tasks
+from hounsfield.worker import celery, enqueue
+
+__all__ = ["PERIODIC", "celery", "due", "enqueue_due", "scheduler"]
+
+logger = logging.getLogger(__name__)
+
+# task name → interval. Each task is idempotent and cheap when there is nothing to do.
+PERIODIC: dict[str, timedelta] = {
+    ingest_tasks.purge_stale_uploads.name: timedelta(hours=1),
+    ingest_tasks.sweep_orphans.name: timedelta(hours=6),
+    studies_tasks.purge_deleted.name: timedelta(hours=6),
+}
+FIRST_RUN_DELAY_S = 120.0  # let start-up (and re-queued work) settle first
+
+celery.conf.beat_schedule = {
+    name: {"task": name, "schedule": interval.total_seconds()}
+    for name, interval in PERIODIC.items()
+}
+
+
+def due(last_run: dict[str, float], now: float) -> list[str]:
+    """Names of the periodic tasks whose interval has passed since they last ran."""
+    return [
+        name
+        for name, interval in PERIODIC.items()
+        if now - last_run.get(name, float("-inf")) >= interval.total_seconds()
+    ]
+
+
+def enqueue_due(last_run: dict[str, float], now: float) -> list[str]:
+    """Queue every due task through the outbox and note when; returns their names."""
+    names = due(last_run, now)
+    if names:
+        with transaction() as session:
+            for name in names:
+                enqueue(session, celery.tasks[name])
+        last_run.update(dict.fromkeys(names, now))
+    return names
+
+
+class EmbeddedScheduler:
+    """Embedded mode's stand-in for Celery beat (a daemon thread)."""
+
+    def __init__(self, tick_s: float = 60.0) -> None:
+        self.tick_s = tick_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="maintenance", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        if self._stop.wait(FIRST_RUN_DELAY_S):
+            return
+        last_run: dict[str, float] = {}
+        while not self._stop.is_set():
+            try:
+                enqueue_due(last_run, time.monotonic())
+            except Exception:
+                logger.exception("queuing periodic maintenance failed; will retry")
+            self._stop.wait(self.tick_s)
+
+
+scheduler = EmbeddedScheduler()
