@@ -31,6 +31,7 @@ from upload_memory import (
     free_port,
     make_big_dicom,
     multipart_body,
+    wait_and_log_in,
 )
 
 
@@ -65,20 +66,7 @@ def main() -> None:
         )  # fmt: skip
         thumbnails = work / "data" / "cache" / "thumbnails"
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=None) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit("server did not start")
-                time.sleep(0.2)
-            token = client.post(
-                "/api/auth/login", json={"username": "bench", "password": PASSWORD}
-            ).json()["access_token"]
-            auth = {"Authorization": f"Bearer {token}"}
+            auth = wait_and_log_in(client)
             boundary = "hounsfield-bench-boundary"
             with RssSampler(server.pid) as sampler:
                 baseline = sampler.rss()

@@ -117,6 +117,24 @@ def multipart_body(path: Path, boundary: str) -> Iterator[bytes]:
     yield f"\r\n--{boundary}--\r\n".encode()
 
 
+def wait_and_log_in(client: httpx.Client, timeout_s: float = 60) -> dict[str, str]:
+    """Wait for the server to answer /healthz, then log the bench user in."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if client.get("/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit("server did not start")
+        time.sleep(0.2)
+    token = client.post("/api/auth/login", json={"username": "bench", "password": PASSWORD}).json()[
+        "access_token"
+    ]
+    return {"Authorization": f"Bearer {token}"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mb", type=int, default=2048)
@@ -157,20 +175,7 @@ def main() -> None:
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=None) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit("server did not start")
-                time.sleep(0.2)
-            token = client.post(
-                "/api/auth/login", json={"username": "bench", "password": PASSWORD}
-            ).json()["access_token"]
-            auth = {"Authorization": f"Bearer {token}"}
+            auth = wait_and_log_in(client)
 
             boundary = "hounsfield-bench-boundary"
             with RssSampler(server.pid) as sampler:
