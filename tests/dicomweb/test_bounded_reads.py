@@ -32,8 +32,9 @@ from pydicom.uid import (
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
 from hounsfield.dicom import render
-from hounsfield.dicomweb import derived, objects, service
-from hounsfield.dicomweb.service import InstanceRef
+from hounsfield.studies import derived, objects
+from hounsfield.studies import refs as lookup
+from hounsfield.studies.refs import InstanceRef
 from tests.dicomweb.helpers import parse_multipart, read_dataset
 
 ROWS = COLS = 256
@@ -127,7 +128,7 @@ def _ref(data: bytes) -> InstanceRef:
     shutdown_local_pool(wait=True)  # so that only the reads under test are counted
     ds = read_dataset(data)
     with transaction() as session:
-        refs = service.instances(session, ds.StudyInstanceUID, ds.SeriesInstanceUID)
+        refs = lookup.instances(session, ds.StudyInstanceUID, ds.SeriesInstanceUID)
     assert len(refs) == 1
     return refs[0]
 
@@ -303,7 +304,7 @@ def test_derived_builder_reads_bounded_memory(
     assert peak < 4 * objects.CHUNK, (peak, len(data))  # a whole-object read is > 12 MiB
 
     with transaction() as session:
-        series = service.series_by_uid(session, ref.series_instance_uid)
+        series = lookup.series_by_uid(session, ref.series_instance_uid)
     assert series is not None
     document = derived.series_document(series)
     body = json.loads(gzip.decompress(document.read_bytes()))

@@ -16,7 +16,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from hounsfield.db import transaction
-from hounsfield.dicomweb import derived, service
+from hounsfield.studies import derived
+from hounsfield.studies import refs as lookup
 from hounsfield.worker import celery, pending_count
 from tests.dicom_factory import make_dataset, to_bytes
 
@@ -86,8 +87,8 @@ def test_derived_work_runs_on_a_celery_worker(
     )
     assert stow([to_bytes(first), to_bytes(second)]).status_code == 200
     with transaction() as session:
-        series = service.series_by_uid(session, first.SeriesInstanceUID)
-        refs = service.instances(session, first.StudyInstanceUID)
+        series = lookup.series_by_uid(session, first.SeriesInstanceUID)
+        refs = lookup.instances(session, first.StudyInstanceUID)
     assert series is not None
     document = derived._series_path(series.series_instance_uid, series.metadata_version)
     thumbnail = derived._fanned(

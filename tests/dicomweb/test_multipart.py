@@ -103,7 +103,7 @@ def test_instance_negotiation() -> None:
 
 
 def test_byte_cache_evicts_least_recently_used_within_its_size() -> None:
-    from hounsfield.dicomweb.derived import ByteCache
+    from hounsfield.studies.cache import ByteCache
 
     cache = ByteCache(800)
     for key in "abcd":

@@ -482,7 +482,8 @@ def test_series_metadata_is_built_in_the_background(
 ) -> None:
     import time
 
-    from hounsfield.dicomweb import derived, service
+    from hounsfield.studies import derived
+    from hounsfield.studies import refs as lookup
     from hounsfield.worker import pending_count
 
     first = make_dataset(InstanceNumber=1)
@@ -493,7 +494,7 @@ def test_series_metadata_is_built_in_the_background(
     )
     assert stow([to_bytes(first), to_bytes(second)]).status_code == 200
     with transaction() as session:
-        series = service.series_by_uid(session, first.SeriesInstanceUID)
+        series = lookup.series_by_uid(session, first.SeriesInstanceUID)
     assert series is not None
     document = derived._series_path(series.series_instance_uid, series.metadata_version)
     deadline = time.monotonic() + 60  # bounded wait for the embedded task pool, not a timing

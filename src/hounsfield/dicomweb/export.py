@@ -25,10 +25,10 @@ from hounsfield.audit import service as audit
 from hounsfield.auth.deps import requires
 from hounsfield.config import get_settings
 from hounsfield.dicom.deidentify import Deidentifier, burned_in_annotation_risk
-from hounsfield.dicomweb import derived, objects
 from hounsfield.dicomweb.router import _refs
-from hounsfield.dicomweb.service import InstanceRef
 from hounsfield.errors import Conflict
+from hounsfield.studies import derived, objects
+from hounsfield.studies.refs import InstanceRef
 from hounsfield.users.models import User
 from hounsfield.users.permissions import Permission
 

@@ -26,7 +26,7 @@ from hounsfield.config import get_settings
 from hounsfield.db import transaction
 from hounsfield.dicom import render
 from hounsfield.dicom.json_model import BulkDataPathError, element_at
-from hounsfield.dicomweb import derived, objects, qido, service, stow, transfer
+from hounsfield.dicomweb import qido, stow, transfer
 from hounsfield.dicomweb.multipart import (
     MediaRange,
     NotAcceptable,
@@ -36,9 +36,10 @@ from hounsfield.dicomweb.multipart import (
     parse_accept,
     stream_parts,
 )
-from hounsfield.dicomweb.service import InstanceRef
 from hounsfield.errors import BadRequest, NotFound
-from hounsfield.studies import queries
+from hounsfield.studies import derived, objects, queries
+from hounsfield.studies import refs as lookup
+from hounsfield.studies.refs import InstanceRef
 from hounsfield.users.models import User
 from hounsfield.users.permissions import Permission
 
@@ -61,7 +62,7 @@ class InvalidParameter(BadRequest):
 
 def _uid(value: str) -> str:
     if not re.fullmatch(_UID, value):
-        raise service.StudyNotFound()
+        raise lookup.StudyNotFound()
     return value
 
 
@@ -164,7 +165,7 @@ def _refs(study: str, series: str | None = None, sop: str | None = None) -> list
     if sop is not None:
         _uid(sop)
     with transaction() as session:
-        return service.instances(session, study, series, sop)
+        return lookup.instances(session, study, series, sop)
 
 
 def _audit_retrieve(user: User, refs: Sequence[InstanceRef], what: str) -> None:
@@ -241,21 +242,21 @@ def _json_bytes(request: Request, body: bytes, gzipped: bool) -> Response:
     return Response(gzip.decompress(body) if gzipped else body, media_type=DICOM_JSON)
 
 
-def _series_document_bytes(series: service.SeriesRef) -> bytes:
+def _series_document_bytes(series: lookup.SeriesRef) -> bytes:
     for _attempt in range(3):  # a newer version may replace the file between the steps
         path = derived.series_document(series)
         try:
             return path.read_bytes()
         except FileNotFoundError:
             continue
-    raise service.StudyNotFound()
+    raise lookup.StudyNotFound()
 
 
 @router.get("/studies/{study}/metadata", summary="WADO-RS: metadata of a study")
 def study_metadata(request: Request, study: str, user: Reader) -> Response:
     _require_json(request)
     with transaction() as session:
-        all_series = service.series_of_study(session, _uid(study))
+        all_series = lookup.series_of_study(session, _uid(study))
     arrays = [gzip.decompress(_series_document_bytes(s)).strip() for s in all_series]
     inner = b",".join(a[1:-1] for a in arrays if len(a) > 2)
     audit.record_access(
@@ -269,7 +270,7 @@ def study_metadata(request: Request, study: str, user: Reader) -> Response:
 def series_metadata(request: Request, study: str, series: str, user: Reader) -> Response:
     _require_json(request)
     with transaction() as session:
-        found = service.series_of_study(session, _uid(study), _uid(series))[0]
+        found = lookup.series_of_study(session, _uid(study), _uid(series))[0]
     body = _series_document_bytes(found)
     audit.record_access(
         "image.retrieve", user, resource_type="study", resource_id=study,
@@ -496,11 +497,11 @@ def _thumbnail(request: Request, user: User, refs: list[InstanceRef]) -> Respons
 @router.get("/studies/{study}/thumbnail", summary="WADO-RS: a study thumbnail")
 def study_thumbnail(request: Request, study: str, user: Reader) -> Response:
     with transaction() as session:  # the first series with images; not every instance
-        all_series = service.series_of_study(session, _uid(study))
+        all_series = lookup.series_of_study(session, _uid(study))
     for series in all_series:
         try:
             refs = _refs(study, series.series_instance_uid)
-        except service.StudyNotFound:
+        except lookup.StudyNotFound:
             continue
         if any(ref.rows for ref in refs):
             return _thumbnail(request, user, refs)

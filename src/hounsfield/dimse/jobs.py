@@ -11,18 +11,13 @@ from hounsfield.audit.service import Actor
 from hounsfield.dimse import archive, devices
 from hounsfield.dimse.models import DimseJob
 from hounsfield.errors import Conflict, NotFound
+from hounsfield.studies.refs import StudyNotFound
 
 
 class JobNotFound(NotFound):
     """No such transfer job."""
 
     code = "dimse_job_not_found"
-
-
-class StudyNotFound(NotFound):
-    """No such study (or series) in the archive."""
-
-    code = "study_not_found"
 
 
 class DeviceDisabled(Conflict):

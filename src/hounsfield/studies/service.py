@@ -23,6 +23,7 @@ from hounsfield.errors import NotFound
 from hounsfield.storage import get_storage
 from hounsfield.studies import queries
 from hounsfield.studies.models import Instance, Patient, Series, Study
+from hounsfield.studies.refs import StudyNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +40,6 @@ SortKey = Literal[
     "accession_number", "-accession_number", "modalities", "-modalities",
     "received_at", "-received_at",
 ]  # fmt: skip
-
-
-class StudyNotFound(NotFound):
-    """No such study."""
-
-    code = "study_not_found"
 
 
 class SeriesNotFound(NotFound):

@@ -40,8 +40,8 @@ def refresh_series(series_instance_uid: str) -> None:
     """Recompute a series' and its study's aggregates from the index. Idempotent.
 
     The ingest keeps these counts exact with atomic increments; this recount repairs any
-    drift (a crash between steps, a manual repair). The DICOMweb part adds the series
-    metadata cache and thumbnails here.
+    drift (a crash between steps, a manual repair). It then builds the series
+    metadata cache and thumbnail.
     """
     from hounsfield.studies import service
 
@@ -56,8 +56,8 @@ def refresh_series(series_instance_uid: str) -> None:
             session.connection(execution_options={"isolation_level": "READ COMMITTED"})
         service.refresh_aggregates(session, series_instance_uid)
         session.commit()
-    # DICOMweb derived data: series metadata document, fragments, thumbnail (cached on disk).
-    from hounsfield.dicomweb.derived import build_series_derived
+    # Derived data: series metadata document, fragments, thumbnail (cached on disk).
+    from hounsfield.studies.derived import build_series_derived
 
     build_series_derived(series_instance_uid)
 

@@ -1,4 +1,4 @@
-"""What DICOMweb reads from the index: the instances a WADO-RS request names.
+"""Look-ups of stored instances and series in the index: what a retrieval names.
 
 The index is read first, in a short transaction; the objects are streamed afterwards, when
 the session is already closed (CONVENTIONS.md: scope="function" sessions).
@@ -14,13 +14,20 @@ from sqlalchemy.orm import Session
 from hounsfield.errors import NotFound
 from hounsfield.studies.models import Instance, Patient, Series, Study
 
-__all__ = ["InstanceRef", "SeriesRef", "StudyNotFound", "instances", "series_of_study"]
+__all__ = [
+    "InstanceRef",
+    "SeriesRef",
+    "StudyNotFound",
+    "instances",
+    "series_by_uid",
+    "series_of_study",
+]
 
 
 class StudyNotFound(NotFound):
-    """No such study, series or instance."""
+    """No such study, series or instance in the archive."""
 
-    code = "dicom_not_found"
+    code = "study_not_found"
 
 
 @dataclass(frozen=True)

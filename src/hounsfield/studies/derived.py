@@ -32,9 +32,10 @@ from hounsfield.config import get_settings
 from hounsfield.db import transaction
 from hounsfield.dicom import render
 from hounsfield.dicom.json_model import dataset_to_json, pixel_data_json
-from hounsfield.dicomweb import objects, service
-from hounsfield.dicomweb.cache import ByteCache
-from hounsfield.dicomweb.service import InstanceRef, SeriesRef
+from hounsfield.studies import objects
+from hounsfield.studies import refs as lookup
+from hounsfield.studies.cache import ByteCache
+from hounsfield.studies.refs import InstanceRef, SeriesRef
 
 __all__ = [
     "build_series_derived",
@@ -144,7 +145,7 @@ def series_document(series: SeriesRef, refs: Sequence[InstanceRef] | None = None
         return path
     if refs is None:
         with transaction() as session:
-            refs = service.instances(session, series.study_instance_uid, series.series_instance_uid)
+            refs = lookup.instances(session, series.study_instance_uid, series.series_instance_uid)
     body = b"[" + b",".join(instance_metadata(ref) for ref in refs) + b"]"
     _write_atomic(path, gzip.compress(body, compresslevel=5))
     for old in path.parent.glob(f"{_digest(series.series_instance_uid)}.v*.json.gz"):
@@ -232,12 +233,12 @@ def build_series_derived(series_uid: str) -> None:
     the document, so ingesting N instances costs N header reads, not N².
     """
     with transaction() as session:
-        series = service.series_by_uid(session, series_uid)
+        series = lookup.series_by_uid(session, series_uid)
         if series is None:
             return
         try:
-            refs = service.instances(session, series.study_instance_uid, series_uid)
-        except service.StudyNotFound:
+            refs = lookup.instances(session, series.study_instance_uid, series_uid)
+        except lookup.StudyNotFound:
             return
     for ref in refs:  # only new instances cost a read: a fragment is never stale
         path = _fragment_path(ref)

@@ -1,4 +1,4 @@
-"""Reading stored objects for DICOMweb, never serving bytes that fail their SHA-256.
+"""Reading stored objects, never serving bytes that fail their SHA-256.
 
 Small objects are read once and checked before a byte is sent; the verified bytes of recent
 objects are kept in a bounded in-process cache (keyed by storage key and SHA-256). Large ones
@@ -29,11 +29,11 @@ from pydicom.uid import (
 )
 
 from hounsfield.config import get_settings
-from hounsfield.dicomweb.cache import ByteCache
-from hounsfield.dicomweb.service import InstanceRef
 from hounsfield.errors import HounsfieldError
 from hounsfield.storage import get_storage
 from hounsfield.storage.backend import ObjectNotFound
+from hounsfield.studies.cache import ByteCache
+from hounsfield.studies.refs import InstanceRef
 
 __all__ = [
     "CorruptObject",
