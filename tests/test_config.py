@@ -14,6 +14,7 @@ from hounsfield.config import Settings
 from hounsfield.settings_doc import render
 
 STRONG = "s" * 40
+OTHER = "d" * 40
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -23,9 +24,21 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     [
         ({}, "HOUNSFIELD_SECRET_KEY"),
         ({"HOUNSFIELD_SECRET_KEY": "short"}, "HOUNSFIELD_SECRET_KEY"),
-        ({"HOUNSFIELD_SECRET_KEY": STRONG}, "HOUNSFIELD_DATABASE_URL"),
+        ({"HOUNSFIELD_SECRET_KEY": STRONG}, "HOUNSFIELD_DEIDENTIFICATION_KEY"),
         (
-            {"HOUNSFIELD_SECRET_KEY": STRONG, "HOUNSFIELD_DATABASE_URL": PG_ADMIN},
+            {"HOUNSFIELD_SECRET_KEY": STRONG, "HOUNSFIELD_DEIDENTIFICATION_KEY": STRONG},
+            "other than the secret key",
+        ),
+        (
+            {"HOUNSFIELD_SECRET_KEY": STRONG, "HOUNSFIELD_DEIDENTIFICATION_KEY": OTHER},
+            "HOUNSFIELD_DATABASE_URL",
+        ),
+        (
+            {
+                "HOUNSFIELD_SECRET_KEY": STRONG,
+                "HOUNSFIELD_DEIDENTIFICATION_KEY": OTHER,
+                "HOUNSFIELD_DATABASE_URL": PG_ADMIN,
+            },
             "COOKIE_SECURE",
         ),
     ],
@@ -84,6 +97,7 @@ def test_production_refuses_to_start_with_demo_accounts(tmp_path: object) -> Non
             **env,
             "HOUNSFIELD_MODE": "production",
             "HOUNSFIELD_SECRET_KEY": STRONG,
+            "HOUNSFIELD_DEIDENTIFICATION_KEY": OTHER,
             "HOUNSFIELD_AUTH__COOKIE_SECURE": "true",
         }
     )

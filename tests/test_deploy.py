@@ -31,4 +31,5 @@ def test_compose_has_no_default_secrets() -> None:
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     api_env = compose["x-app"]["environment"]
     assert api_env["HOUNSFIELD_MODE"] == "production"
-    assert ":?" in api_env["HOUNSFIELD_SECRET_KEY"]  # compose refuses to start without it
+    for secret in ("HOUNSFIELD_SECRET_KEY", "HOUNSFIELD_DEIDENTIFICATION_KEY"):
+        assert ":?" in api_env[secret]  # compose refuses to start without it

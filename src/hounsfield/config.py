@@ -12,8 +12,6 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-only-insecure-secret-change-me"
-
 
 class AuthSettings(BaseModel):
     access_token_minutes: int = Field(15, ge=1, le=15, description="Lifetime of an access JWT.")
@@ -171,8 +169,16 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default: SQLite file `<data_dir>/hounsfield.db`."
     )
-    secret_key: SecretStr = Field(
-        SecretStr(DEV_SECRET), description="Signs access tokens. Required in production."
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs access tokens (32+ characters). Required in production; embedded "
+        "mode generates one on first start in `<data_dir>/secrets/token.key` (mode 0600).",
+    )
+    deidentification_key: SecretStr | None = Field(
+        None,
+        description="Keys de-identification pseudonyms, UIDs and date shifts (32+ characters, "
+        "not the secret key). Required in production; embedded mode generates "
+        "`<data_dir>/secrets/deidentification.key`.",
     )
     redis_url: str | None = Field(
         None, description="Redis for revocation, rate limits and tasks; in-process if unset."
@@ -211,9 +217,16 @@ class Settings(BaseSettings):
         if self.mode != "production":
             return self
         problems = []
-        secret = self.secret_key.get_secret_value()
-        if secret == DEV_SECRET or len(secret) < 32:
+        secret = self.secret_key.get_secret_value() if self.secret_key else ""
+        key = self.deidentification_key
+        pseudonym = key.get_secret_value() if key else ""
+        if len(secret) < 32:
             problems.append("HOUNSFIELD_SECRET_KEY must be set to a random value of 32+ chars")
+        if len(pseudonym) < 32 or pseudonym == secret:
+            problems.append(
+                "HOUNSFIELD_DEIDENTIFICATION_KEY must be set to a random value of 32+ chars, "
+                "other than the secret key"
+            )
         if self.is_sqlite:
             problems.append("HOUNSFIELD_DATABASE_URL must name MySQL/MariaDB or PostgreSQL")
         if not self.auth.cookie_secure:

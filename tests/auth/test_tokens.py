@@ -13,10 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hounsfield.audit.models import AuditEvent
-from hounsfield.auth import service
+from hounsfield.auth import keys, service
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
 from tests.conftest import TEST_PASSWORD
+
+OLD_DEFAULT = "dev-only-insecure-secret-change-me"  # was published in config.py (issue 14.1)
 
 
 def _tokens(client: TestClient, username: str) -> dict[str, Any]:
@@ -118,11 +120,12 @@ def _claims(**overrides: Any) -> dict[str, Any]:
 
 def test_forged_tokens_are_refused(client: TestClient, make_user: Any) -> None:
     user = make_user("admin")
-    secret = get_settings().secret_key.get_secret_value()
+    secret = keys.token_key(get_settings())
     sub = str(user.id)
     forgeries = {
         "alg none": jwt.encode(_claims(sub=sub), key=None, algorithm="none"),
         "other key": jwt.encode(_claims(sub=sub), "x" * 40, algorithm="HS256"),
+        "the old published default": jwt.encode(_claims(sub=sub), OLD_DEFAULT, "HS256"),
         "expired": jwt.encode(
             _claims(sub=sub, exp=datetime.now(UTC) - timedelta(seconds=5)), secret, "HS256"
         ),

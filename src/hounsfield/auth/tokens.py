@@ -11,6 +11,7 @@ from typing import Any
 
 import jwt
 
+from hounsfield.auth.keys import token_key
 from hounsfield.config import Settings
 from hounsfield.db import utcnow
 
@@ -38,7 +39,7 @@ def issue_access_token(settings: Settings, user_id: uuid.UUID) -> tuple[str, int
         "jti": secrets.token_urlsafe(16),
         "typ": "access",
     }
-    token = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
+    token = jwt.encode(claims, token_key(settings), algorithm=ALGORITHM)
     return token, int(lifetime.total_seconds())
 
 
@@ -46,7 +47,7 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     """Check signature, algorithm, expiry, issuer and audience (jwt.PyJWTError if not)."""
     claims = jwt.decode(
         token,
-        settings.secret_key.get_secret_value(),
+        token_key(settings),
         algorithms=[ALGORITHM],
         audience=settings.auth.audience,
         issuer=settings.auth.issuer,

@@ -22,6 +22,7 @@ from fastapi.responses import StreamingResponse
 from pydicom.dataset import Dataset
 
 from hounsfield.audit import service as audit
+from hounsfield.auth import keys
 from hounsfield.auth.deps import requires
 from hounsfield.config import get_settings
 from hounsfield.dicom.deidentify import Deidentifier, burned_in_annotation_risk
@@ -46,8 +47,9 @@ class BurnedInAnnotation(Conflict):
 
 
 def deidentification_key() -> bytes:
-    """The keyed-hash secret for UIDs, pseudonyms and date shifts (from the secret key)."""
-    secret = get_settings().secret_key.get_secret_value().encode()
+    """The keyed-hash secret for UIDs, pseudonyms and date shifts (its own key, not the
+    token key: see auth/keys.py)."""
+    secret = keys.deidentification_key(get_settings()).encode()
     return hmac.new(secret, b"hounsfield-deidentify-v1", hashlib.sha256).digest()
 
 
