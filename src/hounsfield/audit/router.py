@@ -47,11 +47,11 @@ def search_audit(
     action: str | None = None,
     patient_id: str | None = None,
     resource_id: str | None = None,
-    outcome: int | None = None,
+    outcome: Annotated[int | None, Query(ge=0, le=12)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[AuditEventRead]:
     """Audit events, newest first, filtered by actor, action, patient, outcome and time."""
     filters = []

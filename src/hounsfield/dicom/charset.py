@@ -19,6 +19,7 @@ from pydicom.valuerep import PersonName
 __all__ = [
     "PersonNameGroups",
     "clean_text",
+    "fold_accents",
     "guess_character_set",
     "normalize_text",
     "person_name_groups",
@@ -124,6 +125,35 @@ def normalize_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+# Latin letters that carry their mark in the letter itself, so NFKD does not split it off.
+_UNMARKED = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th"})
+
+
+def fold_accents(text: str) -> str:
+    """Remove the Latin diacritics of normalized text, for accent-insensitive matching.
+
+    Parameters
+    ----------
+    text : str
+        Text already passed through `normalize_text`.
+
+    Returns
+    -------
+    str
+        The text without combining diacritical marks (U+0300-U+036F) and with the few
+        letters that hold their mark mapped to plain ones; Chinese characters and kana are
+        kept as they are.
+
+    Examples
+    --------
+    >>> fold_accents("buc^jérôme")
+    'buc^jerome'
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not 0x300 <= ord(c) <= 0x36F)
+    return unicodedata.normalize("NFKC", bare).translate(_UNMARKED)
+
+
 def search_text(groups: PersonNameGroups, extra: Iterable[str] = ()) -> str:
     """Build the text a name search (substring or component prefix) runs against.
 
@@ -153,6 +183,7 @@ def search_text(groups: PersonNameGroups, extra: Iterable[str] = ()) -> str:
     seen: dict[str, None] = {}
     for word in words:
         seen.setdefault(word, None)
+        seen.setdefault(fold_accents(word), None)
     return (" " + " ".join(seen)) if seen else ""
 
 

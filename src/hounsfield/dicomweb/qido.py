@@ -32,6 +32,12 @@ INSTANCE_DEFAULTS = (
 )  # fmt: skip
 
 _CONTROL = {"limit", "offset", "includefield", "fuzzymatching"}
+# Bounds on a request (issue 14.8): a database offset is a signed 64-bit number on every
+# backend, and no archive holds 2^31 matches; a query names at most a few dozen attributes.
+MAX_OFFSET = 2**31 - 1
+MAX_PARAMETERS = 64
+MAX_INCLUDE_FIELDS = 256
+MAX_VALUE_CHARS = 8192
 _NOT_RETURNED = {"TransferSyntaxUID"}  # file meta: never part of a QIDO response by default
 
 
@@ -62,13 +68,13 @@ def _keyword(name: str) -> str | None:
     return name if tag_for_keyword(name) is not None else None
 
 
-def _int(name: str, value: str, low: int) -> int:
+def _int(name: str, value: str, low: int, high: int) -> int:
     try:
-        number = int(value)
-    except ValueError as exc:
-        raise InvalidQuery(f"{name} must be an integer") from exc
-    if number < low:
-        raise InvalidQuery(f"{name} must be at least {low}")
+        number = int(value) if len(value) <= 20 else None
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise InvalidQuery(f"{name} must be an integer from {low} to {high}")
     return number
 
 
@@ -82,11 +88,16 @@ def parse_query(
     include_all = False
     limit, offset, fuzzy = conf.qido_default_limit, 0, False
     unknown: list[str] = []
+    params = list(params)
+    if len(params) > MAX_PARAMETERS:
+        raise InvalidQuery(f"a query takes at most {MAX_PARAMETERS} parameters")
     for name, value in params:
+        if len(value) > MAX_VALUE_CHARS:
+            raise InvalidQuery(f"{name[:40]} is longer than {MAX_VALUE_CHARS} characters")
         if name == "limit":
-            limit = min(_int(name, value, 0), conf.qido_max_limit)
+            limit = min(_int(name, value, 0, 2**63 - 1), conf.qido_max_limit)
         elif name == "offset":
-            offset = _int(name, value, 0)
+            offset = _int(name, value, 0, MAX_OFFSET)
         elif name == "fuzzymatching":
             fuzzy = value.strip().lower() == "true"
         elif name == "includefield":
@@ -101,6 +112,8 @@ def parse_query(
                 if keyword is None:
                     raise InvalidQuery(f"includefield names an unknown attribute: {field[:40]}")
                 include.add(keyword)
+                if len(include) > MAX_INCLUDE_FIELDS:
+                    raise InvalidQuery(f"includefield names more than {MAX_INCLUDE_FIELDS}")
         elif name.startswith("_") or "." in name:
             unknown.append(name[:40])  # sequence matching (a.b) is not supported
         else:

@@ -296,14 +296,24 @@ def instance_metadata(
 # -- frames and bulk data (PS3.18 §10.4.1.1.3, §10.4.1.1.5) -----------------------------
 
 
+MAX_FRAMES_PER_REQUEST = 1000
+
+
 def _frame_numbers(value: str) -> list[int]:
+    """The distinct frame numbers of a frame list, in the order asked (issue 14.9: a
+    repeated number must not multiply the response)."""
+    pieces = value.split(",")
+    if len(pieces) > MAX_FRAMES_PER_REQUEST:
+        raise InvalidParameter(f"at most {MAX_FRAMES_PER_REQUEST} frames per request")
     try:
-        numbers = [int(v) for v in value.split(",") if v.strip()]
+        numbers = [int(v) for v in pieces if v.strip() and len(v) <= 10]
     except ValueError as exc:
         raise InvalidParameter("frames must be a comma-separated list of numbers") from exc
-    if not numbers or len(numbers) > 10_000 or any(n < 1 for n in numbers):
+    if not numbers or len(numbers) != len([v for v in pieces if v.strip()]):
+        raise InvalidParameter("frames must be a comma-separated list of numbers")
+    if any(n < 1 for n in numbers):
         raise InvalidParameter("frames must be numbers from 1")
-    return numbers
+    return list(dict.fromkeys(numbers))
 
 
 class FrameNotFound(NotFound):

@@ -54,7 +54,7 @@ def list_devices(
     _user: DeviceReader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[DeviceRead]:
     rows, total = devices.list_devices(session, limit, offset)
     return Page(items=[DeviceRead.model_validate(d) for d in rows], total=total)

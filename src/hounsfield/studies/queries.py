@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tr
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement as Col
 
-from hounsfield.dicom.charset import normalize_text
+from hounsfield.dicom.charset import fold_accents, normalize_text
 from hounsfield.dicom.uids import is_valid_uid, split_uid_list
 from hounsfield.errors import BadRequest
 from hounsfield.studies.models import Instance, Patient, Series, Study, public_issuer
@@ -43,6 +43,14 @@ __all__ = [
 Level = Literal["PATIENT", "STUDY", "SERIES", "IMAGE"]
 LEVELS: tuple[Level, ...] = ("PATIENT", "STUDY", "SERIES", "IMAGE")
 ESCAPE = "/"
+
+# Bounds on what a query may ask of the database (issue 14.8): IS/SL values are 32-bit
+# signed (PS3.5 Table 6.2-1); longer lists or more words would only build SQL expressions
+# too large for the database (SQLite's depth limit is 1000), never a meaningful query.
+INT_RANGE = (-(2**31), 2**31 - 1)
+MAX_LIST_VALUES = 100
+MAX_WORDS = 16
+MAX_VALUE_CHARS = 512  # PN is 3 groups × 64 chars; LO 64, LT 10240 is never matched here
 
 
 class InvalidFilter(BadRequest):
@@ -198,28 +206,39 @@ def _value(raw: object) -> str:
     return str(raw).strip(" \x00")
 
 
+def _list(keyword: str, values: list[str]) -> list[str]:
+    if len(values) > MAX_LIST_VALUES:
+        raise InvalidFilter(f"{keyword} lists more than {MAX_LIST_VALUES} values")
+    return values
+
+
 def _condition(keyword: str, kind: Kind, column: Any, value: str, fuzzy: bool) -> Col[bool]:
+    if kind != "uid" and len(value) > MAX_VALUE_CHARS:
+        raise InvalidFilter(f"{keyword} is longer than {MAX_VALUE_CHARS} characters")
     if kind == "uid":
-        uids = split_uid_list(value)
+        uids = _list(keyword, split_uid_list(value))
         if not uids or not all(is_valid_uid(u) for u in uids):
             raise InvalidFilter(f"{keyword} must be a UID or a \\-separated list of UIDs")
         return column.in_(uids) if len(uids) > 1 else column == uids[0]  # type: ignore[no-any-return]
     if kind == "string":
         return _match(column, value)
     if kind == "cs_list":
-        parts = [p.strip() for p in value.split("\\") if p.strip()]
+        parts = _list(keyword, [p.strip() for p in value.split("\\") if p.strip()])
         return or_(*(_match(column, p) for p in parts)) if parts else false()
     if kind == "int":
         try:
-            return column == int(value)  # type: ignore[no-any-return]
+            number = int(value)
         except ValueError as exc:
             raise InvalidFilter(f"{keyword} must be an integer") from exc
+        if not INT_RANGE[0] <= number <= INT_RANGE[1]:
+            raise InvalidFilter(f"{keyword} must be a 32-bit integer")
+        return column == number  # type: ignore[no-any-return]
     if kind == "date":
         return _date_range(keyword, column, value)
     if kind == "time":
         return _time_range(keyword, column, value)
     if kind == "modalities":
-        parts = [p.strip() for p in value.split("\\") if p.strip()]
+        parts = _list(keyword, [p.strip() for p in value.split("\\") if p.strip()])
         return exists().where(
             Series.study_pk == Study.id,
             Series.deleted_at.is_(None),
@@ -268,10 +287,13 @@ _WORD_SPLIT = re.compile(r"[\s\^=,]+")
 
 
 def _words_match(column: Any, value: str, *, fuzzy: bool) -> Col[bool]:
-    """Each word of `value` starts a word of the search column (case-insensitive)."""
-    words = [w for w in _WORD_SPLIT.split(normalize_text(value)) if w.strip("*")]
+    """Each word of `value` starts a word of the search column (case- and accent-
+    insensitive: the column holds each accented word folded too, see `search_text`)."""
+    words = [w for w in _WORD_SPLIT.split(fold_accents(normalize_text(value))) if w.strip("*")]
     if not words:
         return true()
+    if len(words) > MAX_WORDS:
+        raise InvalidFilter(f"a fuzzy name match takes at most {MAX_WORDS} words")
     return and_(
         *(column.like("% " + like_pattern(w.rstrip("*")) + "%", escape=ESCAPE) for w in words)
     )

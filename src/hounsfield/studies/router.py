@@ -69,7 +69,7 @@ def list_studies(
     study_date_to: date | None = None,
     sort: service.SortKey = "-study_date",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[StudySummary]:
     """Search the worklist: filters, sorting, paging and the total count."""
     filters = service.StudyFilters(

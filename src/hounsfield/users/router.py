@@ -45,7 +45,7 @@ def list_users(
     _user: UserReader,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[UserRead]:
     users, total = service.list_users(session, limit, offset)
     return Page(items=[UserRead.model_validate(u) for u in users], total=total)
