@@ -1,8 +1,9 @@
 """Short-lived shared state (token revocation, login counters): Redis, or in process.
 
 With `HOUNSFIELD_REDIS_URL` set every API process shares the state through Redis; without
-it, the single embedded process keeps it in memory. If Redis becomes unreachable the
-operations degrade to "nothing known" (logged), so images stay readable during an outage.
+it, the single embedded process keeps it in memory. If Redis becomes unreachable every
+operation raises StoreUnavailable: security state fails closed (logins are refused with 503;
+token revocation falls back to the database, see auth/deps.py), never "nothing known".
 """
 
 from __future__ import annotations
@@ -16,8 +17,19 @@ from typing import Protocol
 import redis
 
 from hounsfield.config import get_settings
+from hounsfield.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """登录保护与会话状态暂不可用（Redis 无法连接），请稍后再试。"""
+
+    code = "security_state_unavailable"
+    english = (
+        "Login protection and session state are unavailable (Redis is unreachable); "
+        "please try again later."
+    )
 
 
 class KeyValueStore(Protocol):
@@ -79,11 +91,18 @@ class MemoryStore:
 
 
 class RedisStore:
+    """Every failure to reach Redis raises StoreUnavailable (logged, without keys or values)."""
+
     def __init__(self, url: str, prefix: str = "hounsfield:") -> None:
         self._redis = redis.Redis.from_url(
             url, socket_timeout=1.0, socket_connect_timeout=1.0, decode_responses=True
         )
         self._prefix = prefix
+
+    @staticmethod
+    def _unavailable(operation: str, key: str) -> StoreUnavailable:
+        logger.error("redis unavailable: %s %s failed closed", operation, key.split(":")[0])
+        return StoreUnavailable()
 
     def incr(self, key: str, ttl_s: int) -> int:
         try:
@@ -91,35 +110,33 @@ class RedisStore:
             pipe.incr(self._prefix + key)
             pipe.expire(self._prefix + key, ttl_s, nx=True)
             return int(pipe.execute()[0])
-        except redis.RedisError:
-            logger.error("redis unavailable: counter %s not kept", key.split(":")[0])
-            return 0
+        except redis.RedisError as exc:
+            raise self._unavailable("counter", key) from exc
 
     def get(self, key: str) -> str | None:
         try:
             value = self._redis.get(self._prefix + key)
-            return None if value is None else str(value)
-        except redis.RedisError:
-            logger.error("redis unavailable: lookup %s failed open", key.split(":")[0])
-            return None
+        except redis.RedisError as exc:
+            raise self._unavailable("lookup", key) from exc
+        return None if value is None else str(value)
 
     def set(self, key: str, value: str, ttl_s: int) -> None:
         try:
             self._redis.set(self._prefix + key, value, ex=ttl_s)
-        except redis.RedisError:
-            logger.error("redis unavailable: %s not stored", key.split(":")[0])
+        except redis.RedisError as exc:
+            raise self._unavailable("store", key) from exc
 
     def ttl(self, key: str) -> int:
         try:
             return max(0, int(self._redis.ttl(self._prefix + key)))
-        except redis.RedisError:
-            return 0
+        except redis.RedisError as exc:
+            raise self._unavailable("ttl", key) from exc
 
     def delete(self, *keys: str) -> None:
         try:
             self._redis.delete(*(self._prefix + k for k in keys))
-        except redis.RedisError:
-            logger.error("redis unavailable: delete failed")
+        except redis.RedisError as exc:
+            raise self._unavailable("delete", keys[0] if keys else "") from exc
 
     def ping(self) -> bool:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,6 +90,32 @@ def test_logout_revokes_access_and_refresh(
     assert refreshed.status_code == 401
 
 
+def test_logout_without_the_refresh_token_still_ends_the_session(
+    client: TestClient, make_user: Any
+) -> None:
+    """Issue 14.14: the access token's session id names the family to revoke."""
+    user = make_user("doctor")
+    pair = _tokens(client, user.username)
+    client.cookies.clear()
+    rotated = client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert rotated.status_code == 200
+    other = _tokens(client, user.username)  # another session of the same user stays
+    client.cookies.clear()
+    out = client.post("/api/auth/logout", headers=_bearer(rotated.json()["access_token"]))
+    assert out.status_code == 204
+    for access in (pair["access_token"], rotated.json()["access_token"]):
+        assert client.get("/api/auth/me", headers=_bearer(access)).status_code == 401
+    client.cookies.clear()
+    again = client.post(
+        "/api/auth/refresh", json={"refresh_token": rotated.json()["refresh_token"]}
+    )
+    assert again.status_code == 401
+    assert client.get("/api/auth/me", headers=_bearer(other["access_token"])).status_code == 200
+    client.cookies.clear()
+    kept = client.post("/api/auth/refresh", json={"refresh_token": other["refresh_token"]})
+    assert kept.status_code == 200
+
+
 def test_idle_refresh_token_expires(
     client: TestClient, make_user: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -112,6 +139,7 @@ def _claims(**overrides: Any) -> dict[str, Any]:
         "nbf": now,
         "exp": now + timedelta(minutes=5),
         "jti": "forged",
+        "sid": str(uuid.uuid4()),
         "typ": "access",
     }
     claims.update(overrides)
@@ -134,6 +162,8 @@ def test_forged_tokens_are_refused(client: TestClient, make_user: Any) -> None:
         "no expiry": jwt.encode(_claims(sub=sub, exp=None), secret, "HS256"),
         "HS512": jwt.encode(_claims(sub=sub), secret, "HS512"),
         "not an access token": jwt.encode(_claims(sub=sub, typ="refresh"), secret, "HS256"),
+        "no session id": jwt.encode(_claims(sub=sub, sid=None), secret, "HS256"),
+        "bad session id": jwt.encode(_claims(sub=sub, sid="x"), secret, "HS256"),
     }
     for name, token in forgeries.items():
         response = client.get("/api/users", headers=_bearer(token))

@@ -22,7 +22,7 @@ from hounsfield.auth import service, tokens
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
 from hounsfield.errors import NotAuthenticated, PermissionDenied
-from hounsfield.kv import get_store
+from hounsfield.kv import StoreUnavailable, get_store
 from hounsfield.users.models import User
 from hounsfield.users.permissions import Permission
 
@@ -57,6 +57,16 @@ def _load_user(user_id: uuid.UUID) -> User | None:
     return user
 
 
+def _revoked(claims: tokens.AccessClaims) -> bool:
+    """Redis first; while it is unreachable, the database (a logout always revokes the
+    session's refresh family there), so reads go on and revocation still holds."""
+    try:
+        return service.is_revoked(get_store(), claims)
+    except StoreUnavailable:
+        with transaction() as session:
+            return service.session_revoked(session, claims.session_id)
+
+
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/auth/login")
 
 
@@ -71,7 +81,7 @@ def _authenticate(
         claims = tokens.decode_access_token(settings, credentials.credentials)
     except jwt.PyJWTError as exc:
         raise NotAuthenticated("The access token is invalid or expired.") from exc
-    if service.is_revoked(get_store(), claims.jti):
+    if _revoked(claims):
         raise NotAuthenticated("The access token has been revoked.")
     user = _load_user(claims.user_id)
     if user is None or not user.active:

@@ -39,8 +39,23 @@ def _token_response(response: Response, pair: service.TokenPair) -> TokenRespons
     )
 
 
+def prefers_english(request: Request) -> bool:
+    """Server messages are zh-CN unless Accept-Language ranks English above Chinese."""
+    ranked = []
+    for part in request.headers.get("accept-language", "").split(","):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            ranked.append((float(q) if q else 1.0, tag.strip().lower()))
+        except ValueError:
+            continue
+    for _q, tag in sorted(ranked, key=lambda item: -item[0]):
+        if tag.startswith(("zh", "en")):
+            return tag.startswith("en")
+    return False
+
+
 @router.post("/login", dependencies=[Public])
-def login(body: LoginRequest, response: Response) -> TokenResponse:
+def login(body: LoginRequest, request: Request, response: Response) -> TokenResponse:
     """Exchange a username and password for an access token and a refresh token."""
     settings = get_settings()
     # The transaction commits the audit row before a refusal is raised.
@@ -48,7 +63,7 @@ def login(body: LoginRequest, response: Response) -> TokenResponse:
         outcome = service.login(
             session, settings, get_store(), body.username, body.password, client_ip.get() or "-"
         )
-    return _token_response(response, outcome.raise_for_failure())
+    return _token_response(response, outcome.raise_for_failure(prefers_english(request)))
 
 
 @router.post("/refresh", dependencies=[Public])
@@ -80,6 +95,7 @@ def logout(
     with transaction(write=True) as session:
         service.logout(
             session,
+            get_settings(),
             get_store(),
             user,
             request.state.claims,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -17,7 +18,7 @@ from hounsfield.auth.models import RefreshToken
 from hounsfield.config import Settings
 from hounsfield.db import utcnow
 from hounsfield.errors import HounsfieldError, NotAuthenticated, TooManyRequests, Unprocessable
-from hounsfield.kv import KeyValueStore
+from hounsfield.kv import KeyValueStore, StoreUnavailable
 from hounsfield.users.models import User
 
 
@@ -51,6 +52,7 @@ class Failure(StrEnum):
     inactive = "inactive"
     locked = "locked"
     throttled = "throttled"
+    unavailable = "security_state_unavailable"  # Redis unreachable: fail closed
 
 
 @dataclass
@@ -68,9 +70,12 @@ class LoginOutcome:
     failure: Failure | None = None
     retry_after: int = 0
 
-    def raise_for_failure(self) -> TokenPair:
+    def raise_for_failure(self, english: bool = False) -> TokenPair:
         """Turn a refused login into its HTTP error (after the audit row has committed)."""
         headers = {"Retry-After": str(max(1, self.retry_after))}
+        if self.failure is Failure.unavailable:
+            message = StoreUnavailable.english if english else ""
+            raise StoreUnavailable(message, headers={"Retry-After": "5"})
         if self.failure is Failure.throttled:
             raise TooManyRequests(
                 "Too many failed logins from this address.", headers=headers,
@@ -95,10 +100,11 @@ def login(
     password: str,
     client_ip: str,
 ) -> LoginOutcome:
-    """Check a password under per-account lockout and per-IP throttling; audit either way."""
-    cfg = settings.auth
-    who = _user_key(username)
-    ip_key, fail_key, lock_key = f"ipfail:{client_ip}", f"fail:{who}", f"lock:{who}"
+    """Check a password under per-account lockout and per-IP throttling; audit either way.
+
+    Without the lockout and throttling state (Redis unreachable) no password is checked:
+    the login is refused (fails closed) rather than allowing unlimited guesses.
+    """
     user = session.scalar(select(User).where(User.username == username.strip()))
     claimed = user if user is not None else Anonymous(username=username[:64])
 
@@ -109,6 +115,25 @@ def login(
         )  # fmt: skip
         return LoginOutcome(failure=failure, retry_after=retry_after)
 
+    try:
+        return _login(session, settings, store, user, username, password, client_ip, refuse)
+    except StoreUnavailable:
+        return refuse(Failure.unavailable)
+
+
+def _login(
+    session: Session,
+    settings: Settings,
+    store: KeyValueStore,
+    user: User | None,
+    username: str,
+    password: str,
+    client_ip: str,
+    refuse: Callable[..., LoginOutcome],
+) -> LoginOutcome:
+    cfg = settings.auth
+    who = _user_key(username)
+    ip_key, fail_key, lock_key = f"ipfail:{client_ip}", f"fail:{who}", f"lock:{who}"
     ip_failures = int(store.get(ip_key) or 0)
     if ip_failures >= cfg.ip_max_failed_logins:
         return refuse(Failure.throttled, store.ttl(ip_key))
@@ -145,7 +170,7 @@ def _issue(
     )
     session.add(row)
     session.flush()
-    access, expires_in = tokens.issue_access_token(settings, user.id)
+    access, expires_in = tokens.issue_access_token(settings, user.id, family_id)
     remaining = int((row.expires_at - utcnow()).total_seconds())
     return TokenPair(user, access, expires_in, refresh, remaining)
 
@@ -193,12 +218,13 @@ def refresh(session: Session, settings: Settings, refresh_token: str) -> Refresh
     return RefreshOutcome(tokens=_issue(session, settings, user, row.family_id, row.expires_at))
 
 
-def revoke_family(session: Session, family_id: uuid.UUID) -> None:
-    session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+def revoke_family(session: Session, family_id: uuid.UUID, user_id: uuid.UUID | None = None) -> None:
+    query = update(RefreshToken).where(
+        RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None)
     )
+    if user_id is not None:
+        query = query.where(RefreshToken.user_id == user_id)
+    session.execute(query.values(revoked_at=utcnow()))
 
 
 def revoke_all(session: Session, user_id: uuid.UUID) -> None:
@@ -211,29 +237,45 @@ def revoke_all(session: Session, user_id: uuid.UUID) -> None:
 
 def logout(
     session: Session,
+    settings: Settings,
     store: KeyValueStore,
     user: User,
     claims: tokens.AccessClaims,
     refresh_token: str | None,
 ) -> None:
-    """End this session: deny the access token until it expires, revoke its refresh family."""
-    remaining = claims.expires_at - int(utcnow().timestamp())
-    if remaining > 0:
-        store.set(f"revoked:{claims.jti}", "1", remaining + 5)
+    """End this session: its refresh family is revoked (found from the access token's
+    session id, so the refresh token need not be presented) and every access token of the
+    session is denied until it expires. Redis unreachable: StoreUnavailable, nothing done."""
+    deny_s = settings.auth.access_token_minutes * 60 + 5
+    store.set(f"revoked:{claims.session_id}", "1", deny_s)  # first: it may fail (503)
+    families = {claims.session_id}
     if refresh_token:
-        row = session.scalar(
-            select(RefreshToken).where(
+        presented = session.scalar(
+            select(RefreshToken.family_id).where(
                 RefreshToken.token_hash == tokens.hash_refresh_token(refresh_token),
                 RefreshToken.user_id == user.id,
             )
         )
-        if row is not None:
-            revoke_family(session, row.family_id)
+        if presented is not None and presented != claims.session_id:
+            store.set(f"revoked:{presented}", "1", deny_s)
+            families.add(presented)
+    for family_id in families:
+        revoke_family(session, family_id, user_id=user.id)
     audit.record(session, "auth.logout", user)
 
 
-def is_revoked(store: KeyValueStore, jti: str) -> bool:
-    return store.get(f"revoked:{jti}") is not None
+def is_revoked(store: KeyValueStore, claims: tokens.AccessClaims) -> bool:
+    """Whether the token's session was logged out. Raises StoreUnavailable without Redis."""
+    return store.get(f"revoked:{claims.session_id}") is not None
+
+
+def session_revoked(session: Session, session_id: uuid.UUID) -> bool:
+    """The database's answer (used while Redis is unreachable): a revoked family, or one
+    that was never issued, is revoked."""
+    row = session.execute(
+        select(RefreshToken.revoked_at).where(RefreshToken.family_id == session_id).limit(1)
+    ).first()
+    return row is None or row.revoked_at is not None
 
 
 def set_password(session: Session, settings: Settings, user: User, new_password: str) -> None:

@@ -23,10 +23,13 @@ class AccessClaims:
     user_id: uuid.UUID
     jti: str
     expires_at: int
+    session_id: uuid.UUID  # the refresh-token family: logout revokes by it
 
 
-def issue_access_token(settings: Settings, user_id: uuid.UUID) -> tuple[str, int]:
-    """A signed JWT and its lifetime in seconds."""
+def issue_access_token(
+    settings: Settings, user_id: uuid.UUID, session_id: uuid.UUID
+) -> tuple[str, int]:
+    """A signed JWT of one session (refresh-token family) and its lifetime in seconds."""
     now = utcnow()
     lifetime = timedelta(minutes=settings.auth.access_token_minutes)
     claims: dict[str, Any] = {
@@ -37,6 +40,7 @@ def issue_access_token(settings: Settings, user_id: uuid.UUID) -> tuple[str, int
         "nbf": now,
         "exp": now + lifetime,
         "jti": secrets.token_urlsafe(16),
+        "sid": str(session_id),
         "typ": "access",
     }
     token = jwt.encode(claims, token_key(settings), algorithm=ALGORITHM)
@@ -51,15 +55,20 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         algorithms=[ALGORITHM],
         audience=settings.auth.audience,
         issuer=settings.auth.issuer,
-        options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+        options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "sid"]},
     )
     if claims.get("typ") != "access":
         raise jwt.InvalidTokenError("not an access token")
     try:
-        user_id = uuid.UUID(claims["sub"])
-    except ValueError as exc:
-        raise jwt.InvalidTokenError("bad subject") from exc
-    return AccessClaims(user_id=user_id, jti=str(claims["jti"]), expires_at=int(claims["exp"]))
+        user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise jwt.InvalidTokenError("bad subject or session") from exc
+    return AccessClaims(
+        user_id=user_id,
+        jti=str(claims["jti"]),
+        expires_at=int(claims["exp"]),
+        session_id=session_id,
+    )
 
 
 def new_refresh_token() -> tuple[str, str]:
