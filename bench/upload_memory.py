@@ -138,11 +138,6 @@ def wait_and_log_in(client: httpx.Client, timeout_s: float = 60) -> dict[str, st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mb", type=int, default=2048)
-    parser.add_argument(
-        "--hold-derived",
-        action="store_true",
-        help="hold derived work (metadata, thumbnails) back 10 minutes: measure the ingest alone",
-    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hf-bench-upload-"))
     port = free_port()
@@ -153,10 +148,6 @@ def main() -> None:
         "HOUNSFIELD_LOG_LEVEL": "WARNING",
         "HOUNSFIELD_NEW_PASSWORD": PASSWORD,
     }
-    if args.hold_derived:
-        env["HOUNSFIELD_INGEST__REFRESH_QUIET_MS"] = env[
-            "HOUNSFIELD_INGEST__REFRESH_MAX_WAIT_MS"
-        ] = "600000"
     exe = Path(sys.executable).parent / "hounsfield"
     server = None
     try:

@@ -54,7 +54,6 @@ def database(data_dir: Path) -> Iterator[str]:
     _recreate_database(url)
     os.environ["HOUNSFIELD_DATABASE_URL"] = url
     os.environ["HOUNSFIELD_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("HOUNSFIELD_INGEST__REFRESH_QUIET_MS", "0")  # no debounce in tests
     os.environ.pop("HOUNSFIELD_REDIS_URL", None)
     os.environ.pop("HOUNSFIELD_MODE", None)
     os.environ["HOUNSFIELD_DICOM__ENABLED"] = "false"  # tests start their own listener

@@ -116,15 +116,6 @@ class IngestSettings(BaseModel):
     tus_expire_hours: int = Field(
         24, ge=1, description="Unfinished resumable uploads idle this long are purged."
     )
-    refresh_quiet_ms: int = Field(
-        300,
-        ge=0,
-        description="Derived work of a series (metadata, thumbnails) waits for this much quiet "
-        "after its last instance, so a burst costs a few rebuilds.",
-    )
-    refresh_max_wait_ms: int = Field(
-        2000, ge=0, description="...but never longer than this, so long transfers show progress."
-    )
 
 
 class DicomwebSettings(BaseModel):

@@ -10,7 +10,6 @@ on a Redis broker. Tasks must therefore be idempotent.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import threading
@@ -97,11 +96,17 @@ def shutdown_local_pool(wait: bool = True) -> None:
 
 def enqueue(session: Session, task: Task, **kwargs: Any) -> None:
     """Run `task(**kwargs)` in the background once this session's transaction commits."""
+    entry_id = record(session, task, **kwargs)
+    after_commit(session, lambda: dispatch(entry_id, queue=getattr(task, "queue", None)))
+
+
+def record(session: Session, task: Task, **kwargs: Any) -> uuid.UUID:
+    """Write the outbox row of `task(**kwargs)` without dispatching it: the caller calls
+    `dispatch` after the commit, or the requeuer sends it within its interval."""
     entry = OutboxEntry(task_name=task.name, kwargs=json.dumps(kwargs, sort_keys=True))
     session.add(entry)
     session.flush()
-    entry_id = entry.id
-    after_commit(session, lambda: dispatch(entry_id, queue=getattr(task, "queue", None)))
+    return entry.id
 
 
 def dispatch(entry_id: uuid.UUID, queue: str | None = None) -> None:
@@ -120,13 +125,6 @@ def dispatch(entry_id: uuid.UUID, queue: str | None = None) -> None:
         )
 
 
-#: The outbox entry whose task runs in this context (None outside the outbox): lets a task
-#: coalesce with newer entries of the same work (e.g. one series arriving instance by instance).
-current_entry: contextvars.ContextVar[uuid.UUID | None] = contextvars.ContextVar(
-    "current_entry", default=None
-)
-
-
 def run_entry(entry_id: str) -> bool:
     """Run the task an outbox entry names, then delete the entry. False if it failed."""
     key = uuid.UUID(entry_id)
@@ -136,7 +134,6 @@ def run_entry(entry_id: str) -> bool:
             return True  # already done by someone else
         name, kwargs = entry.task_name, json.loads(entry.kwargs)
     task = celery.tasks.get(name)
-    token = current_entry.set(key)
     try:
         if task is None:
             raise LookupError(f"unknown task {name}")
@@ -150,8 +147,6 @@ def run_entry(entry_id: str) -> bool:
                 .values(attempts=OutboxEntry.attempts + 1, last_error=repr(exc)[:255])
             )
         return False
-    finally:
-        current_entry.reset(token)
     with transaction() as session:
         session.execute(delete(OutboxEntry).where(OutboxEntry.id == key))
     return True

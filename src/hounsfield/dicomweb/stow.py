@@ -30,6 +30,7 @@ from hounsfield.ingest.service import (
     prepare_instance,
     store_instance,
 )
+from hounsfield.studies.service import transfer
 from hounsfield.users.models import User
 
 __all__ = [
@@ -160,7 +161,8 @@ def store_parts(
     the index transactions stay short. Each thread runs in a copy of the request's context
     (request id and client address for the audit).
     """
-    with ThreadPoolExecutor(max_workers=max(1, min(PARALLEL_PARTS, len(parts)))) as pool:
+    workers = max(1, min(PARALLEL_PARTS, len(parts)))
+    with transfer(), ThreadPoolExecutor(max_workers=workers) as pool:  # refreshes at the end
         futures = [
             pool.submit(contextvars.copy_context().run, _store_part, part, study, user, base)
             for part in parts

@@ -15,6 +15,7 @@ import signal
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,7 @@ from hounsfield.dimse.common import (
     make_ae,
     server_ssl_context,
 )
+from hounsfield.studies.service import Transfer
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +241,22 @@ def _status(code: int, comment: str | None = None) -> Dataset:
     return status
 
 
+_transfers: weakref.WeakKeyDictionary[Any, Transfer] = weakref.WeakKeyDictionary()
+_transfers_lock = threading.Lock()
+
+
+def _transfer(event: evt.Event) -> Transfer:
+    with _transfers_lock:
+        return _transfers.setdefault(event.assoc, Transfer())
+
+
+def _on_ended(event: evt.Event) -> None:
+    with _transfers_lock:
+        transfer = _transfers.pop(event.assoc, None)
+    if transfer is not None:
+        transfer.end()
+
+
 def _on_store(event: evt.Event) -> Dataset | int:
     """C-STORE: hand the bytes as sent to the archive's ingest function."""
     peer = _peer(event)
@@ -249,7 +267,8 @@ def _on_store(event: evt.Event) -> Dataset | int:
         data = event.encoded_dataset()
     except Exception:
         return _status(CANNOT_UNDERSTAND, "Dataset cannot be decoded")
-    outcome = archive.store(data, origin=f"dimse:{peer.calling_ae}", actor=peer.actor)
+    with _transfer(event).active():  # the series refreshes wait for the association's end
+        outcome = archive.store(data, origin=f"dimse:{peer.calling_ae}", actor=peer.actor)
     if outcome.status == "stored" or outcome.status == "duplicate":
         if outcome.warning:
             return _status(WARNING_COERCION, outcome.warning)
@@ -580,6 +599,9 @@ class DicomListener:
             (evt.EVT_C_MOVE, _on_move, [self.settings]),
             (evt.EVT_C_GET, _on_get),
             (evt.EVT_N_ACTION, _on_n_action),
+            (evt.EVT_RELEASED, _on_ended),
+            (evt.EVT_ABORTED, _on_ended),
+            (evt.EVT_CONN_CLOSE, _on_ended),
         ]
         server_class = type("Server", (_Server,), {"reuse_port": self.reuse_port})
         self._server = ae.make_server(

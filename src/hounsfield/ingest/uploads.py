@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import contextvars
 import fcntl
 import json
 import logging
@@ -37,6 +38,7 @@ from hounsfield.ingest.service import (
     prepare_instance,
     store_instance,
 )
+from hounsfield.studies.service import transfer
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +112,7 @@ def ingest_files(
     while SQLite serializes only the short index updates.
     """
     results: list[FileResult] = []
-    with ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="upload-ingest") as pool:
+    with transfer(), ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="upload-ingest") as pool:
         pending: list[Future[FileResult]] = []
         for path, name in files:
             if is_zip(path):
@@ -118,7 +120,8 @@ def ingest_files(
                 pending = []
                 results.extend(ingest_zip(path, name, actor, settings, pool))
             else:
-                pending.append(pool.submit(_ingest_one, path, name, actor, settings))
+                run = contextvars.copy_context().run  # the series refreshes wait for the end
+                pending.append(pool.submit(run, _ingest_one, path, name, actor, settings))
         results.extend(f.result() for f in pending)
     return results
 
@@ -219,7 +222,8 @@ def ingest_zip(
                     target.unlink()
                     results.append(FileResult(name, "refused", "nested archives are not accepted"))
                     continue
-                future = pool.submit(_ingest_member, target, name, actor, settings)
+                run = contextvars.copy_context().run
+                future = pool.submit(run, _ingest_member, target, name, actor, settings)
                 results.append(future)
                 in_flight.append(future)
                 if len(in_flight) >= 2 * INGEST_THREADS:  # bound the extracted files on disk

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
-from sqlalchemy import select
 
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
@@ -205,32 +204,11 @@ def middle(refs: Sequence[InstanceRef]) -> InstanceRef:
     return refs[(len(refs) - 1) // 2]
 
 
-def _newer_refresh_pending(series_uid: str) -> bool:
-    """Whether a refresh of this series newer than the running one waits in the outbox."""
-    from hounsfield.worker import OutboxEntry, current_entry
-
-    mine = current_entry.get()
-    if mine is None:  # not run from the outbox: nothing to coalesce with
-        return False
-    kwargs = json.dumps({"series_instance_uid": series_uid}, sort_keys=True)
-    with transaction() as session:
-        rows = session.execute(
-            select(OutboxEntry.id, OutboxEntry.created_at)
-            .where(OutboxEntry.task_name == "studies.refresh_series")
-            .where(OutboxEntry.kwargs == kwargs)
-        ).all()
-    own = next((created for entry, created in rows if entry == mine), None)
-    if own is None:
-        return False
-    return any((created, str(entry)) > (own, str(mine)) for entry, created in rows if entry != mine)
-
-
 def build_series_derived(series_uid: str) -> None:
     """Bring a series' metadata fragments, document and thumbnail up to date. Idempotent.
 
-    While a newer refresh of the same series waits in the outbox (a series arriving
-    instance by instance), only the new fragments are built: the newest refresh assembles
-    the document, so ingesting N instances costs N header reads, not N².
+    Refreshes are debounced upstream (`studies.service.Transfer`): a burst of instances
+    costs one build.
     """
     with transaction() as session:
         series = lookup.series_by_uid(session, series_uid)
@@ -248,8 +226,6 @@ def build_series_derived(series_uid: str) -> None:
             _build_fragment(ref, path)
         except objects.CorruptObject:
             continue  # flagged in the log; never cached
-    if _newer_refresh_pending(series_uid):
-        return
     try:
         series_document(series, refs)
         if any(ref.rows for ref in refs):

@@ -7,7 +7,12 @@ from every query at once; `purge_deleted` later removes rows and objects.
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -249,17 +254,71 @@ def _after_partial_delete(session: Session, study: Study, series: Series) -> Non
 
 REFRESH_REQUEST_STALE = timedelta(minutes=10)
 
+#: The transfer (association, request) whose ingests run in this context, if any.
+_transfer: contextvars.ContextVar[Transfer | None] = contextvars.ContextVar(
+    "refresh_transfer", default=None
+)
+
+
+class Transfer:
+    """The series refreshes queued during one transfer, sent to the worker when it ends.
+
+    This is the one debounce of series refreshes: a series has at most one refresh waiting
+    (`Series.refresh_requested_at`), and inside a transfer (a DIMSE association, a STOW-RS
+    or upload request) that refresh is held back until the transfer ends, so a burst of N
+    instances costs one build, not N. The outbox row is written with the first instance: if
+    the transfer never ends (a crash, a very long association), the outbox requeuer sends it
+    within its interval, so work is never lost and long transfers still show progress.
+    """
+
+    def __init__(self) -> None:
+        self._held: list[uuid.UUID] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def active(self) -> Iterator[Transfer]:
+        """Ingests inside this block hold their refreshes for this transfer."""
+        token = _transfer.set(self)
+        try:
+            yield self
+        finally:
+            _transfer.reset(token)
+
+    def hold(self, entry_id: uuid.UUID) -> None:
+        with self._lock:
+            self._held.append(entry_id)
+
+    def end(self) -> None:
+        """Send the held refreshes to the worker (idempotent)."""
+        from hounsfield.worker import dispatch
+
+        with self._lock:
+            held, self._held = self._held, []
+        for entry_id in held:
+            dispatch(entry_id)
+
+
+@contextmanager
+def transfer() -> Iterator[Transfer]:
+    """One transfer around a block (a request): its refreshes are sent when it exits."""
+    current = Transfer()
+    try:
+        with current.active():
+            yield current
+    finally:
+        current.end()
+
 
 def request_refresh(session: Session, series: Series) -> None:
     """Queue `studies.refresh_series` for a changed series, unless one is still waiting.
 
     The caller holds the study's lock, as does the task when it clears the request (in
     `refresh_aggregates`), so a change is either seen by the waiting task or queues a new
-    one: a burst of N instances costs a few refreshes, not N. A request older than
-    REFRESH_REQUEST_STALE is taken as lost and queued again.
+    one. Inside a :class:`Transfer` the refresh is sent when the transfer ends. A request
+    older than REFRESH_REQUEST_STALE is taken as lost and queued again.
     """
     from hounsfield.studies.tasks import refresh_series
-    from hounsfield.worker import enqueue
+    from hounsfield.worker import dispatch, record
 
     now = utcnow()
     # A locking read: the latest committed value, not a repeatable-read snapshot (InnoDB).
@@ -274,7 +333,9 @@ def request_refresh(session: Session, series: Series) -> None:
         .values(refresh_requested_at=now)
         .execution_options(synchronize_session=False)
     )
-    enqueue(session, refresh_series, series_instance_uid=series.series_instance_uid)
+    entry_id = record(session, refresh_series, series_instance_uid=series.series_instance_uid)
+    held = _transfer.get()
+    after_commit(session, lambda: held.hold(entry_id) if held else dispatch(entry_id))
 
 
 def _audit_delete(

@@ -2,37 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from hounsfield.db import session_factory
 from hounsfield.worker import celery
-
-
-def _wait_for_quiet(series_instance_uid: str) -> None:
-    """Debounce: while this waits, new instances of the series queue no further refresh
-    (see `studies.service.request_refresh`), so a burst of N instances costs a few
-    refreshes, not N (each reads the whole series). HOUNSFIELD_INGEST__REFRESH_QUIET_MS
-    of quiet, at most HOUNSFIELD_INGEST__REFRESH_MAX_WAIT_MS."""
-    from sqlalchemy import select
-
-    from hounsfield.config import get_settings
-    from hounsfield.db import transaction, utcnow
-    from hounsfield.studies.models import Series
-
-    conf = get_settings().ingest
-    quiet_s = conf.refresh_quiet_ms / 1000
-    deadline = time.monotonic() + conf.refresh_max_wait_ms / 1000
-    while quiet_s > 0 and time.monotonic() < deadline:
-        with transaction() as session:
-            updated = session.scalar(
-                select(Series.updated_at).where(Series.series_instance_uid == series_instance_uid)
-            )
-        if updated is None:
-            return
-        quiet = (utcnow() - updated).total_seconds()
-        if quiet >= quiet_s:
-            return
-        time.sleep(min(quiet_s - quiet, max(deadline - time.monotonic(), 0)))
 
 
 @celery.task(name="studies.refresh_series", acks_late=True)
@@ -45,7 +16,6 @@ def refresh_series(series_instance_uid: str) -> None:
     """
     from hounsfield.studies import service
 
-    _wait_for_quiet(series_instance_uid)
     with session_factory()() as session:
         # READ COMMITTED: the recount must see every commit made before it took the study
         # lock, not a snapshot from before (InnoDB's default repeatable read would lose
