@@ -47,6 +47,8 @@ EVENT_CODES: dict[str, str] = {
     "auth.login": "110114",  # User Authentication
     "auth.logout": "110114",
     "auth.refresh_reuse": "110113",  # Security Alert
+    "auth.denied": "110113",  # a 401: no or bad credentials
+    "access.denied": "110113",  # a 403: missing permission
     "auth.password_change": "110113",
     "user.create": "110113",
     "user.update": "110113",

@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hounsfield.audit import service as audit
-from hounsfield.audit.service import Outcome
+from hounsfield.audit.service import Anonymous, Outcome
 from hounsfield.auth import service, tokens
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
@@ -74,6 +74,22 @@ def _authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
+    try:
+        return _check_credentials(request, credentials)
+    except NotAuthenticated as exc:
+        audit_refusal(request, exc.code, str(exc))
+        raise
+
+
+def audit_refusal(request: Request, code: str, reason: str) -> None:
+    """Every 401 leaves a Security Alert (buffered like reads: no write per refusal)."""
+    audit.record_access(
+        "auth.denied", Anonymous(username="-"), outcome=Outcome.minor_failure,
+        detail={"code": code, "reason": reason, "path": request.url.path},
+    )  # fmt: skip
+
+
+def _check_credentials(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated()
     settings = get_settings()

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Cookie, Request, Response, status
 
 from hounsfield.auth import service
-from hounsfield.auth.deps import CurrentUser, Public
+from hounsfield.auth.deps import CurrentUser, Public, audit_refusal
 from hounsfield.auth.schemas import LoginRequest, Me, PasswordChange, RefreshRequest, TokenResponse
 from hounsfield.config import get_settings
 from hounsfield.context import client_ip
@@ -68,6 +68,7 @@ def login(body: LoginRequest, request: Request, response: Response) -> TokenResp
 
 @router.post("/refresh", dependencies=[Public])
 def refresh(
+    request: Request,
     response: Response,
     body: Annotated[RefreshRequest | None, Body()] = None,
     cookie: Annotated[str | None, Cookie(alias=COOKIE)] = None,
@@ -75,10 +76,12 @@ def refresh(
     """Rotate the refresh token (cookie or body). Reusing an old one ends the whole session."""
     token = (body.refresh_token if body else None) or cookie
     if not token:
+        audit_refusal(request, service.RefreshInvalid.code, "no refresh token")
         raise service.RefreshInvalid()
     with transaction(write=True) as session:
         outcome = service.refresh(session, get_settings(), token)
     if outcome.tokens is None:
+        audit_refusal(request, service.RefreshInvalid.code, "refresh token refused")
         response.delete_cookie(COOKIE, path=COOKIE_PATH)
     return _token_response(response, outcome.raise_for_failure())
 
