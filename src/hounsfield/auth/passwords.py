@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -30,9 +32,23 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of public breaches (zxcvbn's list, offline)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # imported once, when first needed
+
+    return frozenset(p.casefold() for p in FREQUENCY_LISTS["passwords"])
+
+
+def is_common(password: str) -> bool:
+    return password.casefold() in _common_passwords()
+
+
 def policy_problems(password: str, username: str, min_length: int) -> list[str]:
     """What is wrong with a new password, in words a user can act on."""
     problems = []
+    if is_common(password):
+        problems.append("is one of the most common passwords of public breaches")
     if len(password) < min_length:
         problems.append(f"must be at least {min_length} characters")
     if username and username.casefold() in password.casefold():

@@ -17,7 +17,7 @@ from hounsfield.auth.deps import forget_users
 from hounsfield.config import Settings
 from hounsfield.db import after_commit
 from hounsfield.errors import Conflict, NotFound, Unprocessable
-from hounsfield.users.models import Role, RolePermission, User
+from hounsfield.users.models import Role, RolePermission, User, user_roles
 from hounsfield.users.permissions import BUILTIN_ROLES, Permission
 from hounsfield.users.schemas import RoleCreate, RoleUpdate, UserCreate, UserUpdate
 
@@ -50,6 +50,36 @@ class BuiltinRole(Conflict):
     """Built-in roles cannot be changed or deleted."""
 
     code = "builtin_role"
+
+
+class LastAdmin(Conflict):
+    """This is the last active administrator: the admin role cannot be removed from them."""
+
+    code = "last_admin"
+
+
+ADMIN_ROLE = "admin"
+
+
+def _guard_last_admin(session: Session, user: User, data: UserUpdate) -> None:
+    """Refuse to deactivate, or take the admin role from, the last active administrator.
+
+    The admin role's row is locked first, so two such changes at once are decided one after
+    the other (MariaDB/PostgreSQL; SQLite serializes writers anyway).
+    """
+    if not user.active or ADMIN_ROLE not in user.role_names:
+        return
+    if data.active is not False and (data.roles is None or ADMIN_ROLE in data.roles):
+        return
+    admin = session.scalar(select(Role.id).where(Role.name == ADMIN_ROLE).with_for_update())
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .join(user_roles, user_roles.c.user_id == User.id)
+        .where(user_roles.c.role_id == admin, User.active.is_(True), User.id != user.id)
+    )
+    if not others:
+        raise LastAdmin()
 
 
 def ensure_builtin_roles(session: Session) -> None:
@@ -125,6 +155,7 @@ def update_user(
 ) -> User:
     """Change a user's name, state, roles or password; audited."""
     user = get_user(session, user_id)
+    _guard_last_admin(session, user, data)
     _forget_after_commit(session)
     changed: dict[str, object] = {}
     if data.display_name is not None:
