@@ -146,6 +146,17 @@ class DicomwebSettings(BaseModel):
     )
 
 
+class AuditSettings(BaseModel):
+    """The audit trail: sealing, and the export to an ATNA syslog collector (PS3.15 A.5)."""
+
+    seal_interval_s: float = Field(
+        0.5,
+        gt=0,
+        description="How often the sealer writes journalled access events into the table and "
+        "chains new rows (they are durable in the journal before that).",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of Hounsfield; see docs/configuration.md."""
 
@@ -192,6 +203,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     dicom: DicomSettings = DicomSettings()
     dicomweb: DicomwebSettings = DicomwebSettings()
+    audit: AuditSettings = AuditSettings()
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -1,6 +1,11 @@
 """Every domain's tables, imported in one place for Alembic and the test fixtures."""
 
-from hounsfield.audit.models import AuditChainHead, AuditEvent
+from hounsfield.audit.models import (
+    AuditChainHead,
+    AuditEvent,
+    AuditExportCursor,
+    AuditJournalSegment,
+)
 from hounsfield.auth.models import RefreshToken
 from hounsfield.db import Base
 from hounsfield.dimse.models import Device, DimseJob
@@ -11,6 +16,8 @@ from hounsfield.worker import OutboxEntry
 __all__ = [
     "AuditChainHead",
     "AuditEvent",
+    "AuditExportCursor",
+    "AuditJournalSegment",
     "Base",
     "Device",
     "DimseJob",

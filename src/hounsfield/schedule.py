@@ -7,19 +7,16 @@ same code runs either way.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from datetime import timedelta
 
 from hounsfield.db import transaction
 from hounsfield.ingest import tasks as ingest_tasks
+from hounsfield.periodic import PeriodicThread
 from hounsfield.studies import tasks as studies_tasks
 from hounsfield.worker import celery, enqueue
 
 __all__ = ["PERIODIC", "celery", "due", "enqueue_due", "scheduler"]
-
-logger = logging.getLogger(__name__)
 
 # task name → interval. Each task is idempotent and cheap when there is nothing to do.
 PERIODIC: dict[str, timedelta] = {
@@ -55,35 +52,21 @@ def enqueue_due(last_run: dict[str, float], now: float) -> list[str]:
     return names
 
 
-class EmbeddedScheduler:
-    """Embedded mode's stand-in for Celery beat (a daemon thread)."""
+class EmbeddedScheduler(PeriodicThread):
+    """Embedded mode's stand-in for Celery beat."""
+
+    name = "maintenance"
 
     def __init__(self, tick_s: float = 60.0) -> None:
-        self.tick_s = tick_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(tick_s, first_delay_s=FIRST_RUN_DELAY_S)
+        self.last_run: dict[str, float] = {}
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="maintenance", daemon=True)
-        self._thread.start()
+        self.last_run = {}
+        super().start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        if self._stop.wait(FIRST_RUN_DELAY_S):
-            return
-        last_run: dict[str, float] = {}
-        while not self._stop.is_set():
-            try:
-                enqueue_due(last_run, time.monotonic())
-            except Exception:
-                logger.exception("queuing periodic maintenance failed; will retry")
-            self._stop.wait(self.tick_s)
+    def run_once(self) -> None:
+        enqueue_due(self.last_run, time.monotonic())
 
 
 scheduler = EmbeddedScheduler()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hounsfield.config import get_settings
 from hounsfield.db import Base, UTCDateTime, after_commit, transaction, utcnow
+from hounsfield.periodic import PeriodicThread
 
 logger = logging.getLogger(__name__)
 
@@ -177,34 +178,23 @@ def pending_count() -> int:
         return len(session.scalars(select(OutboxEntry.id)).all())
 
 
-class Requeuer:
-    """Re-dispatches left-over outbox entries: once at start-up, then every `interval_s`."""
+class Requeuer(PeriodicThread):
+    """Re-dispatches left-over outbox entries: all of them at start-up, then stale ones
+    every `interval_s`."""
+
+    name = "outbox-requeue"
 
     def __init__(self, interval_s: float = 30.0) -> None:
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(interval_s)
+        self._first = True
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="outbox-requeue", daemon=True)
-        self._thread.start()
+        self._first = True
+        super().start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        first = True
-        while not self._stop.is_set():
-            try:
-                requeue_pending(everything=first)
-                first = False
-            except Exception:
-                logger.exception("outbox requeue failed")
-            self._stop.wait(self.interval_s)
+    def run_once(self) -> None:
+        requeue_pending(everything=self._first)
+        self._first = False
 
 
 requeuer = Requeuer()

@@ -49,3 +49,25 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
+
+
+class AuditJournalSegment(Base):
+    """A journal segment already written into audit_events: replaying it again is a no-op.
+
+    Recorded in the transaction that writes the segment's events, so a crash between that
+    commit and the file's removal never duplicates them.
+    """
+
+    __tablename__ = "audit_journal_segments"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    drained_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditExportCursor(Base):
+    """How far (chain seq) each external audit sink has received the trail."""
+
+    __tablename__ = "audit_export_cursor"
+
+    sink: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)

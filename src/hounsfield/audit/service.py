@@ -1,8 +1,11 @@
 """Record audit events and keep their hash chain (DICOM PS3.15 A.5 event codes).
 
-Rows are inserted inside the transaction of the change they describe, so they commit (or
-roll back) with it, and without contention. Sealing, which gives each row its place and
-hash in the chain, runs afterwards under a lock on the single chain-head row.
+Changes are audited inside their own transaction (`record`), so the event commits or rolls
+back with them. Reads of patient data have no transaction of their own: `record_access`
+appends the event to a local fsync'd journal and returns once it is on disk, so no access
+is answered before its audit event is durable. The sealer thread writes journal segments
+into the table (and replays those of a process that died), then gives new rows their place
+and hash in the chain in batches, under a lock on the single chain-head row.
 """
 
 from __future__ import annotations
@@ -10,27 +13,27 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from hounsfield import context
-from hounsfield.audit.models import AuditChainHead, AuditEvent
-from hounsfield.db import after_commit, transaction, utcnow
+from hounsfield.audit.journal import Journal, Segment
+from hounsfield.audit.models import AuditChainHead, AuditEvent, AuditJournalSegment
+from hounsfield.config import get_settings
+from hounsfield.db import transaction, utcnow
+from hounsfield.periodic import PeriodicThread
 
 logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
-SEAL_BATCH = 500
-FLUSH_BATCH = 200
-
-_buffer_lock = threading.Lock()
-_buffer: list[AuditEvent] = []
+SEAL_BATCH = 2000
+SEGMENT_MARKER_DAYS = 1  # markers only guard the moment between commit and unlink
 
 
 class Outcome(IntEnum):
@@ -96,7 +99,7 @@ class Anonymous:
         return []
 
 
-def _event(
+def _fields(
     action: str,
     actor: Actor | None,
     *,
@@ -105,66 +108,32 @@ def _event(
     resource_id: str | None = None,
     patient_id: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    return AuditEvent(
-        occurred_at=utcnow(),
-        action=action,
-        event_code=EVENT_CODES.get(action, DEFAULT_EVENT_CODE),
-        outcome=int(outcome),
-        actor_id=str(actor.id) if actor is not None and actor.id is not None else None,
-        actor_username=actor.username if actor is not None else None,
-        actor_roles=",".join(actor.role_names) if actor is not None else "",
-        resource_type=resource_type,
-        resource_id=resource_id,
-        patient_id=patient_id,
-        client_ip=context.client_ip.get(),
-        request_id=context.request_id.get(),
-        detail=json.dumps(detail or {}, sort_keys=True, ensure_ascii=False),
-    )
+) -> dict[str, Any]:
+    return {
+        "occurred_at": utcnow(),
+        "action": action,
+        "event_code": EVENT_CODES.get(action, DEFAULT_EVENT_CODE),
+        "outcome": int(outcome),
+        "actor_id": str(actor.id) if actor is not None and actor.id is not None else None,
+        "actor_username": actor.username if actor is not None else None,
+        "actor_roles": ",".join(actor.role_names) if actor is not None else "",
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "patient_id": patient_id,
+        "client_ip": context.client_ip.get(),
+        "request_id": context.request_id.get(),
+        "detail": json.dumps(detail or {}, sort_keys=True, ensure_ascii=False),
+    }
 
 
 def record(session: Session, action: str, actor: Actor | None, **fields: Any) -> AuditEvent:
-    """Add one audit event to this transaction; it is sealed into the chain after commit.
+    """Add one audit event to this transaction; the sealer chains it after commit.
 
     Fields: outcome, resource_type, resource_id, patient_id, detail (never patient names).
     """
-    event = _event(action, actor, **fields)
+    event = AuditEvent(**_fields(action, actor, **fields))
     session.add(event)
-    after_commit(session, sealer.notify)
     return event
-
-
-def record_access(action: str, actor: Actor | None, **fields: Any) -> None:
-    """Record a read of patient data without a write in the request: buffered, written in
-    batches by the sealer thread within about a second (and at shutdown)."""
-    event = _event(action, actor, **fields)
-    with _buffer_lock:
-        _buffer.append(event)
-        full = len(_buffer) >= FLUSH_BATCH
-    if full:
-        sealer.notify()
-
-
-def flush_buffer() -> int:
-    """Write buffered access events in one transaction. Returns how many."""
-    with _buffer_lock:
-        events = list(_buffer)
-        _buffer.clear()
-    if not events:
-        return 0
-    try:
-        with transaction() as session:
-            session.add_all(events)
-    except Exception:
-        with _buffer_lock:  # keep them for the next attempt, oldest first
-            _buffer[:0] = [_event_copy(e) for e in events]
-        raise
-    return len(events)
-
-
-def _event_copy(event: AuditEvent) -> AuditEvent:
-    columns = AuditEvent.__table__.columns.keys()
-    return AuditEvent(**{c: getattr(event, c) for c in columns if c != "id"})
 
 
 def record_now(action: str, actor: Actor | None, **fields: Any) -> None:
@@ -173,27 +142,87 @@ def record_now(action: str, actor: Actor | None, **fields: Any) -> None:
         record(session, action, actor, **fields)
 
 
-def digest(event: AuditEvent) -> str:
-    """SHA-256 over the row's content and its predecessor's hash."""
-    content = [
-        event.seq,
-        event.occurred_at.isoformat(),
-        event.action,
-        event.event_code,
-        event.outcome,
-        event.actor_id,
-        event.actor_username,
-        event.actor_roles,
-        event.resource_type,
-        event.resource_id,
-        event.patient_id,
-        event.client_ip,
-        event.request_id,
-        event.detail,
-        event.prev_hash,
+# -- reads: the journal ----------------------------------------------------------------
+
+_journal: Journal | None = None
+
+
+def journal() -> Journal:
+    """This process's journal, under the data directory (tests change the directory)."""
+    global _journal
+    directory = get_settings().data_dir / "audit-journal"
+    if _journal is None or _journal.directory != directory:
+        _journal = Journal(directory)
+    return _journal
+
+
+def record_access(action: str, actor: Actor | None, **fields: Any) -> None:
+    """Record a read of patient data; returns once the event is durable (fsync'd journal).
+
+    Raises OSError when the journal cannot be written: the caller must not answer then.
+    """
+    event = _fields(action, actor, **fields)
+    event["occurred_at"] = event["occurred_at"].isoformat()
+    journal().append(event)
+
+
+def _write_segment(segment: Segment) -> int:
+    """Insert a segment's events and its marker in one transaction; 0 if already done."""
+    rows = [
+        {**r, "occurred_at": datetime.fromisoformat(r["occurred_at"])} for r in segment.records()
     ]
+    with transaction() as session:
+        if session.get(AuditJournalSegment, segment.name) is not None:
+            return 0  # written before a crash kept the file: never twice
+        if rows:
+            session.execute(insert(AuditEvent), rows)
+        session.add(AuditJournalSegment(name=segment.name))
+        cutoff = utcnow() - timedelta(days=SEGMENT_MARKER_DAYS)
+        session.execute(delete(AuditJournalSegment).where(AuditJournalSegment.drained_at < cutoff))
+    return len(rows)
+
+
+def flush_buffer() -> int:
+    """Write journalled access events into the table (ours, and orphans of dead
+    processes). Returns how many. A segment that fails stays on disk for the next try."""
+    own = journal().rotate()
+    total = _drain([own]) if own else 0
+    return total + _drain(journal().orphans())
+
+
+def _drain(segments: list[Segment]) -> int:
+    total, done = 0, 0
+    try:
+        for segment in segments:
+            total += _write_segment(segment)
+            segment.discard()
+            done += 1
+    except Exception:
+        for segment in segments[done:]:
+            segment.close()  # unlocked: the next drain (ours or another's) replays it
+        raise
+    return total
+
+
+# -- the chain -------------------------------------------------------------------------
+
+DIGESTED = (
+    "seq", "occurred_at", "action", "event_code", "outcome", "actor_id", "actor_username",
+    "actor_roles", "resource_type", "resource_id", "patient_id", "client_ip", "request_id",
+    "detail", "prev_hash",
+)  # fmt: skip
+
+
+def digest_fields(values: Mapping[str, Any]) -> str:
+    """SHA-256 over a row's content and its predecessor's hash."""
+    content = [values[name] for name in DIGESTED]
+    content[1] = content[1].isoformat()
     payload = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def digest(event: AuditEvent) -> str:
+    return digest_fields({name: getattr(event, name) for name in DIGESTED})
 
 
 def _head(session: Session) -> AuditChainHead:
@@ -205,18 +234,29 @@ def _head(session: Session) -> AuditChainHead:
     return head
 
 
+_COLUMNS = [
+    AuditEvent.__table__.c[name] for name in ("id", *DIGESTED) if name not in ("seq", "prev_hash")
+]
+
+
 def seal_pending(session: Session) -> int:
-    """Give unsealed rows their place in the chain, oldest first. Returns how many."""
+    """Give unsealed rows their place in the chain, oldest first, in one batched UPDATE.
+
+    Returns how many."""
     head = _head(session)
-    rows = session.scalars(
-        select(AuditEvent).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id).limit(SEAL_BATCH)
-    ).all()
+    rows = session.execute(
+        select(*_COLUMNS).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id).limit(SEAL_BATCH)
+    ).mappings()
+    seq, prev, sealed = head.seq, head.hash, []
     for row in rows:
-        row.seq = head.seq + 1
-        row.prev_hash = head.hash
-        row.hash = digest(row)
-        head.seq, head.hash = row.seq, row.hash
-    return len(rows)
+        seq += 1
+        values = {**row, "seq": seq, "prev_hash": prev}
+        prev = digest_fields(values)
+        sealed.append({"id": row["id"], "seq": seq, "prev_hash": values["prev_hash"], "hash": prev})
+    if sealed:  # ORM bulk UPDATE by primary key: one executemany
+        session.execute(update(AuditEvent), sealed)
+        head.seq, head.hash = seq, prev
+    return len(sealed)
 
 
 def seal_all() -> int:
@@ -270,43 +310,32 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
     return VerifyResult(checked, unsealed)
 
 
-class Sealer:
-    """A background thread that writes buffered access events and seals new rows."""
+class Sealer(PeriodicThread):
+    """Writes journalled access events into the table and seals new rows, in batches."""
+
+    name = "audit-sealer"
 
     def __init__(self) -> None:
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def notify(self) -> None:
-        self._wake.set()
+        super().__init__(interval_s=0.5)
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="audit-sealer", daemon=True)
-            self._thread.start()
+        # Sealing runs in batches at this pace, never once per event.
+        self.interval_s = get_settings().audit.seal_interval_s
+        super().start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._seal()
+    def run_once(self) -> None:
+        flush_buffer()
+        seal_all()
 
-    def _seal(self) -> None:
+    def notify(self) -> None:
+        self.wake()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        super().stop(timeout_s)
         try:
-            flush_buffer()
-            seal_all()
+            self.run_once()  # what is left, before the process ends
         except Exception:
-            logger.exception("audit sealing failed; will retry")
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(timeout=1)
-            self._wake.clear()
-            self._seal()
+            logger.exception("audit sealing at shutdown failed; the journal keeps the events")
 
 
 sealer = Sealer()
