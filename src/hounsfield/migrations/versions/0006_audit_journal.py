@@ -1,7 +1,7 @@
 """audit journal segments drained, and the export cursor of each audit sink
 
-Revision ID: 0005_audit_journal
-Revises: 0004_series_refresh
+Revision ID: 0006_audit_journal
+Revises: 0005_fold_accents
 Create Date: 2026-12-01 21:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import hounsfield.db
 
-revision: str = "0005_audit_journal"
-down_revision: str | None = "0004_series_refresh"
+revision: str = "0006_audit_journal"
+down_revision: str | None = "0005_fold_accents"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
