@@ -11,11 +11,11 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom import AE
 
-from hounsfield.dimse import archive
 from hounsfield.dimse.common import (
     ModalityWorklistInformationFind,
     StudyRootQueryRetrieveInformationModelFind,
 )
+from hounsfield.ingest.service import ingest
 from tests.dicom_factory import make_dataset, to_bytes
 from tests.dimse.conftest import run
 
@@ -28,7 +28,7 @@ SERIES_A1, SERIES_A2 = "1.2.826.0.1.3680043.10.2.1", "1.2.826.0.1.3680043.10.2.2
 
 
 def _store(**attributes: Any) -> None:
-    outcome = archive.store(to_bytes(make_dataset(**attributes)), origin="test")
+    outcome = ingest(to_bytes(make_dataset(**attributes)), origin="test")
     assert outcome.status == "stored", outcome
 
 

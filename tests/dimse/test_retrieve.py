@@ -13,12 +13,12 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 from pynetdicom.presentation import build_role
 
-from hounsfield.dimse import archive
 from hounsfield.dimse.common import (
     StorageCommitmentPushModel,
     StorageCommitmentPushModelInstance,
     StudyRootQueryRetrieveInformationModelMove,
 )
+from hounsfield.ingest.service import ingest
 from tests.dicom_factory import make_dataset, to_bytes
 from tests.dimse.conftest import StoreSCP, free_port, run
 
@@ -33,7 +33,7 @@ def study() -> list[str]:
     for number in (1, 2, 3):
         ds = make_dataset(StudyInstanceUID=STUDY, SeriesInstanceUID=SERIES,
                           InstanceNumber=number, PatientID="MV1")  # fmt: skip
-        assert archive.store(to_bytes(ds), origin="test").status == "stored"
+        assert ingest(to_bytes(ds), origin="test").status == "stored"
         uids.append(str(ds.SOPInstanceUID))
     return uids
 

@@ -16,6 +16,7 @@ from hounsfield.dimse.common import (
     StudyRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelMove,
 )
+from hounsfield.ingest.service import ingest
 from tests.dicom_factory import make_dataset, to_bytes
 from tests.dimse.conftest import StoreSCP, free_port
 
@@ -30,7 +31,7 @@ def study() -> list[str]:
         for number in (1, 2):
             ds = make_dataset(StudyInstanceUID=STUDY, SeriesInstanceUID=series,
                               InstanceNumber=number, PatientID="SEND1")  # fmt: skip
-            assert archive.store(to_bytes(ds), origin="test").status == "stored"
+            assert ingest(to_bytes(ds), origin="test").status == "stored"
             uids.append(str(ds.SOPInstanceUID))
     return uids
 

@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from hounsfield.audit.models import AuditEvent
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
+from hounsfield.ingest.outcome import Outcome
 from hounsfield.ingest.service import (
     InstanceConflict,
     InvalidInstance,
     StorageUnavailable,
-    StoreResult,
     store_instance,
 )
 from hounsfield.storage import get_storage
@@ -30,7 +30,7 @@ from tests.dicom_factory import make_dataset, to_bytes
 from tests.s3_server import free_port, moto_server
 
 
-def ingest(source: Any, origin: str = "test") -> StoreResult:
+def ingest(source: Any, origin: str = "test") -> Outcome:
     with transaction(write=True) as session:
         return store_instance(session, source, origin=origin)
 

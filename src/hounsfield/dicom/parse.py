@@ -30,11 +30,12 @@ from pydicom.uid import (
 
 from hounsfield.dicom.charset import TEXT_VRS, guess_character_set
 from hounsfield.dicom.uids import is_valid_uid
-from hounsfield.errors import Unprocessable
 
 __all__ = [
     "PREAMBLE_LENGTH",
+    "REASONS",
     "InvalidInstance",
+    "Note",
     "ParseLimits",
     "ParsedInstance",
     "parse_instance",
@@ -50,18 +51,67 @@ UNDEFINED = 0xFFFFFFFF
 PIXEL_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"UN"}
 # TIFF magic numbers: the one non-DICOM use of the preamble PS3.10 §7.5 names.
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
-NOT_DICOM = "not a DICOM file (no DICM prefix and not a readable dataset)"
 REQUIRED_UIDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
 
+# Why a file is refused, or what was noted about it: a stable code → English text. The text
+# names tags or keywords, never values (no PHI); the edge translates by the code.
+REASONS = {
+    "not_dicom": "not a DICOM file (no DICM prefix and not a readable dataset)",
+    "malformed": "malformed DICOM data",
+    "malformed_or_truncated": "malformed or truncated DICOM data",
+    "empty_dataset": "empty DICOM dataset",
+    "unreadable_meta": "unreadable file meta information",
+    "bad_transfer_syntax": "missing or invalid Transfer Syntax UID in the file meta",
+    "deflate_bomb": "deflated dataset inflates beyond the allowed size",
+    "corrupt_deflate": "corrupt deflated dataset",
+    "pixel_attributes_invalid": "pixel data without valid Rows, Columns or BitsAllocated",
+    "pixel_dimensions_invalid": "pixel data with zero or negative image dimensions",
+    "pixel_too_large": "image dimensions exceed the allowed pixel data size",
+    "pixel_truncated": "pixel data truncated (shorter than its declared length)",
+    "pixel_short": "pixel data shorter than Rows x Columns x Frames x Bits",
+    "pixel_undefined_length": "undefined-length pixel data in a native transfer syntax",
+    "fragments_truncated": "encapsulated pixel data truncated",
+    "fragments_malformed": "malformed encapsulated pixel data",
+    "fragments_too_many": "too many pixel data fragments",
+    "element_truncated": "element {tag} truncated (longer than the bytes that remain)",
+    "element_malformed": "malformed element {tag}",
+    "uid_missing": "missing {keyword}",
+    "uid_invalid": "invalid {keyword} (not a DICOM UID)",
+    "attributes_malformed": "malformed attribute values",
+    "bare_dataset_unreadable": "not a DICOM file (bare dataset could not be read)",
+    # notes (the instance is stored)
+    "charset_guessed": "no Specific Character Set; text decoded as {charset}",
+    "meta_uid_differs": "file meta SOP Instance UID differs from the dataset's",
+    "preamble_zeroed": "non-DICOM preamble replaced by zeros",
+    "bare_dataset": "bare dataset stored with file meta information",
+}
 
-class InvalidInstance(Unprocessable):
-    """The file is not a DICOM instance the archive can accept."""
 
-    code = "invalid_instance"
+@dataclass(frozen=True)
+class Note:
+    """A reason by code, with its parameters (tags, keywords, charset names: never PHI)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason, details={"reason": reason})
-        self.reason = reason
+    code: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    def __init__(self, code: str, **params: str) -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "params", tuple(sorted(params.items())))
+
+    @property
+    def reason(self) -> str:
+        """The English text."""
+        return REASONS[self.code].format(**dict(self.params))
+
+
+class InvalidInstance(ValueError):
+    """The file is not a DICOM instance the archive can accept (a domain error, no HTTP)."""
+
+    def __init__(self, code: str, **params: str) -> None:
+        self.note = Note(code, **params)
+        self.code = code
+        self.reason = self.note.reason
+        super().__init__(self.reason)
 
 
 @dataclass(frozen=True)
@@ -101,14 +151,14 @@ class ParsedInstance:
         From the file meta information (Implicit VR Little Endian for a bare dataset).
     part10 : bool
         ``False`` for a bare dataset without preamble and file meta information.
-    warnings : list of str
+    warnings : list of Note
         PHI-free notes (e.g. a guessed character set).
     """
 
     dataset: Dataset
     transfer_syntax_uid: str
     part10: bool
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Note] = field(default_factory=list)
 
     @property
     def sop_class_uid(self) -> str:
@@ -181,11 +231,11 @@ def parse_instance(path: Path, limits: ParseLimits | None = None) -> ParsedInsta
     if part10:
         return _guarded(path, size, True, limits)
     if size > limits.max_raw_dataset_bytes:
-        raise InvalidInstance(NOT_DICOM)
+        raise InvalidInstance("not_dicom")
     try:
         return _guarded(path, size, False, limits)
     except InvalidInstance as exc:  # whatever broke, a file without DICM was not DICOM
-        raise InvalidInstance(NOT_DICOM) from exc
+        raise InvalidInstance("not_dicom") from exc
 
 
 def _guarded(path: Path, size: int, part10: bool, limits: ParseLimits) -> ParsedInstance:
@@ -195,11 +245,11 @@ def _guarded(path: Path, size: int, part10: bool, limits: ParseLimits) -> Parsed
     except InvalidInstance:
         raise
     except Exception as exc:  # a parser bug on hostile input must not become a 500
-        raise InvalidInstance("malformed DICOM data") from exc
+        raise InvalidInstance("malformed") from exc
 
 
 def _parse(path: Path, size: int, part10: bool, limits: ParseLimits) -> ParsedInstance:
-    notes: list[str] = []
+    notes: list[Note] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         transfer_syntax = _transfer_syntax(path) if part10 else str(ImplicitVRLittleEndian)
@@ -220,13 +270,13 @@ def _parse(path: Path, size: int, part10: bool, limits: ParseLimits) -> ParsedIn
             guessed = guess_character_set(_raw_text_values(ds))
             if guessed is not None:
                 ds.SpecificCharacterSet = guessed
-                notes.append(f"no Specific Character Set; text decoded as {guessed}")
+                notes.append(Note("charset_guessed", charset=guessed))
                 _decode_as(ds, convert_encodings(guessed))
         _touch_all(ds, size)
     _check_required(ds)
     meta_uid = getattr(ds, "file_meta", Dataset()).get("MediaStorageSOPInstanceUID")
     if part10 and meta_uid is not None and str(meta_uid) != str(ds.SOPInstanceUID):
-        notes.append("file meta SOP Instance UID differs from the dataset's")
+        notes.append(Note("meta_uid_differs"))
     return ParsedInstance(ds, transfer_syntax, part10, notes)
 
 
@@ -236,10 +286,10 @@ def _transfer_syntax(path: Path) -> str:
             fp.seek(PREAMBLE_LENGTH + 4)
             meta = _file_meta(fp)
     except Exception as exc:
-        raise InvalidInstance("unreadable file meta information") from exc
+        raise InvalidInstance("unreadable_meta") from exc
     uid = meta.get("TransferSyntaxUID")
     if uid is None or not is_valid_uid(str(uid)):
-        raise InvalidInstance("missing or invalid Transfer Syntax UID in the file meta")
+        raise InvalidInstance("bad_transfer_syntax")
     return str(uid)
 
 
@@ -260,10 +310,10 @@ def _read(
             force=not part10,
         )
     except Exception as exc:
-        reason = "not a DICOM file" if not part10 else "malformed or truncated DICOM data"
-        raise InvalidInstance(reason) from exc
+        code = "not_dicom" if not part10 else "malformed_or_truncated"
+        raise InvalidInstance(code) from exc
     if len(ds) == 0:
-        raise InvalidInstance("not a DICOM file" if not part10 else "empty DICOM dataset")
+        raise InvalidInstance("not_dicom" if not part10 else "empty_dataset")
     return ds
 
 
@@ -274,7 +324,7 @@ def _check_inflated_size(path: Path, size: int, limits: ParseLimits) -> None:
         try:
             _file_meta(fp)
         except Exception as exc:
-            raise InvalidInstance("unreadable file meta information") from exc
+            raise InvalidInstance("unreadable_meta") from exc
         deflated = max(size - fp.tell(), 1)
         cap = min(limits.max_inflated_bytes, deflated * limits.max_inflate_ratio)
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
@@ -288,10 +338,10 @@ def _check_inflated_size(path: Path, size: int, limits: ParseLimits) -> None:
                     out = inflater.decompress(chunk, 1 << 20)
                     total += len(out)
                     if total > cap:
-                        raise InvalidInstance("deflated dataset inflates beyond the allowed size")
+                        raise InvalidInstance("deflate_bomb")
                     chunk = inflater.unconsumed_tail
             except zlib.error as exc:
-                raise InvalidInstance("corrupt deflated dataset") from exc
+                raise InvalidInstance("corrupt_deflate") from exc
 
 
 def _expected_pixel_bytes(ds: Dataset, tag: int, limits: ParseLimits) -> int:
@@ -301,15 +351,15 @@ def _expected_pixel_bytes(ds: Dataset, tag: int, limits: ParseLimits) -> int:
         samples = int(ds.get("SamplesPerPixel", 1) or 1)
         frames = int(ds.get("NumberOfFrames", 1) or 1)
     except Exception as exc:
-        raise InvalidInstance("pixel data without valid Rows, Columns or BitsAllocated") from exc
+        raise InvalidInstance("pixel_attributes_invalid") from exc
     if min(rows, columns, bits, samples, frames) < 1:
-        raise InvalidInstance("pixel data with zero or negative image dimensions")
+        raise InvalidInstance("pixel_dimensions_invalid")
     if str(ds.get("PhotometricInterpretation", "")) == "YBR_FULL_422":
         samples = 2  # PS3.5 §8.2.1: 4:2:2 native data holds two samples per pixel
     total_bits = rows * columns * samples * frames * bits
     expected = (total_bits + 7) // 8
     if expected > limits.max_pixel_bytes:
-        raise InvalidInstance("image dimensions exceed the allowed pixel data size")
+        raise InvalidInstance("pixel_too_large")
     return expected
 
 
@@ -339,7 +389,7 @@ def _check_pixels_on_disk(
     # implicit VR under an explicit transfer syntax.
     if header[4:6] in PIXEL_VRS:
         if len(header) < 12:
-            raise InvalidInstance("pixel data element truncated")
+            raise InvalidInstance("pixel_truncated")
         (length,) = struct.unpack(end + "L", header[8:12])
         value_start = start + 12
     else:
@@ -348,12 +398,12 @@ def _check_pixels_on_disk(
     expected = _expected_pixel_bytes(ds, tag, limits)
     if length != UNDEFINED:
         if value_start + length > size:
-            raise InvalidInstance("pixel data truncated (shorter than its declared length)")
+            raise InvalidInstance("pixel_truncated")
         if not _is_encapsulated(transfer_syntax) and length < expected:
-            raise InvalidInstance("pixel data shorter than Rows × Columns × Frames × Bits")
+            raise InvalidInstance("pixel_short")
         return
     if not _is_encapsulated(transfer_syntax):
-        raise InvalidInstance("undefined-length pixel data in a native transfer syntax")
+        raise InvalidInstance("pixel_undefined_length")
     _walk_fragments(fp, value_start, size, end)
 
 
@@ -362,20 +412,20 @@ def _walk_fragments(fp: BinaryIO, position: int, size: int, end: str) -> None:
     items = 0
     while True:
         if position + 8 > size:
-            raise InvalidInstance("encapsulated pixel data truncated")
+            raise InvalidInstance("fragments_truncated")
         fp.seek(position)
         group, element, length = struct.unpack(end + "HHL", fp.read(8))
         tag = group << 16 | element
         if tag == SEQUENCE_DELIMITER:
             return
         if tag != ITEM or length == UNDEFINED:
-            raise InvalidInstance("malformed encapsulated pixel data")
+            raise InvalidInstance("fragments_malformed")
         position += 8 + length
         if position > size:
-            raise InvalidInstance("encapsulated pixel data truncated")
+            raise InvalidInstance("fragments_truncated")
         items += 1
         if items > 10_000_000:
-            raise InvalidInstance("too many pixel data fragments")
+            raise InvalidInstance("fragments_too_many")
 
 
 def _check_pixels_in_memory(ds: Dataset, transfer_syntax: str, limits: ParseLimits) -> None:
@@ -384,7 +434,7 @@ def _check_pixels_in_memory(ds: Dataset, transfer_syntax: str, limits: ParseLimi
             expected = _expected_pixel_bytes(ds, tag, limits)
             value = ds[tag].value
             if not _is_encapsulated(transfer_syntax) and len(value or b"") < expected:
-                raise InvalidInstance("pixel data shorter than Rows × Columns × Frames × Bits")
+                raise InvalidInstance("pixel_short")
 
 
 def _raw_text_values(ds: Dataset) -> list[bytes]:
@@ -424,7 +474,7 @@ def _touch_all(ds: Dataset, size: int) -> None:
             and raw.length not in (0, UNDEFINED)
         ):
             if raw.value_tell + raw.length > size:
-                raise InvalidInstance(f"element {_tag(tag)} truncated")
+                raise InvalidInstance("element_truncated", tag=_tag(tag))
             continue  # deferred (large): bounds-checked, not loaded
         try:
             elem = ds[tag]
@@ -432,7 +482,7 @@ def _touch_all(ds: Dataset, size: int) -> None:
         except InvalidInstance:
             raise
         except Exception as exc:
-            raise InvalidInstance(f"malformed element {_tag(tag)}") from exc
+            raise InvalidInstance("element_malformed", tag=_tag(tag)) from exc
         if elem.VR == "SQ":
             for item in value or []:
                 _touch_all(item, size)
@@ -447,6 +497,6 @@ def _check_required(ds: Dataset) -> None:
     for keyword in REQUIRED_UIDS:
         value = ds.get(keyword)
         if value is None or str(value).strip() == "":
-            raise InvalidInstance(f"missing {keyword}")
+            raise InvalidInstance("uid_missing", keyword=keyword)
         if not is_valid_uid(str(value)):
-            raise InvalidInstance(f"invalid {keyword} (not a DICOM UID)")
+            raise InvalidInstance("uid_invalid", keyword=keyword)

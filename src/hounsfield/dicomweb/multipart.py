@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-from collections.abc import AsyncIterable, Iterable, Iterator
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import anyio.to_thread
 from python_multipart.multipart import MultipartParser
+from starlette.requests import ClientDisconnect
 
 from hounsfield.errors import BadRequest, HounsfieldError, PayloadTooLarge
 
@@ -176,10 +177,16 @@ class SpooledPart:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+Keep = Callable[[dict[str, str]], bool]
+
+
 class _Spooler:
-    def __init__(self, directory: Path, max_part_bytes: int) -> None:
+    """python-multipart callbacks: each part (that `keep` accepts) to its own file."""
+
+    def __init__(self, directory: Path, max_part_bytes: int, keep: Keep | None = None) -> None:
         self.directory = directory
         self.max_part_bytes = max_part_bytes
+        self.keep = keep
         self.parts: list[SpooledPart] = []
         self._file: IO[bytes] | None = None
         self._headers: dict[str, str] = {}
@@ -209,6 +216,8 @@ class _Spooler:
         self._value.clear()
 
     def headers_finished(self) -> None:
+        if self.keep is not None and not self.keep(self._headers):
+            return  # not wanted (e.g. a form field other than the files): skipped
         path = self.directory / f"part-{len(self.parts):06d}"
         self._file = path.open("wb")
         self.parts.append(
@@ -216,7 +225,8 @@ class _Spooler:
         )
 
     def part_data(self, data: bytes, start: int, end: int) -> None:
-        assert self._file is not None
+        if self._file is None:
+            return
         self._size += end - start
         if self._size > self.max_part_bytes:
             raise PayloadTooLarge("A part of the request is larger than allowed.")
@@ -241,13 +251,18 @@ async def spool_multipart(
     *,
     max_total_bytes: int,
     max_part_bytes: int,
+    media_type: str = "multipart/related",
+    keep: Keep | None = None,
 ) -> list[SpooledPart]:
-    """Spool every part of a multipart/related body into `directory`.
+    """Spool every part of a multipart body (of `media_type`) into `directory`.
+
+    The one multipart reader, for STOW-RS and browser uploads. `keep`, if given, sees
+    each part's headers (names lower-cased) and says whether to spool it.
 
     Raises
     ------
     UnsupportedMediaType
-        Unless the body is multipart/related with a boundary.
+        Unless the body is of `media_type` with a boundary.
     PayloadTooLarge
         When the body or one part grows beyond its cap (checked while streaming).
     BadRequest
@@ -255,9 +270,9 @@ async def spool_multipart(
     """
     media = parse_media_type(content_type)
     boundary = media.params.get("boundary")
-    if media.type != "multipart/related" or not boundary:
-        raise UnsupportedMediaType("The body must be multipart/related with a boundary.")
-    spooler = _Spooler(directory, max_part_bytes)
+    if media.type != media_type or not boundary:
+        raise UnsupportedMediaType(f"The body must be {media_type} with a boundary.")
+    spooler = _Spooler(directory, max_part_bytes, keep)
     parser = MultipartParser(boundary, spooler.callbacks(), max_header_count=32)
     total = 0
     pending: list[bytes] = []
@@ -277,6 +292,8 @@ async def spool_multipart(
         parser.finalize()
     except HounsfieldError:
         raise
+    except ClientDisconnect as exc:
+        raise BadRequest("The request was interrupted.") from exc
     except Exception as exc:  # python-multipart raises its own framing errors
         raise BadRequest("The multipart body is malformed.") from exc
     finally:

@@ -37,6 +37,7 @@ from hounsfield.dicomweb.multipart import (
     stream_parts,
 )
 from hounsfield.errors import BadRequest, NotFound
+from hounsfield.ingest.outcome import language
 from hounsfield.studies import derived, objects, queries
 from hounsfield.studies import refs as lookup
 from hounsfield.studies.refs import InstanceRef
@@ -556,7 +557,12 @@ async def _stow(request: Request, user: User, study: str | None) -> Response:
     with stow.spool_directory(conf.data_dir / "spool") as directory:
         parts = await stow.receive(request, Path(directory))
         status, body, headers = await run_in_threadpool(
-            stow.store_parts, parts, study, user, _base_url(request)
+            stow.store_parts,
+            parts,
+            study,
+            user,
+            _base_url(request),
+            language(request.headers.get("accept-language")),
         )
     return JSONResponse(body, status_code=status, media_type=DICOM_JSON, headers=headers)
 

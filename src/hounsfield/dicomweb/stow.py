@@ -14,7 +14,7 @@ from fastapi import Request
 from pydicom import dcmread
 
 from hounsfield.config import get_settings
-from hounsfield.db import transaction
+from hounsfield.dicom.parse import Note
 from hounsfield.dicomweb.multipart import (
     SpooledPart,
     UnsupportedMediaType,
@@ -23,13 +23,8 @@ from hounsfield.dicomweb.multipart import (
     spool_multipart,
 )
 from hounsfield.errors import BadRequest, PayloadTooLarge
-from hounsfield.ingest.service import (
-    InstanceConflict,
-    InvalidInstance,
-    StorageUnavailable,
-    prepare_instance,
-    store_instance,
-)
+from hounsfield.ingest.outcome import STATUS_CODES, Language, Outcome
+from hounsfield.ingest.service import ingest
 from hounsfield.studies.service import transfer
 from hounsfield.users.models import User
 
@@ -43,14 +38,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# PS3.18 Table 10.5.3-1 / PS3.4 Annex GG: Failure Reason values.
-PROCESSING_FAILURE = 0x0110
-DUPLICATE_SOP = 0x0111
-OUT_OF_RESOURCES = 0xA700
-DATASET_MISMATCH = 0xA900  # e.g. not of the study the request path names
-CANNOT_UNDERSTAND = 0xC000
-COERCION = 0xB000  # Warning Reason: data elements coerced (e.g. preamble zeroed)
 PARALLEL_PARTS = 4
+OUT_OF_RESOURCES = STATUS_CODES["unavailable"][1]
+MAX_WARNINGS = 10  # distinct texts in the Warning header
 
 
 def check_content_type(value: str) -> None:
@@ -104,73 +94,84 @@ def _uid_element(value: str) -> dict[str, Any]:
     return {"vr": "UI", "Value": [value]} if value else {"vr": "UI"}
 
 
-def _failed(sop_class: str, sop_instance: str, reason: int) -> dict[str, Any]:
-    return {
-        "00081150": _uid_element(sop_class),
-        "00081155": _uid_element(sop_instance),
-        "00081197": {"vr": "US", "Value": [reason]},
-    }
+def _comment(text: str) -> dict[str, Any]:
+    return {"vr": "LO", "Value": [text[:64]]}
 
 
-def _store_part(
-    part: SpooledPart, study: str | None, user: User, base: str
-) -> tuple[bool, dict[str, Any], bool]:
-    """(stored, ReferencedSOPSequence or FailedSOPSequence item, warned) for one part."""
-    sop_class, sop_instance, part_study = _header_uids(part.path)
+def _store_part(part: SpooledPart, study: str | None, user: User) -> Outcome:
     media = parse_media_type(part.content_type or "application/dicom")
     if media.type != "application/dicom":
-        return False, _failed(sop_class, sop_instance, CANNOT_UNDERSTAND), False
-    if study is not None and part_study != study:
-        return False, _failed(sop_class, sop_instance, DATASET_MISMATCH), False
-    try:
-        # The slow part (hash, parse, fsync'ed object write) before the index
-        # transaction, which on SQLite holds the database's write lock.
-        with prepare_instance(part.path) as prepared, transaction(write=True) as session:
-            result = store_instance(session, prepared, origin="stow", actor=user)
-    except InvalidInstance as exc:
-        logger.info("STOW-RS part refused: %s", getattr(exc, "reason", "invalid"))
-        return False, _failed(sop_class, sop_instance, CANNOT_UNDERSTAND), False
-    except InstanceConflict:
-        return False, _failed(sop_class, sop_instance, DUPLICATE_SOP), False
-    except StorageUnavailable:
-        return False, _failed(sop_class, sop_instance, OUT_OF_RESOURCES), False
+        return Outcome("refused", reason=Note("media_type"))
+    return ingest(part.path, origin="stow", actor=user, study=study)
+
+
+def _item(part: SpooledPart, outcome: Outcome, base: str, language: Language) -> dict[str, Any]:
+    """The ReferencedSOPSequence or FailedSOPSequence item of one part."""
+    sop_class, sop_instance = outcome.sop_class_uid, outcome.sop_instance_uid
+    if not sop_instance:  # refused before the header was understood: what can be read
+        sop_class, sop_instance, _ = _header_uids(part.path)
     item: dict[str, Any] = {
-        "00081150": _uid_element(result.sop_class_uid),
-        "00081155": _uid_element(result.sop_instance_uid),
-        "00081190": {
+        "00081150": _uid_element(sop_class),
+        "00081155": _uid_element(sop_instance),
+    }
+    message = outcome.message(language)
+    if not outcome.ok:
+        item["00081197"] = {"vr": "US", "Value": [outcome.stow_reason]}
+    else:
+        item["00081190"] = {
             "vr": "UR",
             "Value": [
-                f"{base}/studies/{result.study_instance_uid}/series/"
-                f"{result.series_instance_uid}/instances/{result.sop_instance_uid}"
+                f"{base}/studies/{outcome.study_instance_uid}/series/"
+                f"{outcome.series_instance_uid}/instances/{sop_instance}"
             ],
-        },
-    }
-    if result.warning:
-        item["00081196"] = {"vr": "US", "Value": [COERCION]}
-    return True, item, bool(result.warning)
+        }
+        if outcome.notes:
+            item["00081196"] = {"vr": "US", "Value": [outcome.stow_reason]}
+    if message:
+        item["00000902"] = _comment(message)  # Error Comment, as dcm4chee answers
+    return item
+
+
+def _warning_header(texts: list[str]) -> str:
+    """`Warning: 299 hounsfield "<text>"`, one value per distinct text (RFC 7234 §5.5).
+
+    In English: header values are ASCII (the body's Error Comments follow the language).
+    """
+    distinct = list(dict.fromkeys(texts))[:MAX_WARNINGS]
+    values = []
+    for text in distinct:
+        ascii_text = text.encode("ascii", "replace").decode().replace('"', "'").replace("\\", "/")
+        values.append(f'299 hounsfield "{ascii_text}"')
+    return ", ".join(values)
 
 
 def store_parts(
-    parts: list[SpooledPart], study: str | None, user: User, base: str
+    parts: list[SpooledPart],
+    study: str | None,
+    user: User,
+    base: str,
+    language: Language = "zh-CN",
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Ingest every part; return the HTTP status, the response dataset (DICOM JSON) and
     headers: 200 all stored, 202 some failed or warned, 409 all failed, 503 (with
-    Retry-After) when storage was unavailable for every one.
+    Retry-After) when storage was unavailable for every one. Each failure and warning
+    carries its reason: an Error Comment in its item, in `language`, and a Warning header.
 
-    Up to PARALLEL_PARTS parts are prepared at once (hashing, parsing and fsync overlap);
+    Up to PARALLEL_PARTS parts are ingested at once (hashing, parsing and fsync overlap);
     the index transactions stay short. Each thread runs in a copy of the request's context
     (request id and client address for the audit).
     """
     workers = max(1, min(PARALLEL_PARTS, len(parts)))
     with transfer(), ThreadPoolExecutor(max_workers=workers) as pool:  # refreshes at the end
         futures = [
-            pool.submit(contextvars.copy_context().run, _store_part, part, study, user, base)
+            pool.submit(contextvars.copy_context().run, _store_part, part, study, user)
             for part in parts
         ]
         outcomes = [future.result() for future in futures]
-    referenced = [item for stored, item, _ in outcomes if stored]
-    failed = [item for stored, item, _ in outcomes if not stored]
-    warned = any(warning for _, _, warning in outcomes)
+    pairs = list(zip(parts, outcomes, strict=True))
+    referenced = [_item(p, o, base, language) for p, o in pairs if o.ok]
+    failed = [_item(p, o, base, language) for p, o in pairs if not o.ok]
+    texts = [m for o in outcomes if (m := o.message("en")) and (o.notes or not o.ok)]
     body: dict[str, Any] = {}
     if study is not None:
         body["00081190"] = {"vr": "UR", "Value": [f"{base}/studies/{study}"]}
@@ -178,9 +179,9 @@ def store_parts(
         body["00081198"] = {"vr": "SQ", "Value": failed}
     if referenced:
         body["00081199"] = {"vr": "SQ", "Value": referenced}
+    headers = {"Warning": _warning_header(texts)} if texts else {}
     if not referenced:
-        reasons = {item["00081197"]["Value"][0] for item in failed}
-        if reasons == {OUT_OF_RESOURCES}:
-            return 503, body, {"Retry-After": "30"}
-        return 409, body, {}
-    return (202 if failed or warned else 200), body, {}
+        if all(o.stow_reason == OUT_OF_RESOURCES for o in outcomes):
+            return 503, body, {**headers, "Retry-After": "30"}
+        return 409, body, headers
+    return (202 if failed or texts else 200), body, headers

@@ -1,6 +1,6 @@
 """The DIMSE side's only doors into the archive: ingest, index queries, stored objects.
 
-Every call goes through the archive's own services (`ingest.service.store_instance`,
+Every call goes through the archive's own services (`ingest.service.ingest`,
 `studies.queries.search`, the storage backend); this module only translates their results
 and errors into what the DICOM services need.
 """
@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from hounsfield.audit.service import Actor
-from hounsfield.db import transaction
-from hounsfield.ingest.service import (
-    InstanceConflict,
-    InvalidInstance,
-    StorageUnavailable,
-    prepare_instance,
-    store_instance,
-)
-from hounsfield.storage import get_storage
+from hounsfield.storage import StorageUnavailable, get_storage
 
 logger = logging.getLogger(__name__)
 
@@ -37,41 +26,6 @@ UNIQUE_KEYS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanc
 
 class BadQuery(Exception):
     """The identifier cannot be turned into a query (e.g. a malformed range)."""
-
-
-@dataclass(frozen=True)
-class StoreOutcome:
-    """What became of one C-STORE: stored/duplicate, or why not (no PHI in `reason`)."""
-
-    status: Literal["stored", "duplicate", "invalid", "conflict", "unavailable", "error"]
-    reason: str | None = None
-    warning: str | None = None
-
-
-def store(data: bytes, *, origin: str, actor: Actor | None = None) -> StoreOutcome:
-    """Ingest one instance in its own write transaction.
-
-    The slow part (hash, parse, fsync'ed object write) runs before the index transaction,
-    which on SQLite holds the database's write lock: parallel associations then overlap.
-    """
-    try:
-        with prepare_instance(data) as prepared, transaction(write=True) as session:
-            result = store_instance(session, prepared, origin=origin, actor=actor)
-    except InvalidInstance as exc:
-        logger.info("C-STORE refused: %s", exc.reason)
-        return StoreOutcome("invalid", exc.reason[:64])
-    except InstanceConflict:
-        return StoreOutcome("conflict", "Other object stored under this SOP Instance UID")
-    except StorageUnavailable:
-        logger.warning("C-STORE: storage unavailable")
-        return StoreOutcome("unavailable", "Storage unavailable, retry later")
-    except OperationalError:
-        logger.warning("C-STORE: database unavailable")
-        return StoreOutcome("unavailable", "Database unavailable, retry later")
-    except Exception:
-        logger.exception("C-STORE: unexpected failure")
-        return StoreOutcome("error", "Processing failure")
-    return StoreOutcome(result.status, warning=result.warning)
 
 
 class Row:

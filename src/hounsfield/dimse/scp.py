@@ -43,7 +43,6 @@ from hounsfield.dimse.common import (
     SUCCESS,
     TRANSFER_SYNTAXES,
     UNCOMPRESSED,
-    WARNING_COERCION,
     ModalityWorklistInformationFind,
     PatientRootQueryRetrieveInformationModelFind,
     PatientRootQueryRetrieveInformationModelGet,
@@ -58,6 +57,7 @@ from hounsfield.dimse.common import (
     make_ae,
     server_ssl_context,
 )
+from hounsfield.ingest.service import ingest
 from hounsfield.studies.service import Transfer
 
 logger = logging.getLogger(__name__)
@@ -268,17 +268,11 @@ def _on_store(event: evt.Event) -> Dataset | int:
     except Exception:
         return _status(CANNOT_UNDERSTAND, "Dataset cannot be decoded")
     with _transfer(event).active():  # the series refreshes wait for the association's end
-        outcome = archive.store(data, origin=f"dimse:{peer.calling_ae}", actor=peer.actor)
-    if outcome.status == "stored" or outcome.status == "duplicate":
-        if outcome.warning:
-            return _status(WARNING_COERCION, outcome.warning)
+        outcome = ingest(data, origin=f"dimse:{peer.calling_ae}", actor=peer.actor)
+    if outcome.dimse_status == SUCCESS:
         return SUCCESS
-    codes = {
-        "invalid": CANNOT_UNDERSTAND,
-        "conflict": DATASET_MISMATCH,
-        "unavailable": OUT_OF_RESOURCES,
-    }
-    return _status(codes.get(outcome.status, PROCESSING_FAILURE), outcome.reason)
+    # The command set's default repertoire: the English text (PS3.7 C.4 Error Comment).
+    return _status(outcome.dimse_status, outcome.message("en"))
 
 
 def _charset_for(identifier: Dataset) -> str:

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import uuid
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Literal
+from typing import Annotated, Any, Literal
 
 from anyio import to_thread
 from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect
 
 from hounsfield.auth.deps import requires
 from hounsfield.config import Settings, get_settings
+from hounsfield.dicomweb.multipart import SpooledPart, UnsupportedMediaType, spool_multipart
 from hounsfield.errors import BadRequest, HounsfieldError, PayloadTooLarge
 from hounsfield.ingest import uploads
 from hounsfield.ingest.uploads import UnsafeArchive
@@ -32,13 +32,6 @@ router = APIRouter(prefix="/api/uploads", tags=["uploads"])
 
 Uploader = Annotated[User, requires(Permission.image_create)]
 TUS_VERSION = "1.0.0"
-
-
-class UnsupportedMediaType(HounsfieldError):
-    """The request body has an unsupported content type."""
-
-    status_code = 415
-    code = "unsupported_media_type"
 
 
 class TusVersionMismatch(HounsfieldError):
@@ -85,60 +78,19 @@ def _response(results: list[dict[str, Any]]) -> UploadResponse:
     )
 
 
-class _FileCollector:
-    """python-multipart callbacks: each `files` part to its own file in `workdir`."""
+def _is_file(headers: dict[str, str]) -> bool:
+    """A part of the field `files` that carries a file name."""
+    _, options = parse_options_header(_raw(headers.get("content-disposition", "")))
+    return options.get(b"name") == b"files" and b"filename" in options
 
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.files: list[tuple[Path, str]] = []
-        self._header_field = b""
-        self._header_value = b""
-        self._headers: dict[bytes, bytes] = {}
-        self._out: BinaryIO | None = None
 
-    def callbacks(self) -> dict[str, Any]:
-        return {
-            "on_part_begin": self._begin,
-            "on_header_field": self._field,
-            "on_header_value": self._value,
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_done,
-            "on_part_data": self._data,
-            "on_part_end": self._end,
-        }
+def _filename(part: SpooledPart) -> str:
+    _, options = parse_options_header(_raw(part.headers.get("content-disposition", "")))
+    return uploads.display_name(options.get(b"filename", b"").decode("utf-8", "replace"))
 
-    def _begin(self) -> None:
-        self._headers = {}
 
-    def _field(self, data: bytes, start: int, end: int) -> None:
-        self._header_field += data[start:end]
-
-    def _value(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
-
-    def _header_end(self) -> None:
-        self._headers[self._header_field.lower()] = self._header_value
-        self._header_field = self._header_value = b""
-
-    def _headers_done(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
-        if options.get(b"name") == b"files" and b"filename" in options:
-            name = options[b"filename"].decode("utf-8", "replace")
-            path = self.workdir / uuid.uuid4().hex
-            self._out = path.open("wb")
-            self.files.append((path, uploads.display_name(name)))
-
-    def _data(self, data: bytes, start: int, end: int) -> None:
-        if self._out is not None:
-            self._out.write(data[start:end])
-
-    def _end(self) -> None:
-        if self._out is not None:
-            self._out.close()
-            self._out = None
-
-    def close(self) -> None:
-        self._end()
+def _raw(header: str) -> bytes:
+    return header.encode("latin-1", "replace")  # the bytes as sent (read as latin-1)
 
 
 def _ingest_all(
@@ -164,33 +116,26 @@ async def upload_files(request: Request, user: Uploader) -> UploadResponse:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"uploads are limited to {limit} bytes")
-    content_type, options = parse_options_header(request.headers.get("content-type", ""))
-    boundary = options.get(b"boundary")
-    if content_type != b"multipart/form-data" or not boundary:
-        raise UnsupportedMediaType("send multipart/form-data with the field `files`")
     workdir = Path(tempfile.mkdtemp(prefix="upload-", dir=uploads.uploads_dir(settings)))
     try:
-        collector = _FileCollector(workdir)
-        parser = MultipartParser(boundary, collector.callbacks())  # type: ignore[arg-type]
-        received = 0
         try:
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > limit:
-                    raise PayloadTooLarge(f"uploads are limited to {limit} bytes")
-                parser.write(chunk)
-            parser.finalize()
-        except HounsfieldError:
-            raise
-        except ClientDisconnect as exc:
-            raise BadRequest("the upload was interrupted") from exc
-        except Exception as exc:  # python-multipart's parse errors
-            raise BadRequest("malformed multipart body") from exc
-        finally:
-            collector.close()
-        if not collector.files:
+            parts = await spool_multipart(
+                request.stream(),
+                request.headers.get("content-type", ""),
+                workdir,
+                max_total_bytes=limit,
+                max_part_bytes=limit,
+                media_type="multipart/form-data",
+                keep=_is_file,
+            )
+        except UnsupportedMediaType as exc:
+            raise UnsupportedMediaType("send multipart/form-data with the field `files`") from exc
+        except PayloadTooLarge as exc:
+            raise PayloadTooLarge(f"uploads are limited to {limit} bytes") from exc
+        files = [(part.path, _filename(part)) for part in parts]
+        if not files:
             raise BadRequest("no files in the field `files`")
-        results = await to_thread.run_sync(_ingest_all, collector.files, user, settings)
+        results = await to_thread.run_sync(_ingest_all, files, user, settings)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return _response(results)

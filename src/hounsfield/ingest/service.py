@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from hounsfield.audit import service as audit
@@ -44,20 +44,24 @@ from hounsfield.dicom.charset import clean_text, normalize_text, person_name_gro
 from hounsfield.dicom.parse import (
     PREAMBLE_LENGTH,
     InvalidInstance,
+    Note,
     ParsedInstance,
     ParseLimits,
     parse_instance,
     sanitize_preamble,
 )
 from hounsfield.errors import Conflict
+from hounsfield.ingest.outcome import Ids, Outcome
 from hounsfield.storage import StorageUnavailable, get_storage
 from hounsfield.studies.models import ANONYMOUS_ISSUER_PREFIX, Instance, Patient, Series, Study
 
 __all__ = [
     "InstanceConflict",
     "InvalidInstance",
+    "Outcome",
     "StorageUnavailable",
-    "StoreResult",
+    "StudyMismatch",
+    "ingest",
     "storage_key",
     "store_instance",
 ]
@@ -73,24 +77,62 @@ class InstanceConflict(Conflict):
 
     code = "instance_conflict"
 
-    def __init__(self, reason: str = "") -> None:
-        reason = reason or "an instance with this SOP Instance UID and other content exists"
+    def __init__(self, ids: Ids | None = None) -> None:
+        reason = "an instance with this SOP Instance UID and other content exists"
         super().__init__(reason, details={"reason": reason})
         self.reason = reason
+        self.ids: Ids | None = ids
 
 
-@dataclass(frozen=True)
-class StoreResult:
-    """What happened to one instance."""
+class StudyMismatch(Conflict):
+    """The instance is not of the study the request names."""
 
-    status: Literal["stored", "duplicate"]
-    sop_instance_uid: str
-    series_instance_uid: str
-    study_instance_uid: str
-    patient_id: str
-    sop_class_uid: str
-    transfer_syntax_uid: str
-    warning: str | None = None
+    code = "study_mismatch"
+
+    def __init__(self, ids: Ids) -> None:
+        super().__init__()
+        self.ids = ids
+
+
+def ingest(
+    source: Path | BinaryIO | bytes,
+    *,
+    origin: str,
+    actor: Actor | None = None,
+    settings: Settings | None = None,
+    study: str | None = None,
+) -> Outcome:
+    """The one call of every ingest edge (STOW-RS, uploads, C-STORE): store one instance.
+
+    Validates and writes the object before, and outside, the index transaction (on SQLite
+    that transaction holds the database's write lock), indexes it in a write transaction
+    of its own, and turns every failure into an Outcome: nothing raises. `study`, if
+    given, is the Study Instance UID the instance must belong to.
+    """
+    try:
+        with (
+            prepare_instance(source, settings, study=study) as prepared,
+            transaction(write=True) as session,
+        ):
+            return _store(session, prepared, origin, actor)
+    except InvalidInstance as exc:
+        logger.info("instance refused (%s): %s", origin, exc.reason)
+        return Outcome("refused", reason=exc.note)
+    except StudyMismatch as exc:
+        return Outcome("mismatch", reason=Note("mismatch"), **exc.ids)
+    except InstanceConflict as exc:
+        if exc.ids is None:
+            return Outcome("conflict", reason=Note("conflict"))
+        return Outcome("conflict", reason=Note("conflict"), **exc.ids)
+    except StorageUnavailable:
+        logger.warning("ingest (%s): storage unavailable", origin)
+        return Outcome("unavailable", reason=Note("storage_unavailable"))
+    except OperationalError:
+        logger.warning("ingest (%s): database unavailable", origin)
+        return Outcome("unavailable", reason=Note("database_unavailable"))
+    except Exception:
+        logger.exception("ingest (%s): unexpected failure", origin)
+        return Outcome("error", reason=Note("processing_failure"))
 
 
 @dataclass(frozen=True)
@@ -127,13 +169,14 @@ def store_instance(
     *,
     origin: str,
     actor: Actor | None = None,
-) -> StoreResult:
+) -> Outcome:
     """Validate, store and index one DICOM instance in the caller's transaction.
 
-    Raises InvalidInstance (refused), InstanceConflict (same UID, other bytes, policy
-    "reject") or StorageUnavailable (the object could not be written). `source` may be
-    a PreparedInstance (see `prepare_instance`): the slow part then already happened
-    outside the caller's transaction.
+    For callers that own a transaction (the edges call `ingest`). Returns a "stored" or
+    "duplicate" Outcome; raises InvalidInstance (refused), InstanceConflict (same UID,
+    other content, policy "reject") or StorageUnavailable (the object could not be
+    written). `source` may be a PreparedInstance (see `prepare_instance`): the slow part
+    then already happened outside the caller's transaction.
     """
     if isinstance(source, PreparedInstance):
         return _store(session, source, origin, actor)
@@ -159,6 +202,7 @@ def prepare_instance(
     settings: Settings | None = None,
     *,
     session: Session | None = None,
+    study: str | None = None,
 ) -> Iterator[PreparedInstance]:
     """Spool, validate and write the object, before (and outside) any index transaction.
 
@@ -169,7 +213,8 @@ def prepare_instance(
             store_instance(session, prepared, origin="dimse:CT1")
 
     The object is not written when the index already holds these exact bytes (a re-send)
-    or other bytes under the UID while the policy rejects them (InstanceConflict now).
+    or other bytes under the UID while the policy rejects them (InstanceConflict now), nor
+    when the instance is not of `study` (StudyMismatch).
     """
     settings = settings or get_settings()
     spool_dir = settings.data_dir / "spool"
@@ -179,21 +224,39 @@ def prepare_instance(
         if not parsed.part10:
             with _as_part10(spool.path, parsed, spool_dir) as converted:
                 reparsed = parse_instance(converted.path, limits)
-                reparsed.warnings.append("bare dataset stored with file meta information")
-                yield _prepare(converted, reparsed, settings, session)
+                reparsed.warnings.append(Note("bare_dataset"))
+                yield _prepare(converted, reparsed, settings, session, study)
             return
         if spool.preamble_zeroed:
-            parsed.warnings.append("non-DICOM preamble replaced by zeros")
-        yield _prepare(spool, parsed, settings, session)
+            parsed.warnings.append(Note("preamble_zeroed"))
+        yield _prepare(spool, parsed, settings, session, study)
+
+
+def _ids(parsed: ParsedInstance, fields: dict[str, Any] | None = None) -> Ids:
+    """The identifying UIDs of an Outcome (and the Patient ID, once extracted)."""
+    return {
+        "sop_class_uid": parsed.sop_class_uid,
+        "sop_instance_uid": parsed.sop_instance_uid,
+        "study_instance_uid": parsed.study_instance_uid,
+        "series_instance_uid": parsed.series_instance_uid,
+        "transfer_syntax_uid": parsed.transfer_syntax_uid,
+        "patient_id": fields["patient_id"] if fields else "",
+    }
 
 
 def _prepare(
-    spool: _Spool, parsed: ParsedInstance, settings: Settings, session: Session | None
+    spool: _Spool,
+    parsed: ParsedInstance,
+    settings: Settings,
+    session: Session | None,
+    study: str | None,
 ) -> PreparedInstance:
+    if study is not None and parsed.study_instance_uid != study:
+        raise StudyMismatch(_ids(parsed))
     try:
         fields = _index_fields(parsed.dataset)
     except Exception as exc:  # values already decoded; this is a last line of defence
-        raise InvalidInstance("malformed attribute values") from exc
+        raise InvalidInstance("attributes_malformed") from exc
     key = storage_key(parsed.sop_instance_uid, spool.sha256)
     prepared = PreparedInstance(spool, parsed, fields, key, settings)
     # A quick look without locks (the real check is in the index transaction), in the
@@ -211,7 +274,7 @@ def _prepare(
         if existing.sha256 == spool.sha256:
             return prepared  # a re-send: the object is there
         if settings.ingest.duplicate_policy != "overwrite":
-            raise InstanceConflict()
+            raise InstanceConflict(_ids(parsed, fields))
     _write_object(prepared)
     return prepared
 
@@ -306,7 +369,7 @@ def _as_part10(path: Path, parsed: ParsedInstance, spool_dir: Path) -> Iterator[
     except InvalidInstance:
         raise
     except Exception as exc:
-        raise InvalidInstance("not a DICOM file (bare dataset could not be read)") from exc
+        raise InvalidInstance("bare_dataset_unreadable") from exc
     buffer.seek(0)
     with _copy_to_spool(buffer, spool_dir) as spool:
         yield spool
@@ -320,22 +383,14 @@ def _store(
     prepared: PreparedInstance,
     origin: str,
     actor: Actor | None,
-) -> StoreResult:
+) -> Outcome:
     spool, parsed, fields, key = prepared.spool, prepared.parsed, prepared.fields, prepared.key
     settings = prepared.settings
-    warning = "; ".join(parsed.warnings) or None
+    ids = _ids(parsed, fields)
+    notes = list(parsed.warnings)
 
-    def result(status: Literal["stored", "duplicate"], note: str | None = warning) -> StoreResult:
-        return StoreResult(
-            status=status,
-            sop_instance_uid=parsed.sop_instance_uid,
-            series_instance_uid=parsed.series_instance_uid,
-            study_instance_uid=parsed.study_instance_uid,
-            patient_id=fields["patient_id"],
-            sop_class_uid=parsed.sop_class_uid,
-            transfer_syntax_uid=parsed.transfer_syntax_uid,
-            warning=note,
-        )
+    def result(status: Literal["stored", "duplicate"]) -> Outcome:
+        return Outcome(status, notes=tuple(notes), **ids)
 
     storage = get_storage(settings)
     existing = _instance(session, parsed.sop_instance_uid)
@@ -345,14 +400,14 @@ def _store(
         if settings.ingest.duplicate_policy != "overwrite":
             if prepared.object_written:  # no row names this content's key: ours alone
                 _delete_quietly(storage, key)
-            raise InstanceConflict()
+            raise InstanceConflict(ids)
     if not prepared.object_written:
         _write_object(prepared)
 
     patient = _upsert_patient(session, fields)
     study, note = _upsert_study(session, patient, parsed.study_instance_uid, fields)
     if note:
-        warning = f"{warning}; {note}" if warning else note
+        notes.append(note)
     series = _upsert_series(session, study, parsed.series_instance_uid, fields)
     values = {
         "sop_class_uid": parsed.sop_class_uid,
@@ -380,7 +435,7 @@ def _store(
             detail={"sop_instance_uid": parsed.sop_instance_uid, "origin": origin},
         )  # fmt: skip
         _after_store(session, series)
-        return result("stored", warning)
+        return result("stored")
 
     if existing is not None:  # soft-deleted earlier: received again, so it lives again
         old_key = existing.storage_key
@@ -409,7 +464,7 @@ def _store(
                 return result("duplicate")
             if winner is not None:
                 _delete_quietly(storage, key)
-            raise InstanceConflict() from None
+            raise InstanceConflict(ids) from None
     _bump_series(session, series.id, instances=1)
     _bump_study(session, study.id, instances=1)
     audit.record(
@@ -418,7 +473,7 @@ def _store(
         detail={"sop_instance_uid": parsed.sop_instance_uid, "origin": origin},
     )  # fmt: skip
     _after_store(session, series)
-    return result("stored", warning)
+    return result("stored")
 
 
 def _after_store(session: Session, series: Series) -> None:
@@ -508,7 +563,7 @@ def _upsert_patient(session: Session, fields: dict[str, Any]) -> Patient:
 
 def _upsert_study(
     session: Session, patient: Patient, uid: str, fields: dict[str, Any]
-) -> tuple[Study, str | None]:
+) -> tuple[Study, Note | None]:
     study_fields: dict[str, Any] = fields["study"]
     study, created = _get_or_create(
         session,
@@ -529,7 +584,7 @@ def _upsert_study(
             if value not in (None, "") and getattr(study, name) in (None, ""):
                 setattr(study, name, value)
         if study.patient_pk != patient.id:
-            note = "instance names another patient than its study; kept the study's patient"
+            note = Note("other_patient")
     return study, note
 
 

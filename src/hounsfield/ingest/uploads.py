@@ -30,14 +30,8 @@ from typing import Any, BinaryIO, Literal
 
 from hounsfield.audit.service import Actor
 from hounsfield.config import Settings
-from hounsfield.db import transaction
 from hounsfield.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-from hounsfield.ingest.service import (
-    InstanceConflict,
-    InvalidInstance,
-    prepare_instance,
-    store_instance,
-)
+from hounsfield.ingest.service import ingest
 from hounsfield.studies.service import transfer
 
 logger = logging.getLogger(__name__)
@@ -134,19 +128,16 @@ def ingest_file(
 
 
 def _ingest_one(source: Path, filename: str, actor: Actor | None, settings: Settings) -> FileResult:
-    try:
-        with prepare_instance(source, settings) as prepared:
-            with transaction(write=True) as session:
-                result = store_instance(session, prepared, origin="upload", actor=actor)
-    except (InvalidInstance, InstanceConflict) as exc:
-        return FileResult(filename, "refused", exc.reason)
+    outcome = ingest(source, origin="upload", actor=actor, settings=settings)
+    if not outcome.ok:
+        return FileResult(filename, "refused", outcome.message("en"))
     return FileResult(
         filename,
-        result.status,
-        result.warning,
-        result.study_instance_uid,
-        result.series_instance_uid,
-        result.sop_instance_uid,
+        "stored" if outcome.status == "stored" else "duplicate",
+        outcome.warning,
+        outcome.study_instance_uid,
+        outcome.series_instance_uid,
+        outcome.sop_instance_uid,
     )
 
 

@@ -22,8 +22,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from hounsfield.db import transaction
-from hounsfield.ingest.service import InstanceConflict, InvalidInstance, store_instance
+from hounsfield.ingest.service import ingest
 
 logger = logging.getLogger(__name__)
 
@@ -182,12 +181,10 @@ def seed_demo_studies() -> Counter[str]:
     """Ingest the demo studies; returns how many were stored, duplicate or refused."""
     counts: Counter[str] = Counter()
     for name, source in _sources():
-        try:
-            with transaction(write=True) as session:
-                result = store_instance(session, source, origin="demo")
-        except (InvalidInstance, InstanceConflict) as exc:
-            logger.warning("demo file %s refused: %s", name, exc.reason)
+        outcome = ingest(source, origin="demo")
+        if not outcome.ok:
+            logger.warning("demo file %s refused: %s", name, outcome.message("en"))
             counts["refused"] += 1
             continue
-        counts[result.status] += 1
+        counts[outcome.status] += 1
     return counts
