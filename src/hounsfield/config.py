@@ -63,6 +63,9 @@ class DicomSettings(BaseModel):
     listeners: int = Field(
         1, ge=1, le=32, description="Listener processes sharing the port (SO_REUSEPORT)."
     )
+    find_max_results: int = Field(
+        1000, ge=1, description="C-FIND matches answered at most; more end with a Cancel status."
+    )
 
 
 class StorageSettings(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -83,6 +84,16 @@ def test_link_local_and_metadata_hosts_are_refused(
         "metadata.google.internal",
         "bad host",
         "http://169.254.169.254",
+        # SECURITY #14.10: what the OS resolves to the metadata address, however spelled
+        "169.254.169.254.",
+        "2852039166",
+        "0xa9fea9fe",
+        "169.254.43518",
+        "0251.0376.0251.0376",
+        "0",
+        "fd00:ec2::254",
+        "100.100.100.200",
+        "64:ff9b::a9fe:a9fe",
     ]
     for host in refused:
         response = client.post("/api/devices", json={**CT, "host": host}, headers=admin)
@@ -94,6 +105,31 @@ def test_link_local_and_metadata_hosts_are_refused(
                            headers=admin)  # fmt: skip
     assert patched.status_code == 422
     assert _actions().count("device.create") == 1
+
+
+def test_hosts_are_checked_again_at_connect_time(
+    client: TestClient, auth_headers: Callable[..., Any]
+) -> None:
+    """SECURITY #14.10: a row stored before validation (or a name whose DNS answer changed)
+    is refused when we connect: no association is attempted."""
+    from hounsfield.dimse.models import Device
+
+    admin = auth_headers("admin")
+    device_id = client.post("/api/devices", json=CT, headers=admin).json()["id"]
+    with transaction(write=True) as session:
+        row = session.get(Device, uuid.UUID(device_id))
+        assert row is not None
+        row.host = "0xa9fea9fe"  # 169.254.169.254 to inet_aton
+    result = client.post(f"/api/devices/{device_id}/echo", headers=admin).json()
+    assert result["success"] is False
+    assert "refused" in result["error"]
+    assert "metadata" in result["error"]
+    query = client.post(f"/api/devices/{device_id}/query", json={"level": "STUDY"},
+                        headers=admin)  # fmt: skip
+    assert query.status_code == 503
+    localhost = client.post("/api/devices", json={**CT, "ae_title": "LOCAL", "host": "localhost"},
+                            headers=admin)  # fmt: skip
+    assert localhost.status_code == 201  # a name is judged by what it resolves to
 
 
 def test_permissions(client: TestClient, auth_headers: Callable[..., Any]) -> None:

@@ -240,3 +240,31 @@ def test_worklist_is_empty_and_correct(listener: Any, viewer: Any, tmp_path: Pat
     finally:
         assoc.release()
     assert [status.Status for status, _ in responses] == [0x0000]
+
+
+def test_matches_are_capped_with_a_cancel_status_and_a_comment(
+    listener: Any, index: None, viewer: Any, settings_env: Callable[..., None], tmp_path: Path
+) -> None:
+    """SECURITY #14.12: more matches than `find_max_results` → that many, then FE00 + why."""
+    from hounsfield.config import get_settings
+
+    settings_env(HOUNSFIELD_DICOM__FIND_MAX_RESULTS="3")
+    listener.settings = get_settings()
+    listener.stop(grace_s=5)
+    listener.start()
+    ae = AE(ae_title="VIEWER")
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
+    query = Dataset()
+    query.QueryRetrieveLevel = "IMAGE"
+    query.PatientName = "*"
+    query.SOPInstanceUID = ""
+    assoc = ae.associate("127.0.0.1", listener.port, ae_title="HOUNSFIELD")
+    try:
+        responses = list(assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind))
+    finally:
+        assoc.release()
+    assert [status.Status for status, _ in responses] == [0xFF00] * 3 + [0xFE00]
+    assert "first 3" in responses[-1][0].ErrorComment
+    found = findscu(listener.port, tmp_path / "f", "-S",
+                    ["QueryRetrieveLevel=IMAGE", "PatientName=*", "SOPInstanceUID"])  # fmt: skip
+    assert len(found) == 3  # dcmtk's findscu takes the capped answer too

@@ -184,3 +184,51 @@ def test_commitment_refused_for_unregistered_ae(listener: Any, study: list[str])
     assoc = ae.associate("127.0.0.1", listener.port, ae_title="HOUNSFIELD")
     # Unknown AEs may only store (embedded mode): the commitment context is not accepted.
     assert not assoc.is_established
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"QueryRetrieveLevel": "IMAGE", "StudyInstanceUID": "*"},
+        {"QueryRetrieveLevel": "STUDY", "StudyInstanceUID": "1.2.826.0.1.3680043.10.9.*"},
+        {"QueryRetrieveLevel": "STUDY", "PatientID": "MV1"},  # no unique key of the level
+        {"QueryRetrieveLevel": "SERIES", "StudyInstanceUID": STUDY, "SeriesInstanceUID": "?"},
+    ],
+)
+def test_wildcard_retrieve_is_refused_with_a_reason(
+    listener: Any, register: Callable[..., Any], storescp: StoreSCP, study: list[str],
+    keys: dict[str, str],
+) -> None:  # fmt: skip
+    """SECURITY #14.6: retrieve keys are unique keys or lists of them (PS3.4 C.4.2.2.1)."""
+    from pynetdicom.presentation import build_role
+
+    from hounsfield.dimse.common import StudyRootQueryRetrieveInformationModelGet
+
+    register("VIEWER", operations=["move", "get"])
+    register(storescp.ae_title, port=storescp.port, operations=["move"])
+    query = Dataset()
+    for keyword, value in keys.items():
+        setattr(query, keyword, value)
+    ae = AE(ae_title="VIEWER")
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    ae.add_requested_context("1.2.840.10008.5.1.4.1.1.2")  # CT Image Storage, for C-GET
+    role = build_role("1.2.840.10008.5.1.4.1.1.2", scp_role=True)
+    stored: list[str] = []
+    assoc = ae.associate(
+        "127.0.0.1", listener.port, ae_title="HOUNSFIELD", ext_neg=[role],
+        evt_handlers=[(evt.EVT_C_STORE, lambda e: stored.append(e.dataset.SOPInstanceUID) or 0)],
+    )  # fmt: skip
+    try:
+        moved = list(
+            assoc.send_c_move(query, storescp.ae_title, StudyRootQueryRetrieveInformationModelMove)
+        )
+        got = list(assoc.send_c_get(query, StudyRootQueryRetrieveInformationModelGet))
+    finally:
+        assoc.release()
+    for responses in (moved, got):
+        [(status, _)] = [(s, i) for s, i in responses if s is not None and "Status" in s]
+        assert status.Status == 0xA900
+        assert "UID" in status.ErrorComment or "required" in status.ErrorComment
+    assert storescp.files() == []
+    assert stored == []

@@ -190,3 +190,21 @@ def test_retrieve_needs_image_create(client: TestClient, auth_headers: Callable[
     response = client.post(f"/api/devices/{device_id}/retrieve",
                            json={"study_instance_uid": "1.2.3"}, headers=doctor)  # fmt: skip
     assert response.status_code == 403
+
+
+def test_remote_query_always_asks_for_the_unique_keys(
+    client: TestClient, auth_headers: Callable[..., Any], listener: Any, study: list[str]
+) -> None:
+    """#12.8: matches name the level's unique key (and its parents'), so they can be moved."""
+    admin = auth_headers("admin")
+    device_id = _device(client, admin, ae_title="HOUNSFIELD", host="127.0.0.1",
+                        port=listener.port, operations=["find", "move"])  # fmt: skip
+    body = {"level": "STUDY", "filters": {"PatientID": "SEND1"},
+            "return_keys": ["StudyDescription"]}  # fmt: skip
+    result = client.post(f"/api/devices/{device_id}/query", json=body, headers=admin).json()
+    assert [item["StudyInstanceUID"] for item in result["items"]] == [STUDY]
+    body = {"level": "SERIES", "model": "patient",
+            "filters": {"PatientID": "SEND1", "StudyInstanceUID": STUDY}}  # fmt: skip
+    result = client.post(f"/api/devices/{device_id}/query", json=body, headers=admin).json()
+    assert sorted(item["SeriesInstanceUID"] for item in result["items"]) == sorted(SERIES)
+    assert {item["PatientID"] for item in result["items"]} == {"SEND1"}

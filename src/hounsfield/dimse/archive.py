@@ -65,12 +65,14 @@ class Row:
         return self.text("PatientID")
 
 
-def search(session: Session, level: str, filters: Mapping[str, str]) -> list[Row]:
+def search(
+    session: Session, level: str, filters: Mapping[str, str], *, limit: int | None = None
+) -> list[Row]:
     """Index matches at `level` for DICOM-encoded `filters` (the QIDO-RS matching rules)."""
     from hounsfield.studies import queries
 
     try:
-        rows, _total = queries.search(session, level, dict(filters))  # type: ignore[arg-type]
+        rows, _total = queries.search(session, level, dict(filters), limit=limit)  # type: ignore[arg-type]
     except (queries.InvalidFilter, ValueError) as exc:
         raise BadQuery(str(exc)) from exc
     return [Row(row) for row in rows]

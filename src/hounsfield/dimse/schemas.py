@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from hounsfield.dimse import hosts
+
 Operation = Literal["store", "find", "move", "get"]
 
 # PS3.5 Table 6.2-1, VR AE: at most 16 characters of the default repertoire without
@@ -36,20 +38,27 @@ def check_ae_title(value: str) -> str:
 
 
 def check_host(value: str) -> str:
-    """A host name or IP address we may connect to: never link-local/metadata ranges."""
+    """A host name or IP address we may connect to: never link-local/metadata addresses.
+
+    Judged by what the OS would connect to (any inet_aton spelling, every address a name
+    resolves to); the connection itself checks again (`hosts.connect_address`).
+    """
     host = value.strip()
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        if not _HOSTNAME.match(host) or host.lower().rstrip(".") in _METADATA_NAMES:
-            raise ValueError("not a valid host name or IP address") from None
-        return host.lower().rstrip(".")
+    address = hosts.literal(host)
+    if address is None:
+        name = host.lower().rstrip(".")
+        if not _HOSTNAME.match(host) or name in _METADATA_NAMES:
+            raise ValueError("not a valid host name or IP address")
+        try:
+            hosts.check(name)
+        except hosts.HostRefused as exc:
+            raise ValueError(f"the host resolves to a refused address ({exc})") from None
+        return name
+    reason = hosts.refused(address)
+    if reason is not None:
+        raise ValueError(f"refused: {reason} (link-local, metadata, unspecified, multicast)")
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address.is_link_local or address.is_unspecified or address.is_multicast:
-        raise ValueError("link-local, metadata, unspecified and multicast addresses are refused")
+        return str(address.ipv4_mapped)
     return str(address)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import socket
 import threading
@@ -133,13 +134,17 @@ def _peer(event: evt.Event) -> Peer:
 # --- association control --------------------------------------------------------------
 
 
-def _refuse(event: evt.Event, peer: Peer, reason: str, diagnostic: int = 0x03) -> None:
-    """Reject the association (permanent, by the service user) and audit why."""
+def _audit_refusal(peer: Peer, reason: str, **detail: str) -> None:
     audit.record_now(
         "dimse.reject", peer.actor, outcome=Outcome.minor_failure,
         resource_type="device", resource_id=peer.device_id,
-        detail={"calling_ae": peer.calling_ae, "peer": peer.address, "reason": reason},
+        detail={"calling_ae": peer.calling_ae, "peer": peer.address, "reason": reason, **detail},
     )  # fmt: skip
+
+
+def _refuse(event: evt.Event, peer: Peer, reason: str, diagnostic: int = 0x03) -> None:
+    """Reject the association (permanent, by the service user) and audit why."""
+    _audit_refusal(peer, reason)
     logger.info("DICOM association from %s refused: %s", peer.calling_ae, reason)
     event.assoc.acse.send_reject(0x01, 0x01, diagnostic)
     event.assoc.kill()  # as pynetdicom's own rejection does: waits until the PDU is out
@@ -187,18 +192,47 @@ def _on_requested(event: evt.Event, settings: Settings) -> None:
     allowed: set[str] = set().union(*(_SERVICE_CLASSES[op] for op in peer.operations))
     if not peer.may("store") or peer.device_id is None:  # a report needs a known address
         allowed.discard(str(StorageCommitmentPushModel))
-    proposed = {
-        str(cx.abstract_syntax)
-        for cx in assoc.requestor.primitive.presentation_context_definition_list
-    }
-    if not proposed & allowed:
+    proposed = assoc.requestor.primitive.presentation_context_definition_list
+    offered = {str(cx.abstract_syntax) for cx in proposed}
+    if not offered & _ALL_ABSTRACT_SYNTAXES:
+        # Nothing we implement: accept the association and let negotiation reject every
+        # context as "abstract syntax not supported" (PS3.8 9.3.3.2), the true reason.
+        _audit_refusal(peer, "no supported SOP class proposed")
+        assoc.acceptor.supported_contexts = []
+        return
+    usable = offered & allowed
+    if not usable:
         what = "unknown calling AE title" if snapshot is None else "operation not allowed"
         _refuse(event, peer, what, 0x03 if snapshot is None else 0x01)
         return
-    supported = assoc.acceptor.supported_contexts
-    assoc.acceptor.supported_contexts = [
-        cx for cx in supported if str(cx.abstract_syntax) in allowed
-    ]
+    assoc.acceptor.supported_contexts = _in_requestor_order(
+        [cx for cx in _SUPPORTED if str(cx.abstract_syntax) in usable], proposed
+    )
+
+
+def _in_requestor_order(
+    supported: list[PresentationContext], proposed: list[PresentationContext]
+) -> list[PresentationContext]:
+    """Our contexts with transfer syntaxes in the requestor's order of preference.
+
+    pynetdicom picks the first of *our* syntaxes that the requestor proposed; PS3.8 and our
+    conformance statement say the requestor's order wins (a context proposing [JPEG
+    Baseline, Explicit VR LE] is accepted as JPEG Baseline, so nobody has to decompress).
+    Several contexts for one SOP class are merged in the order they were proposed.
+    """
+    order: dict[str, list[str]] = {}
+    for cx in proposed:
+        wanted = order.setdefault(str(cx.abstract_syntax), [])
+        wanted.extend(str(ts) for ts in cx.transfer_syntax if str(ts) not in wanted)
+    contexts = []
+    for cx in supported:
+        ours = {str(ts) for ts in cx.transfer_syntax}
+        syntaxes = [ts for ts in order[str(cx.abstract_syntax)] if ts in ours]
+        # No syntax in common: negotiation rejects it ("transfer syntaxes not supported").
+        ordered = build_context(str(cx.abstract_syntax), syntaxes or sorted(ours))
+        ordered.scu_role, ordered.scp_role = cx.scu_role, cx.scp_role
+        contexts.append(ordered)
+    return contexts
 
 
 def _on_established(event: evt.Event) -> None:
@@ -218,12 +252,7 @@ def _on_established(event: evt.Event) -> None:
 
 
 def _refuse_request(event: evt.Event, peer: Peer, operation: str) -> None:
-    audit.record_now(
-        "dimse.reject", peer.actor, outcome=Outcome.minor_failure,
-        resource_type="device", resource_id=peer.device_id,
-        detail={"calling_ae": peer.calling_ae, "peer": peer.address,
-                "reason": f"{operation} not allowed"},
-    )  # fmt: skip
+    _audit_refusal(peer, f"{operation} not allowed")
 
 
 # --- services -------------------------------------------------------------------------
@@ -335,7 +364,9 @@ def _response(
     return out
 
 
-def _on_find(event: evt.Event, settings: Settings) -> Iterator[tuple[int, Dataset | None]]:
+def _on_find(
+    event: evt.Event, settings: Settings
+) -> Iterator[tuple[int | Dataset, Dataset | None]]:
     """C-FIND: Patient Root, Study Root (all levels) and Modality Worklist."""
     peer = _peer(event)
     if not peer.may("find"):
@@ -360,9 +391,10 @@ def _on_find(event: evt.Event, settings: Settings) -> Iterator[tuple[int, Datase
         yield DATASET_MISMATCH, None
         return
     filters = _filters(identifier)
+    cap = settings.dicom.find_max_results
     try:
         with transaction() as session:
-            rows = archive.search(session, level, filters)
+            rows = archive.search(session, level, filters, limit=cap + 1)
     except archive.BadQuery:
         yield FIND_UNABLE_TO_PROCESS, None
         return
@@ -374,35 +406,60 @@ def _on_find(event: evt.Event, settings: Settings) -> Iterator[tuple[int, Datase
         detail={"calling_ae": peer.calling_ae, "keys": sorted(filters), "matches": len(rows)},
     )  # fmt: skip
     charset = _charset_for(identifier)
-    for row in rows:
+    for row in rows[:cap]:
         if event.is_cancelled:
             yield CANCEL, None
             return
         yield PENDING, _response(identifier, row, level, charset, settings.dicom.ae_title)
+    if len(rows) > cap:
+        # PS3.4 C.4.1.1.4 has no "too many" status; Orthanc and dcm4chee end a capped
+        # answer as cancelled, and the comment tells the user to narrow the query.
+        yield _status(CANCEL, f"More than {cap} matches: first {cap} returned"), None
 
 
-def _instances_for(event: evt.Event, models: dict[str, str]) -> list[archive.Row] | int:
+# PS3.4 C.4.2.2.1: the unique key of the retrieve level (and of each level above it, if
+# given), as one value or, at the retrieve level, a list of UIDs; never a wildcard/range.
+_LEVEL_KEY = dict(zip(LEVELS, archive.UNIQUE_KEYS, strict=True))
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+def _retrieve_keys(identifier: Dataset, level: str) -> dict[str, str] | str:
+    """The unique-key filters of a C-MOVE/C-GET identifier, or why they are refused."""
+    found = {k: v for k, v in _filters(identifier).items() if k in archive.UNIQUE_KEYS}
+    key = _LEVEL_KEY[level]
+    if key not in found:
+        return f"{key} is required at {level} level"
+    for keyword, value in found.items():
+        values = value.split("\\")
+        if len(values) > 1 and keyword != key:
+            return f"{keyword}: one value only above the retrieve level"
+        if keyword == "PatientID":
+            if "*" in value or "?" in value:
+                return "PatientID: wildcards are not allowed in a retrieve"
+        elif not all(_UID.match(v.strip()) and len(v.strip()) <= 64 for v in values):
+            return f"{keyword}: a UID or a list of UIDs is required (no wildcards)"
+    return found
+
+
+def _instances_for(event: evt.Event, models: dict[str, str]) -> list[archive.Row] | Dataset:
     """The instances a C-MOVE/C-GET identifier names, or a failure status."""
     try:
         identifier = event.identifier
     except Exception:
-        return CANNOT_UNDERSTAND
+        return _status(CANNOT_UNDERSTAND, "Identifier cannot be decoded")
     level = str(identifier.get("QueryRetrieveLevel", "")).strip().upper()
     root = models.get(str(event.request.AffectedSOPClassUID))
     if level not in LEVELS or (root == "STUDY" and level == "PATIENT"):
-        return DATASET_MISMATCH
-    filters = {
-        k: v
-        for k, v in _filters(identifier).items()
-        if k in archive.UNIQUE_KEYS or k == "PatientID"
-    }
-    if not filters:  # a retrieve names what it wants (PS3.4 C.4.2.2.1): no "everything"
-        return DATASET_MISMATCH
+        return _status(DATASET_MISMATCH, "Unsupported Query/Retrieve Level")
+    filters = _retrieve_keys(identifier, level)
+    if isinstance(filters, str):
+        _audit_refusal(_peer(event), "retrieve keys refused", keys=filters)
+        return _status(DATASET_MISMATCH, filters)
     try:
         with transaction() as session:
             return archive.search(session, "IMAGE", filters)
     except OperationalError:
-        return OUT_OF_RESOURCES
+        return _status(OUT_OF_RESOURCES, "Database unavailable, retry later")
 
 
 def _store_contexts(rows: list[archive.Row]) -> list[PresentationContext]:
@@ -449,7 +506,7 @@ def _on_move(event: evt.Event, settings: Settings) -> Iterator[Any]:
         yield None, None  # pynetdicom answers 0xA801, Move Destination unknown
         return
     found = _instances_for(event, MOVE_MODELS)
-    rows = [] if isinstance(found, int) else found
+    rows = [] if isinstance(found, Dataset) else found
     kwargs: dict[str, Any] = {
         "contexts": _store_contexts(rows) or [build_context(Verification)],
         "evt_handlers": [NODELAY_HANDLER],
@@ -457,7 +514,7 @@ def _on_move(event: evt.Event, settings: Settings) -> Iterator[Any]:
     if target[2]:
         kwargs["tls_args"] = (client_ssl_context(settings.dicom), target[0])
     yield target[0], target[1], kwargs
-    if isinstance(found, int):  # a bad identifier: one failure status ends the operation
+    if isinstance(found, Dataset):  # a bad identifier: one failure status ends the operation
         yield 1
         yield found, None
         return
@@ -475,7 +532,7 @@ def _on_get(event: evt.Event) -> Iterator[Any]:
         yield REFUSED_NOT_AUTHORIZED, None
         return
     found = _instances_for(event, GET_MODELS)
-    if isinstance(found, int):
+    if isinstance(found, Dataset):
         yield 1
         yield found, None
         return
@@ -563,6 +620,12 @@ def supported_contexts() -> list[PresentationContext]:
     return contexts
 
 
+# Built once; each association gets fresh copies of only what it proposed and may use
+# (pynetdicom would otherwise deep-copy all ~180 contexts per association: ~45 ms).
+_SUPPORTED = supported_contexts()
+_ALL_ABSTRACT_SYNTAXES = frozenset(str(cx.abstract_syntax) for cx in _SUPPORTED)
+
+
 class DicomListener:
     """Our AE as association acceptor, running in background threads."""
 
@@ -601,7 +664,7 @@ class DicomListener:
         self._server = ae.make_server(
             (dicom.host, dicom.port),
             ae_title=dicom.ae_title,
-            contexts=supported_contexts(),
+            contexts=[build_context(Verification)],  # replaced per association (_on_requested)
             ssl_context=server_ssl_context(dicom),
             evt_handlers=handlers,
             server_class=server_class,

@@ -13,6 +13,7 @@ from pydicom.dataset import Dataset
 from pynetdicom.association import Association
 
 from hounsfield.config import get_settings
+from hounsfield.dimse import hosts
 from hounsfield.dimse.common import NODELAY_HANDLER, Verification, client_ssl_context, make_ae
 from hounsfield.dimse.schemas import EchoResult
 
@@ -43,6 +44,10 @@ def associate(
 ) -> Iterator[Association]:
     """An established association to `peer` proposing `contexts`; released on exit."""
     dicom = get_settings().dicom
+    try:
+        address = hosts.connect_address(peer.host)  # checked again: DNS may have changed
+    except hosts.HostRefused as exc:
+        raise AssociationFailed(f"destination refused: {exc}") from exc
     ae = make_ae(dicom)
     for abstract, syntaxes in contexts:
         ae.add_requested_context(abstract, syntaxes)
@@ -52,7 +57,7 @@ def associate(
         kwargs["ext_neg"] = ext_neg
     if peer.tls:
         kwargs["tls_args"] = (client_ssl_context(dicom), peer.host)
-    assoc = ae.associate(peer.host, peer.port, **kwargs)
+    assoc = ae.associate(address, peer.port, **kwargs)
     if not assoc.is_established:
         raise AssociationFailed(
             "association rejected" if assoc.is_rejected else "association failed"
@@ -114,7 +119,7 @@ def query(
     identifier = Dataset()
     identifier.SpecificCharacterSet = "ISO_IR 192"
     identifier.QueryRetrieveLevel = level
-    for keyword in return_keys:
+    for keyword in [*unique_keys(level, model), *return_keys]:
         if keyword_dict_has(keyword) and keyword not in filters:
             setattr(identifier, keyword, "")
     for keyword, value in filters.items():
@@ -134,6 +139,17 @@ def query(
                 continue
             final = code
     return matches, final
+
+
+_UNIQUE = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+_LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
+
+
+def unique_keys(level: str, model: str) -> list[str]:
+    """The unique keys of `level` and the levels above it in `model` (PS3.4 C.4.1.2.1):
+    always asked for, so that every match can be retrieved."""
+    top = 0 if model == "patient" else 1
+    return list(_UNIQUE[top : _LEVELS.index(level) + 1])
 
 
 def keyword_dict_has(keyword: str) -> bool:
