@@ -57,6 +57,8 @@ def database(data_dir: Path) -> Iterator[str]:
     os.environ.pop("HOUNSFIELD_REDIS_URL", None)
     os.environ.pop("HOUNSFIELD_MODE", None)
     os.environ["HOUNSFIELD_DICOM__ENABLED"] = "false"  # tests start their own listener
+    # TestClient's requests carry Host: testserver
+    os.environ["HOUNSFIELD_ALLOWED_HOSTS"] = '["testserver", "localhost", "127.0.0.1", "::1"]'
     _reset_process_state()
     from hounsfield.migrate import upgrade
 

@@ -196,6 +196,17 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Proxy IPs whose X-Forwarded-For is believed (e.g. the nginx address).",
     )
+    public_base_url: str | None = Field(
+        None,
+        description="The server's URL as clients reach it (e.g. `https://pacs.example.org`): "
+        "RetrieveURLs and BulkDataURIs are built from it. Unset: from the request's Host "
+        "header, if that host is in `allowed_hosts`.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "::1"],
+        description="Host names a request's Host header may carry when URLs are built from it "
+        "(without `public_base_url`); others are refused (400). `*` allows any.",
+    )
     web_dir: Path | None = Field(
         None,
         description="Built web workstation (Next.js export) served at `/`; default `web/out` "

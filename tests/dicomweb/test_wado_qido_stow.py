@@ -231,8 +231,8 @@ def test_wado_transcodes_to_explicit_little_endian(
     decoded = read_dataset(payload)
     assert decoded.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
     assert np.array_equal(decoded.pixel_array, read_dataset(rle).pixel_array)
-    jpeg_ls = 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.80'
-    assert client.get(url, headers={**writer_headers, "Accept": jpeg_ls}).status_code == 406
+    lossy = 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50'
+    assert client.get(url, headers={**writer_headers, "Accept": lossy}).status_code == 406
 
 
 def test_corrupt_object_is_an_error_never_data(

@@ -4,7 +4,9 @@ The pipeline follows PS3.3 C.11 and PS3.4 N.2: stored values → modality LUT (r
 Modality LUT Sequence) → VOI LUT (window or VOI LUT Sequence) → presentation
 (MONOCHROME1 inverted) → 8-bit. Colour images (RGB, YBR_*, PALETTE COLOR) bypass the
 grayscale transforms. Compressed transfer syntaxes are decoded by pydicom's pixel
-backends (pylibjpeg with its openjpeg, libjpeg and rle plugins).
+backends (pylibjpeg with its openjpeg, libjpeg and rle plugins, pyjpegls) and GDCM as the
+last resort (`hounsfield.dicom.transcode.decode`). The modality LUT is pydicom's
+(`apply_modality_lut`); windows and VOI LUTs map to 0..1 here.
 
 Everything here is pure: no database, no storage, no settings.
 """
@@ -21,8 +23,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 from pydicom.dataset import Dataset
-from pydicom.pixels.processing import apply_color_lut
-from pydicom.pixels.utils import pixel_array
+from pydicom.pixels.processing import apply_color_lut, apply_modality_lut
+
+from hounsfield.dicom import transcode
 
 __all__ = [
     "PRESETS",
@@ -172,9 +175,9 @@ def frame_array(ds: Dataset, frame: int = 1) -> NDArray[Any]:
     if not 1 <= frame <= frames:
         raise RenderError(f"frame {frame} is out of range 1..{frames}")
     try:
-        arr = pixel_array(ds, index=frame - 1 if frames > 1 else None)
-    except Exception as exc:  # decoders raise many kinds; the reason is all we can give
-        raise RenderError(f"the pixel data cannot be decoded: {type(exc).__name__}") from exc
+        arr = transcode.decode(ds, index=frame - 1 if frames > 1 else None)
+    except transcode.TranscodeError as exc:
+        raise RenderError(str(exc)) from exc
     if arr.ndim == 3 and arr.shape[0] == 1 and frames == 1 and arr.shape[-1] != 3:
         arr = arr[0]
     return arr
@@ -196,24 +199,14 @@ def _functional_group_item(ds: Dataset, frame: int, sequence: str) -> Dataset | 
 def _modality_lut(ds: Dataset, arr: NDArray[Any], frame: int) -> NDArray[np.float64]:
     """Stored values → modality values (PS3.3 C.11.1): LUT sequence or rescale."""
     if "ModalityLUTSequence" in ds:
-        item = ds.ModalityLUTSequence[0]
-        descriptor = [int(v) for v in item.LUTDescriptor]
-        first = descriptor[1]
-        lut = np.asarray(_lut_values(item), dtype=np.float64)
-        index = np.clip(arr.astype(np.int64) - first, 0, len(lut) - 1)
-        out: NDArray[np.float64] = lut[index]
-        return out
+        return np.asarray(apply_modality_lut(arr, ds), dtype=np.float64)
     source: Dataset = ds
     if "RescaleSlope" not in ds:
         source = _functional_group_item(ds, frame, "PixelValueTransformationSequence") or ds
-    slope = float(source.get("RescaleSlope", 1) or 1)
-    intercept = float(source.get("RescaleIntercept", 0) or 0)
-    out = arr.astype(np.float64)
-    if slope != 1:
-        out *= slope
-    if intercept != 0:
-        out += intercept
-    return out
+    rescale = Dataset()  # pydicom wants both; either may be absent (defaults 1 and 0)
+    rescale.RescaleSlope = float(source.get("RescaleSlope", 1) or 1)
+    rescale.RescaleIntercept = float(source.get("RescaleIntercept", 0) or 0)
+    return np.asarray(apply_modality_lut(arr, rescale), dtype=np.float64)
 
 
 def _lut_values(item: Dataset) -> list[int]:
@@ -230,7 +223,11 @@ def _lut_values(item: Dataset) -> list[int]:
 
 
 def _voi_lut_sequence(item: Dataset, values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """PS3.3 C.11.2.1.1: the first VOI LUT, indexed by modality values, output 0..1."""
+    """PS3.3 C.11.2.1.1: the first VOI LUT, indexed by modality values, output 0..1.
+
+    Not pydicom's `apply_voi`: 3.0 indexes in the LUT's dtype, so with an 8-bit LUT
+    inputs above 255 wrap around instead of clamping to the last entry.
+    """
     descriptor = [int(v) for v in item.LUTDescriptor]
     lut = np.asarray(_lut_values(item), dtype=np.float64)
     index = np.clip(np.rint(values).astype(np.int64) - descriptor[1], 0, len(lut) - 1)

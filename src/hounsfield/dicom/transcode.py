@@ -168,10 +168,12 @@ def decode(ds: Dataset, index: int | None = None) -> NDArray[Any]:
         return pixel_array(ds, index=index)
     except Exception as exc:  # decoders raise many kinds; the reason is what matters
         first = exc
+    reason = str(first).splitlines()[-1].strip() or type(first).__name__
+    if not UID(str(ds.file_meta.TransferSyntaxUID)).is_compressed:
+        raise TranscodeError(f"the pixel data cannot be decoded: {reason}") from first
     try:
         arr = _gdcm_decode(ds)
     except TranscodeError:
-        reason = str(first).splitlines()[-1].strip() or type(first).__name__
         raise TranscodeError(f"the pixel data cannot be decoded: {reason}") from first
     frames = max(1, int(ds.get("NumberOfFrames", 1) or 1))
     return arr[index] if index is not None and frames > 1 else arr

@@ -2,8 +2,9 @@
 
 Thin HTTP layer: parse and negotiate, read the index in a short transaction, then stream
 from storage. Same bearer tokens and permissions as the API: `image:read` to query and
-retrieve, `image:create` to store. Every query and retrieval is audited, one event per
-request (buffered, see `audit.record_access`).
+view (metadata, frames, rendered images, thumbnails), `image:retrieve` for whole objects
+and bulk data (what an export would hand out), `image:create` to store. Every query and
+retrieval is audited, one event per request (buffered, see `audit.record_access`).
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from pydicom.uid import ExplicitVRBigEndian
 from starlette.concurrency import run_in_threadpool
 
 from hounsfield.audit import service as audit
-from hounsfield.auth.deps import requires
+from hounsfield.auth.deps import require, requires
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
-from hounsfield.dicom import render
+from hounsfield.dicom import render, transcode
 from hounsfield.dicom.json_model import BulkDataPathError, element_at
-from hounsfield.dicomweb import qido, stow, transfer
+from hounsfield.dicomweb import public_url, qido, stow, transfer
 from hounsfield.dicomweb.multipart import (
     MediaRange,
     NotAcceptable,
@@ -49,6 +50,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/dicom-web", tags=["dicomweb"])
 
 Reader = Annotated[User, requires(Permission.image_read)]
+Retriever = Annotated[User, requires(Permission.image_retrieve)]
 Creator = Annotated[User, requires(Permission.image_create)]
 
 DICOM_JSON = "application/dicom+json"
@@ -81,7 +83,7 @@ def _require_json(request: Request) -> None:
 
 
 def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/dicom-web"
+    return public_url.dicomweb_base(request)
 
 
 def _single_patient(patient_ids: Sequence[str]) -> str | None:
@@ -178,11 +180,27 @@ def _audit_retrieve(user: User, refs: Sequence[InstanceRef], what: str) -> None:
     )  # fmt: skip
 
 
+class CannotTranscode(NotAcceptable):
+    """The object cannot be sent in the requested transfer syntax."""
+
+    code = "cannot_transcode"
+
+
+def _transcoded(ref: InstanceRef, transfer_syntax: str) -> bytes:
+    try:
+        return transcode.to_bytes(transcode.transcode(objects.dataset(ref), transfer_syntax))
+    except transcode.TranscodeError as exc:
+        raise CannotTranscode(
+            f"The object cannot be sent as {transfer_syntax}: {exc}",
+            details={"transfer_syntax": transfer_syntax, "reason": str(exc)},
+        ) from exc
+
+
 def _instance_bytes(ref: InstanceRef, transfer_syntax: str | None) -> Iterator[bytes]:
     if transfer_syntax is None or transfer_syntax == ref.transfer_syntax_uid:
         yield from objects.stream_verified(ref)
     else:
-        yield transfer.to_explicit_little_endian(objects.dataset(ref))
+        yield _transcoded(ref, transfer_syntax)
 
 
 def _retrieve(request: Request, user: User, refs: list[InstanceRef], what: str) -> Response:
@@ -211,12 +229,12 @@ def _retrieve(request: Request, user: User, refs: list[InstanceRef], what: str) 
 
 
 @router.get("/studies/{study}", summary="WADO-RS: retrieve a study")
-def retrieve_study(request: Request, study: str, user: Reader) -> Response:
+def retrieve_study(request: Request, study: str, user: Retriever) -> Response:
     return _retrieve(request, user, _refs(study), "study")
 
 
 @router.get("/studies/{study}/series/{series}", summary="WADO-RS: retrieve a series")
-def retrieve_series(request: Request, study: str, series: str, user: Reader) -> Response:
+def retrieve_series(request: Request, study: str, series: str, user: Retriever) -> Response:
     return _retrieve(request, user, _refs(study, series), "series")
 
 
@@ -224,7 +242,7 @@ def retrieve_series(request: Request, study: str, series: str, user: Reader) -> 
     "/studies/{study}/series/{series}/instances/{sop}", summary="WADO-RS: retrieve an instance"
 )
 def retrieve_instance(
-    request: Request, study: str, series: str, sop: str, user: Reader
+    request: Request, study: str, series: str, sop: str, user: Retriever
 ) -> Response:
     return _retrieve(request, user, _refs(study, series, sop), "instance")
 
@@ -361,6 +379,10 @@ def retrieve_frames(
             data = transfer.extract_frames(ds, numbers, choice)
         except transfer.FrameOutOfRange as exc:
             raise FrameNotFound(str(exc)) from exc
+        except transcode.TranscodeError as exc:
+            raise CannotTranscode(
+                f"The frames cannot be sent uncompressed: {exc}", details={"reason": str(exc)}
+            ) from exc
     _audit_retrieve(user, [ref], "frames")
     syntax = choice.transfer_syntax or ref.transfer_syntax_uid
     part_type = f"{choice.part_type}; transfer-syntax={syntax}"
@@ -376,7 +398,7 @@ def retrieve_frames(
     summary="WADO-RS: retrieve bulk data",
 )
 def retrieve_bulkdata(
-    request: Request, study: str, series: str, sop: str, path: str, user: Reader
+    request: Request, study: str, series: str, sop: str, path: str, user: Retriever
 ) -> Response:
     ref = _refs(study, series, sop)[0]
     ds = objects.dataset(ref)
@@ -429,6 +451,18 @@ class CannotRender(BadRequest):
     code = "cannot_render"
 
 
+class CannotDecode(NotAcceptable):
+    """The pixel data is in a form no decoder here reads: no image can be made of it."""
+
+    code = "cannot_decode"
+
+
+def _render_error(exc: render.RenderError) -> BadRequest | NotAcceptable:
+    if isinstance(exc.__cause__, transcode.TranscodeError):
+        return CannotDecode(str(exc), details={"reason": str(exc)})
+    return CannotRender(str(exc))
+
+
 def _rendered(request: Request, user: User, ref: InstanceRef, frame: int) -> Response:
     media_type = _image_type(request)
     window, viewport, quality = _render_params(request)
@@ -446,7 +480,7 @@ def _rendered(request: Request, user: User, ref: InstanceRef, frame: int) -> Res
                 quality=quality,
             )
         except render.RenderError as exc:
-            raise CannotRender(str(exc)) from exc
+            raise _render_error(exc) from exc
         derived.rendered_cache.put(key, data)
     _audit_retrieve(user, [ref], "rendered")
     return Response(data, media_type=media_type)
@@ -498,7 +532,7 @@ def _thumbnail(request: Request, user: User, refs: list[InstanceRef]) -> Respons
     try:
         data = derived.thumbnail(derived.middle(images), size)
     except render.RenderError as exc:
-        raise CannotRender(str(exc)) from exc
+        raise _render_error(exc) from exc
     _audit_retrieve(user, refs, "thumbnail")
     return Response(
         data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"}
@@ -582,11 +616,11 @@ def wado_uri(request: Request, user: Reader) -> Response:
     ref = _refs(study, series, sop)[0]
     content_type = (params.get("contentType") or "image/jpeg").split(",")[0].strip().lower()
     if content_type == "application/dicom":
-        wanted = params.get("transferSyntax")
-        if wanted and wanted not in (ref.transfer_syntax_uid, transfer.EXPLICIT_LE):
-            raise NotAcceptable("The object is available in its own or Explicit VR LE syntax.")
-        ts = None if not wanted or wanted == ref.transfer_syntax_uid else transfer.EXPLICIT_LE
-        body = b"".join(_instance_bytes(ref, ts))
+        require(Permission.image_retrieve)(request, user)
+        wanted = params.get("transferSyntax") or None
+        if wanted and not transcode.can_produce(ref.transfer_syntax_uid, wanted):
+            raise NotAcceptable(f"The object cannot be sent as {wanted}.")
+        body = b"".join(_instance_bytes(ref, wanted))
         _audit_retrieve(user, [ref], "wado-uri")
         return Response(body, media_type="application/dicom")
     if content_type not in ("image/jpeg", "image/png"):
@@ -613,6 +647,6 @@ def wado_uri(request: Request, user: Reader) -> Response:
             quality=max(1, min(100, quality)),
         )
     except render.RenderError as exc:
-        raise CannotRender(str(exc)) from exc
+        raise _render_error(exc) from exc
     _audit_retrieve(user, [ref], "wado-uri")
     return Response(data, media_type=content_type)

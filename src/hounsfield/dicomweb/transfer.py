@@ -1,29 +1,28 @@
-"""Transfer syntaxes for WADO-RS: media type negotiation, frames, transcoding.
+"""Transfer syntaxes for WADO-RS: media type negotiation and frames.
 
 PS3.18 §8.7.3: instances are ``multipart/related; type="application/dicom"`` with an
-optional ``transfer-syntax`` parameter (``*`` = as stored); frames are
+optional ``transfer-syntax`` parameter (``*`` = as stored; any other syntax we can
+produce is transcoded, `hounsfield.dicom.transcode`); frames are
 ``multipart/related; type="application/octet-stream"`` (uncompressed, Explicit VR Little
 Endian by default, ``*`` = as stored) or the image media type of a compressed syntax.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.encaps import get_frame
-from pydicom.pixels.utils import pixel_array
 from pydicom.uid import (
-    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
 
+from hounsfield.dicom import transcode
 from hounsfield.dicomweb.multipart import MediaRange, NotAcceptable
 
 __all__ = [
@@ -33,7 +32,6 @@ __all__ = [
     "choose_frames",
     "choose_instances",
     "extract_frames",
-    "to_explicit_little_endian",
 ]
 
 NATIVE = {
@@ -90,23 +88,23 @@ def _wanted_syntax(r: MediaRange) -> str | None:
 def choose_instances(
     ranges: Sequence[MediaRange], stored: set[str], *, single: bool
 ) -> InstanceChoice:
-    """Pick the response form for instances whose stored syntaxes are `stored`."""
+    """Pick the response form for instances whose stored syntaxes are `stored`.
+
+    A requested syntax other than the stored one is produced by transcoding (e.g. a client
+    that accepts only uncompressed objects); one we cannot produce is skipped.
+    """
     for r in ranges:
         if r.type in ("*/*", "multipart/*"):
             return InstanceChoice(True, None)
         part_type = r.params.get("type", "application/dicom")
-        if r.type == "multipart/related" and part_type in ("application/dicom", "*/*"):
-            ts = _wanted_syntax(r)
-            if ts is None or stored == {ts}:
-                return InstanceChoice(True, None)
-            if ts == EXPLICIT_LE:
-                return InstanceChoice(True, EXPLICIT_LE)
-        if r.type == "application/dicom" and single:
-            ts = _wanted_syntax(r)
-            if ts is None or stored == {ts}:
-                return InstanceChoice(False, None)
-            if ts == EXPLICIT_LE:
-                return InstanceChoice(False, EXPLICIT_LE)
+        multipart = r.type == "multipart/related" and part_type in ("application/dicom", "*/*")
+        if not multipart and not (r.type == "application/dicom" and single):
+            continue
+        ts = _wanted_syntax(r)
+        if ts is None or stored == {ts}:
+            return InstanceChoice(multipart, None)
+        if all(transcode.can_produce(s, ts) for s in stored):
+            return InstanceChoice(multipart, ts)
     raise NotAcceptable(
         'This resource is available as multipart/related; type="application/dicom".'
     )
@@ -158,57 +156,35 @@ def _number_of_frames(ds: Dataset) -> int:
 
 
 class FrameOutOfRange(LookupError):
-    """A requested frame number does not exist."""
+    """A requested frame number does not exist (or there are no frames at all)."""
 
 
 def extract_frames(ds: Dataset, numbers: Sequence[int], choice: FrameChoice) -> list[bytes]:
     """The requested frames (1-based) as bytes, in the syntax `choice` names.
 
-    Native pixel data is sliced (and byte-swapped from big endian), never decoded.
+    Little-endian native pixel data is sliced, never decoded; big endian is decoded and
+    written little endian (OW words swapped whatever Bits Allocated says).
+
+    Raises
+    ------
+    FrameOutOfRange
+    hounsfield.dicom.transcode.TranscodeError
+        When compressed frames must be decoded and cannot be.
     """
+    if "PixelData" not in ds:
+        raise FrameOutOfRange("the instance has no pixel data")
     frames = _number_of_frames(ds)
     if any(not 1 <= n <= frames for n in numbers):
         raise FrameOutOfRange(f"frames are numbered 1..{frames}")
     stored = str(ds.file_meta.TransferSyntaxUID)
-    if stored in NATIVE:
+    if stored in NATIVE and stored != str(ExplicitVRBigEndian):
         size = _frame_size(ds)
         data: bytes = ds.PixelData
-        bits = int(ds.BitsAllocated)
-        out = []
-        for n in numbers:
-            chunk = data[(n - 1) * size : n * size]
-            if stored == str(ExplicitVRBigEndian) and bits in (16, 32, 64):
-                swapped = np.frombuffer(chunk, dtype=f">u{bits // 8}").astype(f"<u{bits // 8}")
-                chunk = swapped.tobytes()
-            out.append(chunk)
-        return out
+        return [data[(n - 1) * size : n * size] for n in numbers]
     if choice.transfer_syntax is None:
         return [get_frame(ds.PixelData, n - 1, number_of_frames=frames) for n in numbers]
     out = []
     for n in numbers:
-        arr = pixel_array(ds, index=n - 1 if frames > 1 else None)
+        arr = transcode.decode(ds, index=n - 1 if frames > 1 else None)
         out.append(np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<"))).tobytes())
     return out
-
-
-def to_explicit_little_endian(ds: Dataset) -> bytes:
-    """The instance re-encoded in Explicit VR Little Endian (decompressed if need be)."""
-    stored = UID(str(ds.file_meta.TransferSyntaxUID))
-    if stored.is_compressed:
-        ds.decompress()
-    elif stored == ExplicitVRBigEndian:
-        # pydicom will not switch endianness when saving: copy the (decoded) elements into
-        # a fresh dataset. Pixel data is swapped; other OW values (rare) are not.
-        fresh = Dataset()
-        for elem in ds:
-            fresh.add(elem)
-        if "PixelData" in ds:
-            arr = ds.pixel_array
-            little = np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<")))
-            fresh.PixelData = little.tobytes()
-        fresh.file_meta = ds.file_meta
-        ds = fresh
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    out = io.BytesIO()
-    ds.save_as(out, enforce_file_format=True, little_endian=True, implicit_vr=False)
-    return out.getvalue()

@@ -272,6 +272,8 @@ def _layout_at(fp: BinaryIO, header: Dataset) -> PixelLayout | None:
             return None  # subsampled native frames: the whole-object path decodes them
         if size <= 0 or size * frames > length:
             return None
+        if not little and size % 2:
+            return None  # big-endian OW words straddle the frames: the whole-object path
         spans = tuple(((start + i * size, size),) for i in range(frames))
         return PixelLayout(str(syntax), vr, False, spans)
     # Encapsulated (PS3.5 A.4): Basic Offset Table item, then fragments, then a delimiter.

@@ -9,6 +9,7 @@ class Permission(StrEnum):
     patient_read = "patient:read"
     patient_write = "patient:write"
     image_read = "image:read"
+    image_retrieve = "image:retrieve"
     image_create = "image:create"
     image_delete = "image:delete"
     image_export = "image:export"
@@ -32,6 +33,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.patient_read: "View patients, visits and their demographics",
     Permission.patient_write: "Register and edit patients and visits",
     Permission.image_read: "Search and view studies and images",
+    Permission.image_retrieve: "Retrieve whole DICOM objects and bulk data (WADO-RS/URI)",
     Permission.image_create: "Store images (upload, STOW-RS, import)",
     Permission.image_delete: "Delete studies, series and instances",
     Permission.image_export: "Export studies (incl. de-identified exports)",
@@ -59,7 +61,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
         "Radiologist / physician: reads images, reports, uses AI",
         frozenset(
             {
-                P.patient_read, P.image_read, P.image_export, P.order_read,
+                P.patient_read, P.image_read, P.image_retrieve, P.image_export, P.order_read,
                 P.report_read, P.report_write, P.report_approve,
                 P.ai_read, P.ai_run, P.device_read,
             }
@@ -69,7 +71,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
         "Radiographer: acquires and manages images and orders",
         frozenset(
             {
-                P.patient_read, P.patient_write, P.image_read, P.image_create,
+                P.patient_read, P.patient_write, P.image_read, P.image_retrieve, P.image_create,
                 P.order_read, P.order_write, P.ai_read, P.device_read,
             }
         ),
