@@ -19,6 +19,15 @@ _SECRET_KEYS = re.compile(
 )
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/-]+=*", re.IGNORECASE)
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+# Values that database errors quote: SQLAlchemy's bound parameters (in case an engine is
+# made without hide_parameters), PostgreSQL's "DETAIL: Key (col)=(value)", MySQL's
+# "Duplicate entry 'value'" and "Incorrect string value: '...'".
+_SQL_VALUES = [
+    (re.compile(r"\[parameters: .*?\](?=\n|$)", re.DOTALL), "[parameters: [redacted]]"),
+    (re.compile(r"(DETAIL:\s+Key \([^)]*\)=)\(.*?\)(?= already| is not|$)", re.M), r"\1(…)"),
+    (re.compile(r"(DETAIL:\s+Failing row contains )\(.*\)"), r"\1(…)"),
+    (re.compile(r"((?:Duplicate entry|string value:) )'.*?'(?= for|$)", re.M), r"\1'…'"),
+]
 
 
 def _add_context(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -33,8 +42,15 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
         if key != "event" and _SECRET_KEYS.search(key):
             event[key] = "[redacted]"
         elif isinstance(event[key], str):
-            event[key] = _JWT.sub("[jwt]", _BEARER.sub(r"\1[redacted]", event[key]))
+            event[key] = _scrub(event[key])
     return event
+
+
+def _scrub(text: str) -> str:
+    text = _JWT.sub("[jwt]", _BEARER.sub(r"\1[redacted]", text))
+    for pattern, replacement in _SQL_VALUES:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def configure(level: str = "INFO", json_output: bool = True) -> None:
@@ -65,6 +81,8 @@ def configure(level: str = "INFO", json_output: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # SQLAlchemy's engine log (statements) is for debugging only, never in service logs.
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).handlers[:] = []
         logging.getLogger(noisy).propagate = False

@@ -23,6 +23,7 @@ from hounsfield.audit.service import Anonymous
 from hounsfield.db import transaction
 from tests.conftest import TEST_PASSWORD
 from tests.dicomweb.helpers import multipart_body, read_dataset, sample_file
+from tests.live_server import free_port, serve
 
 
 def _count(action: str) -> int:
@@ -122,40 +123,13 @@ def test_a_failed_drain_keeps_the_events(monkeypatch: pytest.MonkeyPatch) -> Non
 # -- a real server, killed -------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve(port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "HOUNSFIELD_LOG_LEVEL": "WARNING",
-        # The sealer never drains during the test: every event left is in the journal only.
-        "HOUNSFIELD_AUDIT__SEAL_INTERVAL_S": "3600",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "hounsfield.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env,
-    )  # fmt: skip
-    for _ in range(600):  # wait until it answers (bounded), not a timed assertion
-        if process.poll() is not None:
-            raise RuntimeError("uvicorn exited")
-        try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return process
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("uvicorn did not start")
+    # The sealer never drains during the test: every event left is in the journal only.
+    return serve(port, {"HOUNSFIELD_AUDIT__SEAL_INTERVAL_S": "3600"})
 
 
 def test_reads_answered_before_a_kill_are_all_audited_after_restart(make_user: Any) -> None:
-    server_port = _free_port()
+    server_port = free_port()
     user = make_user("technician")  # stores and reads
     data = sample_file("CT_small.dcm")
     ds = read_dataset(data)
