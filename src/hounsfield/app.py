@@ -20,6 +20,7 @@ from hounsfield.dimse import scp as dicom_scp
 from hounsfield.errors import install_handlers
 from hounsfield.ingest import router as ingest_router
 from hounsfield.monitoring import router as monitoring_router
+from hounsfield.monitoring.edge import RateLimitMiddleware, SecurityHeadersMiddleware
 from hounsfield.monitoring.middleware import RequestContextMiddleware
 from hounsfield.schedule import scheduler
 from hounsfield.studies import router as studies_router
@@ -57,11 +58,19 @@ def _refuse_unsafe_production() -> None:
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    # The API description is public on purpose in embedded mode (a workstation on one
+    # machine); production serves none of it (SECURITY A4, issue 14.16).
+    docs = settings.http.expose_docs
+    if docs is None:
+        docs = settings.mode == "embedded"
     app = FastAPI(
         title="Hounsfield",
         version=__version__,
         description="Medical imaging platform: DICOM archive, reading workstation, AI.",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     install_handlers(app)
     for module in (monitoring_router, auth_router, users_router, audit_router, dimse_router):
@@ -70,6 +79,10 @@ def create_app() -> FastAPI:
     app.include_router(ingest_router.router)
     app.include_router(dicomweb_router.router)
     app.include_router(dicomweb_export.router)
+    # Outermost last: the request context (id, client address, access log) wraps the
+    # security headers, which wrap the rate limit, so a 429 is logged and has its headers.
+    app.add_middleware(RateLimitMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
     install_webui(app, settings)  # last: serves web/out for paths no route claims
     return app

@@ -46,6 +46,7 @@ def serve(
     import uvicorn
 
     from hounsfield.logging import configure
+    from hounsfield.monitoring.server import uvicorn_options
 
     settings = _settings_or_exit()
     configure(settings.log_level, settings.log_json)
@@ -57,7 +58,7 @@ def serve(
         workers=workers,
         log_config=None,
         proxy_headers=False,
-        timeout_keep_alive=5,
+        **uvicorn_options(settings),  # slow-client deadlines, connection cap, no Server header
     )
 
 

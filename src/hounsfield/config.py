@@ -121,6 +121,42 @@ class IngestSettings(BaseModel):
     )
 
 
+class HttpSettings(BaseModel):
+    """The HTTP edge: slow-client deadlines, connection cap, rate limits, exposed docs."""
+
+    header_timeout_s: float = Field(
+        10, gt=0, description="A request's line and headers must arrive within this (408)."
+    )
+    body_timeout_s: float = Field(
+        60, gt=0, description="Longest pause between two pieces of a request body."
+    )
+    keep_alive_s: int = Field(5, ge=1, description="Idle keep-alive connections close after.")
+    max_connections: int = Field(
+        1000, ge=1, description="Open connections and requests at once; more are answered 503."
+    )
+    rate_limit_per_minute: int = Field(
+        6000,
+        ge=0,
+        description="Requests a user may make to /api and /dicom-web per minute (429 with "
+        "Retry-After beyond); 0 disables. Kept in Redis when configured.",
+    )
+    anonymous_rate_limit_per_minute: int = Field(
+        600,
+        ge=0,
+        description="The same for requests without a valid token, per client address.",
+    )
+    expose_docs: bool | None = Field(
+        None,
+        description="Serve /docs and /openapi.json without a token; default true in embedded "
+        "mode, false (not served) in production.",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token Prometheus presents for /metrics; required for /metrics in "
+        "production (not served without it), /metrics is open in embedded mode.",
+    )
+
+
 class DicomwebSettings(BaseModel):
     """DICOMweb (QIDO-RS, WADO-RS, STOW-RS) limits and derived-data caches."""
 
@@ -218,6 +254,7 @@ class Settings(BaseSettings):
     dicom: DicomSettings = DicomSettings()
     dicomweb: DicomwebSettings = DicomwebSettings()
     audit: AuditSettings = AuditSettings()
+    http: HttpSettings = HttpSettings()
 
     @property
     def sqlalchemy_url(self) -> str:

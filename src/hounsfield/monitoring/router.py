@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from hounsfield.auth.deps import Public
 from hounsfield.config import get_settings
 from hounsfield.db import get_engine
+from hounsfield.errors import NotFound
 from hounsfield.kv import get_store
 
 router = APIRouter(tags=["monitoring"])
@@ -62,7 +64,23 @@ def readyz() -> JSONResponse:
     return JSONResponse({"status": "ready", "checks": dict.fromkeys(checks, "ok")})
 
 
+def _metrics_allowed(request: Request) -> bool:
+    """Open in embedded mode; in production only with the configured bearer token."""
+    settings = get_settings()
+    if settings.mode != "production":
+        return True
+    token = settings.http.metrics_token
+    if token is None:
+        return False
+    presented = request.headers.get("authorization", "")
+    expected = "Bearer " + token.get_secret_value()
+    return hmac.compare_digest(presented.encode(), expected.encode())
+
+
 @router.get("/metrics", dependencies=[Public])
-def metrics() -> Response:
-    """Prometheus metrics (request counts and latency by route template and status)."""
+def metrics(request: Request) -> Response:
+    """Prometheus metrics (request counts and latency by route template and status).
+    Public in embedded mode; in production it needs `HOUNSFIELD_HTTP__METRICS_TOKEN`."""
+    if not _metrics_allowed(request):
+        raise NotFound()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
