@@ -5,16 +5,20 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pydicom
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hounsfield.audit.models import AuditEvent
+from hounsfield.audit.service import Outcome
 from hounsfield.db import transaction
 from tests.dicom.test_deidentify import CANARY, CANARY_UID, loaded_with_canaries
 from tests.dicom_factory import make_dataset, to_bytes
+from tests.dicomweb.test_retrieve import corrupt
 
 CHINESE = "测试"
 
@@ -80,3 +84,82 @@ def test_burned_in_annotation_blocks_deidentified_export(
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "burned_in_annotation"
+
+
+def export_events() -> list[AuditEvent]:
+    with transaction() as session:
+        query = select(AuditEvent).where(AuditEvent.action == "image.export")
+        return list(session.scalars(query.order_by(AuditEvent.id)))
+
+
+def two_instance_study(stow: Callable[..., Any]) -> list[Any]:
+    first = make_dataset(InstanceNumber=1)
+    second = make_dataset(
+        InstanceNumber=2,
+        StudyInstanceUID=first.StudyInstanceUID,
+        SeriesInstanceUID=first.SeriesInstanceUID,
+        seed=1,
+    )
+    assert stow([to_bytes(first), to_bytes(second)]).status_code == 200
+    return [first, second]
+
+
+@pytest.mark.parametrize("deidentify", ["false", "true"])
+def test_corrupt_first_object_is_a_clean_error_audited_as_failure(
+    deidentify: str,
+    stow: Callable[..., Any],
+    client: TestClient,
+    auth_headers: Callable[..., dict[str, str]],
+    data_dir: Path,
+) -> None:
+    first, _second = two_instance_study(stow)
+    tail = corrupt(data_dir, first.SOPInstanceUID)
+    response = client.get(
+        f"/api/studies/{first.StudyInstanceUID}/export",
+        params={"deidentify": deidentify},
+        headers=auth_headers("doctor"),
+    )
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "object_corrupt"
+    assert tail not in response.content
+    [event] = export_events()
+    assert event.outcome == Outcome.serious_failure
+    assert '"failure": "object_corrupt"' in event.detail
+
+
+def test_export_failing_mid_stream_is_never_a_complete_zip_nor_a_success(
+    stow: Callable[..., Any],
+    app: Any,
+    auth_headers: Callable[..., dict[str, str]],
+    data_dir: Path,
+) -> None:
+    _first, second = two_instance_study(stow)
+    tail = corrupt(data_dir, second.SOPInstanceUID)
+    doctor = auth_headers("doctor")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get(
+            f"/api/studies/{second.StudyInstanceUID}/export",
+            params={"deidentify": "false"},
+            headers=doctor,
+        )
+    assert tail not in response.content
+    with pytest.raises(zipfile.BadZipFile):
+        members(response.content)
+    [event] = export_events()
+    assert event.outcome == Outcome.serious_failure
+    assert '"failure": "object_corrupt"' in event.detail
+
+
+def test_a_complete_export_is_audited_as_success(
+    stow: Callable[..., Any], client: TestClient, auth_headers: Callable[..., dict[str, str]]
+) -> None:
+    first, _second = two_instance_study(stow)
+    export = client.get(
+        f"/api/studies/{first.StudyInstanceUID}/export",
+        params={"deidentify": "false"},
+        headers=auth_headers("doctor"),
+    )
+    assert len(members(export.content)) == 2
+    [event] = export_events()
+    assert event.outcome == Outcome.success
+    assert "failure" not in event.detail

@@ -2,8 +2,11 @@
 Retain Longitudinal Temporal Information with Modified Dates option).
 
 `GET /api/studies/{study_uid}/export?deidentify=true` (`image:export`). The zip is written
-while it streams (ZIP data descriptors, no seeking), one instance at a time. Exports are
-audited when they start (PS3.15 A.5 Export, 110106).
+while it streams (ZIP data descriptors, no seeking), one instance at a time. Every object
+is checked against its SHA-256 (the first before the status line goes out: a clean error);
+a later corrupt object aborts the stream, so the zip is never completed without it. The
+export is audited when it ends (PS3.15 A.5 Export, 110106): success only once the last byte
+was produced, a serious failure with the reason otherwise (corrupt object, client gone).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import io
 import json
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -22,12 +25,13 @@ from fastapi.responses import StreamingResponse
 from pydicom.dataset import Dataset
 
 from hounsfield.audit import service as audit
+from hounsfield.audit.service import Outcome
 from hounsfield.auth import keys
 from hounsfield.auth.deps import requires
 from hounsfield.config import get_settings
 from hounsfield.dicom.deidentify import Deidentifier, burned_in_annotation_risk
 from hounsfield.dicomweb.router import _refs
-from hounsfield.errors import Conflict
+from hounsfield.errors import Conflict, HounsfieldError
 from hounsfield.studies import derived, objects
 from hounsfield.studies.refs import InstanceRef
 from hounsfield.users.models import User
@@ -90,22 +94,46 @@ class _Sink(io.RawIOBase):
         return out
 
 
-def _zip_stream(refs: list[InstanceRef], deidentifier: Deidentifier | None) -> Iterator[bytes]:
+def _member(ref: InstanceRef, deidentifier: Deidentifier | None) -> tuple[str, bytes]:
+    """One zip member: (name, verified bytes), de-identified if asked."""
+    if deidentifier is None:
+        data = objects.read_verified(ref, cache_it=False)
+        name = f"{ref.study_instance_uid}/{ref.series_instance_uid}/{ref.sop_instance_uid}"
+    else:
+        ds = deidentifier.apply(objects.dataset(ref, cache_it=False))
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        data = buffer.getvalue()
+        name = f"{ds.StudyInstanceUID}/{ds.SeriesInstanceUID}/{ds.SOPInstanceUID}"
+    return name + ".dcm", data
+
+
+Ended = Callable[[Outcome, str | None], None]
+
+
+def _zip_stream(
+    refs: list[InstanceRef],
+    deidentifier: Deidentifier | None,
+    first: tuple[str, bytes],
+    ended: Ended,
+) -> Iterator[bytes]:
+    """The zip, member by member; `ended(outcome, reason)` once it is done or abandoned."""
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for ref in refs:
-            if deidentifier is None:
-                data = objects.read_verified(ref, cache_it=False)
-                name = f"{ref.study_instance_uid}/{ref.series_instance_uid}/{ref.sop_instance_uid}"
-            else:
-                ds = deidentifier.apply(objects.dataset(ref, cache_it=False))
-                buffer = io.BytesIO()
-                ds.save_as(buffer, enforce_file_format=True)
-                data = buffer.getvalue()
-                name = f"{ds.StudyInstanceUID}/{ds.SeriesInstanceUID}/{ds.SOPInstanceUID}"
-            zf.writestr(name + ".dcm", data)
+    reason: str | None = "interrupted"  # the client went away (the generator is closed)
+    try:
+        zf = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
+        for index, ref in enumerate(refs):
+            name, data = first if index == 0 else _member(ref, deidentifier)
+            zf.writestr(name, data)
             yield sink.drain()
-    yield sink.drain()
+        zf.close()  # only now the central directory: a failed export is never a valid zip
+        yield sink.drain()
+        reason = None
+    except HounsfieldError as exc:
+        reason = exc.code
+        raise
+    finally:
+        ended(Outcome.success if reason is None else Outcome.serious_failure, reason)
 
 
 @router.get("/{study_uid}/export", summary="Export a study as a zip, optionally de-identified")
@@ -115,21 +143,33 @@ def export_study(
     deidentify: Annotated[bool, Query(description="Apply the PS3.15 E.1 basic profile")] = True,
 ) -> StreamingResponse:
     refs = _refs(study_uid)
-    deidentifier = None
-    if deidentify:
-        risks = {risk for ref in refs if (risk := _header_risk(ref))}
-        if risks:
-            raise BurnedInAnnotation(details={"reasons": sorted(risks)})
-        deidentifier = Deidentifier(deidentification_key())
     patient_ids = {r.patient_id for r in refs}
-    audit.record_now(
-        "image.export", user, resource_type="study", resource_id=study_uid,
-        patient_id=next(iter(patient_ids)) if len(patient_ids) == 1 else None,
-        detail={"deidentified": deidentify, "instances": len(refs)},
-    )  # fmt: skip
+
+    def ended(outcome: Outcome, reason: str | None) -> None:
+        detail: dict[str, object] = {"deidentified": deidentify, "instances": len(refs)}
+        if reason is not None:
+            detail["failure"] = reason
+        audit.record_now(
+            "image.export", user, outcome=outcome, resource_type="study",
+            resource_id=study_uid,
+            patient_id=next(iter(patient_ids)) if len(patient_ids) == 1 else None,
+            detail=detail,
+        )  # fmt: skip
+
+    try:  # the first object is checked before the status line: a clean error response
+        deidentifier = None
+        if deidentify:
+            risks = {risk for ref in refs if (risk := _header_risk(ref))}
+            if risks:
+                raise BurnedInAnnotation(details={"reasons": sorted(risks)})
+            deidentifier = Deidentifier(deidentification_key())
+        first = _member(refs[0], deidentifier)
+    except (objects.CorruptObject, objects.MissingObject) as exc:
+        ended(Outcome.serious_failure, exc.code)
+        raise
     filename = "study-deidentified.zip" if deidentify else "study.zip"
     return StreamingResponse(
-        _zip_stream(refs, deidentifier),
+        _zip_stream(refs, deidentifier, first, ended),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
