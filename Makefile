@@ -67,6 +67,7 @@ system-deps:
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -c pyproject.toml -r src
 
 typecheck: install-dev
 	$(BIN)/mypy

@@ -20,7 +20,8 @@ from pydantic import SecretStr
 from hounsfield.config import Settings
 
 MIN_LENGTH = 32
-TOKEN_KEY_FILE = "token.key"
+# bandit B105: a file name under data_dir, not a secret.
+TOKEN_KEY_FILE = "token.key"  # nosec B105
 DEIDENTIFICATION_KEY_FILE = "deidentification.key"
 
 _create_lock = threading.Lock()

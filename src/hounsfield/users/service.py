@@ -169,7 +169,8 @@ def update_user(
         changed["roles"] = user.role_names
     if data.password is not None:
         auth_service.set_password(session, settings, user, data.password)
-        changed["password"] = "reset"
+        # bandit B105: an audit detail saying the password was reset, not a password.
+        changed["password"] = "reset"  # nosec
     audit.record(
         session, "user.update", actor, resource_type="user", resource_id=str(user.id),
         detail=changed,
