@@ -75,6 +75,7 @@ def create_app() -> FastAPI:
     install_handlers(app)
     for module in (monitoring_router, auth_router, users_router, audit_router, dimse_router):
         app.include_router(module.router)
+    app.include_router(auth_router.keys_router)
     app.include_router(studies_router.router)
     app.include_router(ingest_router.router)
     app.include_router(dicomweb_router.router)

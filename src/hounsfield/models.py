@@ -6,7 +6,7 @@ from hounsfield.audit.models import (
     AuditExportCursor,
     AuditJournalSegment,
 )
-from hounsfield.auth.models import RefreshToken
+from hounsfield.auth.models import ApiKey, RefreshToken
 from hounsfield.db import Base
 from hounsfield.dimse.models import Device, DimseJob
 from hounsfield.studies.models import Instance, Patient, Series, Study
@@ -14,6 +14,7 @@ from hounsfield.users.models import Role, RolePermission, User, user_roles
 from hounsfield.worker import OutboxEntry
 
 __all__ = [
+    "ApiKey",
     "AuditChainHead",
     "AuditEvent",
     "AuditExportCursor",

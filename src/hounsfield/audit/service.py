@@ -52,6 +52,9 @@ EVENT_CODES: dict[str, str] = {
     "auth.refresh_reuse": "110113",  # Security Alert
     "auth.denied": "110113",  # a 401: no or bad credentials
     "access.denied": "110113",  # a 403: missing permission
+    "auth.api_key": "110114",  # a request authenticated by an API key
+    "api_key.create": "110113",
+    "api_key.revoke": "110113",
     "auth.password_change": "110113",
     "user.create": "110113",
     "user.update": "110113",

@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hounsfield.audit import service as audit
 from hounsfield.audit.service import Anonymous, Outcome
-from hounsfield.auth import service, tokens
+from hounsfield.auth import api_keys, service, tokens
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
 from hounsfield.errors import NotAuthenticated, PermissionDenied
@@ -92,6 +92,8 @@ def audit_refusal(request: Request, code: str, reason: str) -> None:
 def _check_credentials(request: Request, credentials: HTTPAuthorizationCredentials | None) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated()
+    if api_keys.is_api_key(credentials.credentials):
+        return _check_api_key(request, credentials.credentials)
     settings = get_settings()
     try:
         claims = tokens.decode_access_token(settings, credentials.credentials)
@@ -104,6 +106,22 @@ def _check_credentials(request: Request, credentials: HTTPAuthorizationCredentia
         raise NotAuthenticated("The account is disabled.")
     request.state.user = user
     request.state.claims = claims
+    return user
+
+
+def _check_api_key(request: Request, key: str) -> User:
+    """A service account's request: every use is audited (buffered, like reads)."""
+    with transaction() as session:
+        user_id, prefix = api_keys.authenticate(session, get_settings(), key)
+    user = _load_user(user_id)
+    if user is None or not user.active:
+        raise api_keys.ApiKeyRefused("The service account is disabled.")
+    request.state.user = user
+    request.state.claims = None  # no session: nothing to log out
+    audit.record_access("auth.api_key", user, detail={"prefix": prefix, "path": request.url.path})
+    if api_keys.due_for_note(prefix):
+        with transaction(write=True) as session:
+            api_keys.note_use(session, prefix)
     return user
 
 

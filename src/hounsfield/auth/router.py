@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Cookie, Request, Response, status
 
-from hounsfield.auth import service
-from hounsfield.auth.deps import CurrentUser, Public, audit_refusal
-from hounsfield.auth.schemas import LoginRequest, Me, PasswordChange, RefreshRequest, TokenResponse
+from hounsfield.auth import api_keys, service
+from hounsfield.auth.deps import CurrentUser, Public, audit_refusal, requires
+from hounsfield.auth.models import ApiKey
+from hounsfield.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
+    LoginRequest,
+    Me,
+    PasswordChange,
+    RefreshRequest,
+    TokenResponse,
+)
 from hounsfield.config import get_settings
 from hounsfield.context import client_ip
-from hounsfield.db import SessionDep, transaction
+from hounsfield.db import SessionDep, WriteSessionDep, transaction
+from hounsfield.errors import BadRequest
 from hounsfield.kv import get_store
+from hounsfield.users.models import User
+from hounsfield.users.permissions import Permission
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+keys_router = APIRouter(prefix="/api/api-keys", tags=["api-keys"])
 
 COOKIE = "hf_refresh"
 COOKIE_PATH = "/api/auth"
@@ -95,6 +110,8 @@ def logout(
     cookie: Annotated[str | None, Cookie(alias=COOKIE)] = None,
 ) -> None:
     """Revoke this access token and its refresh-token family."""
+    if request.state.claims is None:
+        raise BadRequest("An API key has no session: an administrator revokes it.")
     with transaction(write=True) as session:
         service.logout(
             session,
@@ -127,3 +144,46 @@ def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep
     service.change_password(
         session, get_settings(), current, body.current_password, body.new_password
     )
+
+
+UserReader = Annotated[User, requires(Permission.user_read)]
+UserManager = Annotated[User, requires(Permission.user_manage)]
+
+
+def _key(row: ApiKey, account: User) -> ApiKeyRead:
+    return ApiKeyRead(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        role=",".join(account.role_names),
+        username=account.username,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+@keys_router.post("", status_code=status.HTTP_201_CREATED)
+def create_api_key(
+    body: ApiKeyCreate, user: UserManager, session: WriteSessionDep
+) -> ApiKeyCreated:
+    """Create a service account with one role and its API key. The key is shown only here."""
+    created = api_keys.create(
+        session, get_settings(), user, body.name, body.role, body.expires_in_days
+    )
+    read = _key(created.row, created.account)
+    return ApiKeyCreated(**read.model_dump(), key=created.key)
+
+
+@keys_router.get("")
+def list_api_keys(_user: UserReader, session: SessionDep) -> list[ApiKeyRead]:
+    """Every API key (never the key itself), revoked and expired ones too."""
+    return [_key(row, account) for row, account in api_keys.list_keys(session)]
+
+
+@keys_router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_api_key(key_id: uuid.UUID, user: UserManager, session: WriteSessionDep) -> None:
+    """Revoke a key at once; its service account is disabled."""
+    api_keys.revoke(session, user, key_id)

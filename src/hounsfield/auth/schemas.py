@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,3 +38,27 @@ class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=2, max_length=48, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    role: str = Field(min_length=2, max_length=64)
+    expires_in_days: int = Field(90, ge=1, le=365)
+
+
+class ApiKeyRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    role: str
+    username: str = Field(description="The service account that audit events name.")
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="Shown once: send it as `Authorization: Bearer <key>`.")

@@ -77,6 +77,7 @@ def _guard_last_admin(session: Session, user: User, data: UserUpdate) -> None:
         .select_from(User)
         .join(user_roles, user_roles.c.user_id == User.id)
         .where(user_roles.c.role_id == admin, User.active.is_(True), User.id != user.id)
+        .where(User.service_account.is_(False))  # an API key is no administrator
     )
     if not others:
         raise LastAdmin()
