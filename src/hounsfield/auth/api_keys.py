@@ -32,6 +32,7 @@ from hounsfield.errors import Conflict, NotAuthenticated, NotFound, Unprocessabl
 from hounsfield.users.models import Role, User
 
 SCHEME = "hfk_"
+NO_PASSWORD = "!"  # nosec B105: not a hash any password matches: the account cannot log in
 LAST_USED_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often
 CACHE_SECONDS = 5.0  # like users (auth/deps.py): revocation here is immediate, elsewhere ≤5 s
 
@@ -115,7 +116,7 @@ def create(
     account = User(
         username=username,
         display_name=f"API key {name}",
-        password_hash="!",  # no password can match: the account cannot log in
+        password_hash=NO_PASSWORD,
         service_account=True,
         roles=[role_row],
     )
