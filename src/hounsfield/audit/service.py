@@ -174,7 +174,7 @@ def _write_segment(segment: Segment) -> int:
     rows = [
         {**r, "occurred_at": datetime.fromisoformat(r["occurred_at"])} for r in segment.records()
     ]
-    with transaction() as session:
+    with transaction(write=True) as session:  # reads then writes: take the lock first
         if session.get(AuditJournalSegment, segment.name) is not None:
             return 0  # written before a crash kept the file: never twice
         if rows:
