@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hounsfield import __version__
+from hounsfield import __version__, processes
 from hounsfield.audit import router as audit_router
 from hounsfield.audit.service import sealer
 from hounsfield.auth import router as auth_router
@@ -35,7 +35,8 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     _refuse_unsafe_production()
     sealer.start()
     requeuer.start()
-    if not get_settings().redis_url:  # production runs `hounsfield beat` instead
+    # Production runs `hounsfield beat` instead; of several embedded processes, one leads.
+    if not get_settings().redis_url and processes.leads():
         scheduler.start()
     dicom_scp.start_embedded()  # the DICOM listener, in embedded mode only
     try:

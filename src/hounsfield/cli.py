@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from hounsfield.config import Settings
 
 # No rich tracebacks: they print local variables, which can hold patient data or secrets.
@@ -36,30 +38,69 @@ def _settings_or_exit() -> Settings:
         raise typer.Exit(2) from exc
 
 
+def api_processes(requested: int) -> int:
+    """How many API processes `serve` starts: as asked, else one per core (at most 4)."""
+    return requested or max(1, min(os.cpu_count() or 1, 4))
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port.")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes (production).")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(help="API processes; default HOUNSFIELD_API_WORKERS.")
+    ] = None,
 ) -> None:
-    """Serve the API (and, in embedded mode, everything else) over HTTP."""
-    import uvicorn
+    """Serve the API (and, in embedded mode, everything else) over HTTP.
 
+    Several processes share one listening socket; in embedded mode each also runs a DICOM
+    listener on the shared DICOM port and a background task pool, and one of them the
+    periodic maintenance (see `hounsfield.processes`).
+    """
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    from hounsfield.config import get_settings
     from hounsfield.logging import configure
     from hounsfield.monitoring.server import uvicorn_options
 
     settings = _settings_or_exit()
+    count = api_processes(settings.api_workers if workers is None else workers)
+    os.environ["HOUNSFIELD_API_WORKERS"] = str(count)  # the spawned workers read it
+    get_settings.cache_clear()
     configure(settings.log_level, settings.log_json)
-    uvicorn.run(
-        "hounsfield.app:create_app",
+    config = uvicorn.Config(
+        "hounsfield.cli:worker_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        workers=workers,
+        workers=count,
         log_config=None,
         proxy_headers=False,
         **uvicorn_options(settings),  # slow-client deadlines, connection cap, no Server header
     )
+    if count == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        started = server.started
+    else:
+        supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+        supervisor.run()  # uvicorn.run would exit 0 when a worker cannot start: say so
+        started = all(p.exitcode != STARTUP_FAILURE for p in supervisor.processes)
+    if not started:
+        raise typer.Exit(STARTUP_FAILURE)
+
+
+def worker_app() -> FastAPI:
+    """The app as each `serve` process builds it: its own logging set up first."""
+    from hounsfield.app import create_app
+    from hounsfield.config import get_settings
+    from hounsfield.logging import configure
+
+    settings = get_settings()
+    configure(settings.log_level, settings.log_json)
+    return create_app()
 
 
 @app.command()

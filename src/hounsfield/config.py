@@ -228,6 +228,14 @@ class Settings(BaseSettings):
     log_json: bool = Field(True, description="JSON logs (one object per line).")
     host: str = Field("127.0.0.1", description="HTTP bind address of `hounsfield serve`.")
     port: int = Field(8000, description="HTTP port of `hounsfield serve`.")
+    api_workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="API processes of `hounsfield serve`; 0: one per core, at most 4. In "
+        "embedded mode each also runs a DICOM listener (SO_REUSEPORT) and background tasks; "
+        "several share revocations, lockouts and rate limits through `<data_dir>/kv.sqlite3`.",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Proxy IPs whose X-Forwarded-For is believed (e.g. the nginx address).",

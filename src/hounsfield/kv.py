@@ -1,18 +1,22 @@
 """Short-lived shared state (token revocation, login counters): Redis, or in process.
 
 With `HOUNSFIELD_REDIS_URL` set every API process shares the state through Redis; without
-it, the single embedded process keeps it in memory. If Redis becomes unreachable every
-operation raises StoreUnavailable: security state fails closed (logins are refused with 503;
-token revocation falls back to the database, see auth/deps.py), never "nothing known".
+it, an embedded server of several processes shares it through a small SQLite file under
+the data directory (`FileStore`), and a single process keeps it in memory. If Redis becomes
+unreachable every operation raises StoreUnavailable: security state fails closed (logins are
+refused with 503; token revocation falls back to the database, see auth/deps.py), never
+"nothing known".
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from functools import lru_cache
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import redis
 
@@ -90,6 +94,81 @@ class MemoryStore:
         return True
 
 
+class FileStore:
+    """State shared by the processes of one embedded server: a SQLite file in WAL mode.
+
+    Expiry uses wall-clock time, the one clock every process agrees on. It is not meant to
+    survive a lost disk (like Redis without persistence), so synchronous=NORMAL suffices.
+    A failing file raises StoreUnavailable, as Redis does: security state fails closed.
+    """
+
+    _INCR = (
+        "INSERT INTO kv (key, value, expires) VALUES (?, '1', ?) ON CONFLICT (key) DO UPDATE"
+        " SET value = CASE WHEN expires <= ? THEN '1' ELSE CAST(value AS INTEGER) + 1 END,"
+        " expires = CASE WHEN expires <= ? THEN excluded.expires ELSE expires END"
+        " RETURNING value"
+    )
+    _SET = (
+        "INSERT INTO kv (key, value, expires) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE"
+        " SET value = excluded.value, expires = excluded.expires"
+    )
+    _LIVE = "SELECT value, expires FROM kv WHERE key = ? AND expires > ?"
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._writes = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._run(
+            "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL,"
+            " expires REAL NOT NULL) WITHOUT ROWID",
+            (),
+        )
+
+    def _run(self, sql: str, params: tuple[object, ...]) -> tuple[Any, ...] | None:
+        try:
+            conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+            if conn is None:  # one per thread: sqlite3 connections stay in their thread
+                conn = sqlite3.connect(self._path, timeout=10, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                self._local.conn = conn
+            row: tuple[Any, ...] | None = conn.execute(sql, params).fetchone()
+            return row
+        except sqlite3.Error as exc:
+            logger.error("shared state file unavailable: %s", type(exc).__name__)
+            raise StoreUnavailable() from exc
+
+    def incr(self, key: str, ttl_s: int) -> int:
+        now = time.time()
+        row = self._run(self._INCR, (key, now + ttl_s, now, now))
+        assert row is not None  # RETURNING always yields the row
+        return int(row[0])
+
+    def get(self, key: str) -> str | None:
+        row = self._run(self._LIVE, (key, time.time()))
+        return None if row is None else str(row[0])
+
+    def set(self, key: str, value: str, ttl_s: int) -> None:
+        now = time.time()
+        self._run(self._SET, (key, value, now + ttl_s))
+        self._writes += 1  # racy across threads, harmless: it only spaces out the purges
+        if self._writes % 256 == 0:
+            self._run("DELETE FROM kv WHERE expires <= ?", (now,))
+
+    def ttl(self, key: str) -> int:
+        now = time.time()
+        row = self._run(self._LIVE, (key, now))
+        return max(0, round(row[1] - now)) if row else 0
+
+    def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._run("DELETE FROM kv WHERE key = ?", (key,))
+
+    def ping(self) -> bool:
+        return True
+
+
 class RedisStore:
     """Every failure to reach Redis raises StoreUnavailable (logged, without keys or values)."""
 
@@ -147,5 +226,9 @@ class RedisStore:
 
 @lru_cache
 def get_store() -> KeyValueStore:
-    url = get_settings().redis_url
-    return RedisStore(url) if url else MemoryStore()
+    settings = get_settings()
+    if settings.redis_url:
+        return RedisStore(settings.redis_url)
+    if settings.api_workers > 1:  # several embedded processes (`hounsfield serve` sets it)
+        return FileStore(settings.data_dir / "kv.sqlite3")
+    return MemoryStore()

@@ -16,10 +16,11 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from celery import Celery, Task
 from sqlalchemy import Integer, String, Text, Uuid, delete, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hounsfield.config import get_settings
@@ -40,6 +41,7 @@ class OutboxEntry(Base):
     kwargs: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # running since
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(255))
 
@@ -126,14 +128,37 @@ def dispatch(entry_id: uuid.UUID, queue: str | None = None) -> None:
         )
 
 
+def _claim(key: uuid.UUID) -> tuple[str, dict[str, Any]] | None:
+    """Take an entry for this run: one conditional UPDATE, so of several processes (or a
+    requeue racing the first dispatch) exactly one wins. None: done, or running elsewhere.
+    A claim older than REDISPATCH_AFTER is taken as abandoned (its process died)."""
+    now = utcnow()
+    with transaction(write=True) as session:
+        result = session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == key)
+            .where(
+                or_(
+                    OutboxEntry.claimed_at.is_(None),
+                    OutboxEntry.claimed_at < now - REDISPATCH_AFTER,
+                )
+            )
+            .values(claimed_at=now)
+        )
+        if cast("CursorResult[Any]", result).rowcount != 1:
+            return None
+        entry = session.get(OutboxEntry, key)
+        assert entry is not None  # claimed within this transaction
+        return entry.task_name, json.loads(entry.kwargs)
+
+
 def run_entry(entry_id: str) -> bool:
     """Run the task an outbox entry names, then delete the entry. False if it failed."""
     key = uuid.UUID(entry_id)
-    with transaction() as session:
-        entry = session.get(OutboxEntry, key)
-        if entry is None:
-            return True  # already done by someone else
-        name, kwargs = entry.task_name, json.loads(entry.kwargs)
+    claimed = _claim(key)
+    if claimed is None:
+        return True  # already done, or being done, by someone else
+    name, kwargs = claimed
     task = celery.tasks.get(name)
     try:
         if task is None:
@@ -145,7 +170,11 @@ def run_entry(entry_id: str) -> bool:
             session.execute(
                 update(OutboxEntry)
                 .where(OutboxEntry.id == key)
-                .values(attempts=OutboxEntry.attempts + 1, last_error=repr(exc)[:255])
+                .values(
+                    attempts=OutboxEntry.attempts + 1,
+                    last_error=repr(exc)[:255],
+                    claimed_at=None,
+                )
             )
         return False
     with transaction() as session:

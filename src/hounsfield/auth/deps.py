@@ -27,22 +27,35 @@ from hounsfield.users.models import User
 from hounsfield.users.permissions import Permission
 
 # Users with their roles, kept briefly so that a request costs no extra database round trip.
-# Changes made in this process clear it at once (forget_users); other processes see them
-# within USER_CACHE_SECONDS.
+# A change (forget_users, after its commit) bumps a generation in the shared store, and every
+# process drops its cache when it sees a new one; USER_CACHE_SECONDS bounds any staleness.
 USER_CACHE_SECONDS = 5.0
+_GENERATION_KEY = "users:generation"
 _user_cache: dict[uuid.UUID, tuple[float, User | None]] = {}
 _user_cache_lock = threading.Lock()
+_seen_generation: list[str | None] = [None]
 
 
 def forget_users() -> None:
-    """Drop cached users (after a change of users, roles or permissions)."""
+    """Drop cached users (after a change of users, roles or permissions), in every process."""
     with _user_cache_lock:
         _user_cache.clear()
+    try:
+        get_store().incr(_GENERATION_KEY, 366 * 86400)
+    except StoreUnavailable:  # the others fall back to USER_CACHE_SECONDS
+        pass
 
 
 def _load_user(user_id: uuid.UUID) -> User | None:
     now = time.monotonic()
+    try:
+        generation: str | None = get_store().get(_GENERATION_KEY)
+    except StoreUnavailable:  # changes elsewhere cannot be known: read the database
+        generation = "unknown"
     with _user_cache_lock:
+        if generation != _seen_generation[0] or generation == "unknown":
+            _user_cache.clear()
+            _seen_generation[0] = generation
         cached = _user_cache.get(user_id)
     if cached is not None and cached[0] > now:
         return cached[1]

@@ -761,7 +761,8 @@ def start_embedded() -> DicomListener | None:
     settings = get_settings()
     if settings.mode != "embedded" or not settings.dicom.enabled or _embedded is not None:
         return None
-    listener = DicomListener(settings)
+    # Several `hounsfield serve` processes share the DICOM port as they share the HTTP one.
+    listener = DicomListener(settings, reuse_port=settings.api_workers > 1)
     try:
         listener.start()
     except OSError as exc:
