@@ -1,7 +1,7 @@
 """task_outbox.claimed_at: an entry is run by one process at a time
 
-Revision ID: 0007_outbox_claim
-Revises: 0006_audit_journal
+Revision ID: 0008_outbox_claim
+Revises: 0007_api_keys
 Create Date: 2026-12-01 21:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import hounsfield.db
 
-revision: str = "0007_outbox_claim"
-down_revision: str | None = "0006_audit_journal"
+revision: str = "0008_outbox_claim"
+down_revision: str | None = "0007_api_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
