@@ -28,7 +28,9 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
+from hounsfield.dicom import identity
 from hounsfield.dicom.charset import TEXT_VRS, guess_character_set
+from hounsfield.dicom.identity import CanonicalDigest
 from hounsfield.dicom.uids import is_valid_uid
 
 __all__ = [
@@ -73,7 +75,7 @@ REASONS = {
     "fragments_truncated": "encapsulated pixel data truncated",
     "fragments_malformed": "malformed encapsulated pixel data",
     "fragments_too_many": "too many pixel data fragments",
-    "element_truncated": "element {tag} truncated (longer than the bytes that remain)",
+    "element_truncated": "element {tag} truncated (longer than the remaining bytes)",
     "element_malformed": "malformed element {tag}",
     "uid_missing": "missing {keyword}",
     "uid_invalid": "invalid {keyword} (not a DICOM UID)",
@@ -153,12 +155,19 @@ class ParsedInstance:
         ``False`` for a bare dataset without preamble and file meta information.
     warnings : list of Note
         PHI-free notes (e.g. a guessed character set).
+    pixel_span : tuple of (int, int), optional
+        Where the pixel data element's value lies in the file (start, end), when it was
+        left on disk (None without pixel data, or when `dataset` holds it).
+    dataset_digest : str
+        The identity of the dataset but its pixel data (see `hounsfield.dicom.identity`).
     """
 
     dataset: Dataset
     transfer_syntax_uid: str
     part10: bool
     warnings: list[Note] = field(default_factory=list)
+    pixel_span: tuple[int, int] | None = None
+    dataset_digest: str = ""
 
     @property
     def sop_class_uid(self) -> str:
@@ -250,6 +259,7 @@ def _guarded(path: Path, size: int, part10: bool, limits: ParseLimits) -> Parsed
 
 def _parse(path: Path, size: int, part10: bool, limits: ParseLimits) -> ParsedInstance:
     notes: list[Note] = []
+    span: tuple[int, int] | None = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         transfer_syntax = _transfer_syntax(path) if part10 else str(ImplicitVRLittleEndian)
@@ -261,7 +271,7 @@ def _parse(path: Path, size: int, part10: bool, limits: ParseLimits) -> ParsedIn
             with path.open("rb") as fp:
                 ds = _read(fp, part10, defer_size=limits.defer_size, stop_before_pixels=True)
                 pixel_start = fp.tell()
-                _check_pixels_on_disk(fp, pixel_start, size, ds, transfer_syntax, limits)
+                span = _check_pixels_on_disk(fp, pixel_start, size, ds, transfer_syntax, limits)
         if not part10:
             file_meta = getattr(ds, "file_meta", None)
             found = file_meta.get("TransferSyntaxUID") if file_meta is not None else None
@@ -272,12 +282,13 @@ def _parse(path: Path, size: int, part10: bool, limits: ParseLimits) -> ParsedIn
                 ds.SpecificCharacterSet = guessed
                 notes.append(Note("charset_guessed", charset=guessed))
                 _decode_as(ds, convert_encodings(guessed))
-        _touch_all(ds, size)
+        digest = CanonicalDigest(raw_is_canonical=transfer_syntax != ExplicitVRBigEndian)
+        _touch_all(ds, size, path, digest)
     _check_required(ds)
     meta_uid = getattr(ds, "file_meta", Dataset()).get("MediaStorageSOPInstanceUID")
     if part10 and meta_uid is not None and str(meta_uid) != str(ds.SOPInstanceUID):
         notes.append(Note("meta_uid_differs"))
-    return ParsedInstance(ds, transfer_syntax, part10, notes)
+    return ParsedInstance(ds, transfer_syntax, part10, notes, span, digest.hexdigest())
 
 
 def _transfer_syntax(path: Path) -> str:
@@ -374,17 +385,20 @@ def _is_encapsulated(transfer_syntax: str) -> bool:
 
 def _check_pixels_on_disk(
     fp: BinaryIO, start: int, size: int, ds: Dataset, transfer_syntax: str, limits: ParseLimits
-) -> None:
-    """Check the pixel data element at `start` against the file and the image attributes."""
+) -> tuple[int, int] | None:
+    """Check the pixel data element at `start` against the file and the image attributes.
+
+    Returns where its value lies (start, end), None without pixel data.
+    """
     if size - start < 8:
-        return  # no pixel data (SR, KOS, PR, ...)
+        return None  # no pixel data (SR, KOS, PR, ...)
     end = ">" if transfer_syntax == ExplicitVRBigEndian else "<"
     fp.seek(start)
     header = fp.read(12)
     group, element = struct.unpack(end + "HH", header[:4])
     tag = group << 16 | element
     if tag not in PIXEL_TAGS:
-        return  # stop_before_pixels ended elsewhere (e.g. at end of data)
+        return None  # stop_before_pixels ended elsewhere (e.g. at end of data)
     # Decide explicit or implicit VR from the bytes, as pydicom does: some senders write
     # implicit VR under an explicit transfer syntax.
     if header[4:6] in PIXEL_VRS:
@@ -401,14 +415,17 @@ def _check_pixels_on_disk(
             raise InvalidInstance("pixel_truncated")
         if not _is_encapsulated(transfer_syntax) and length < expected:
             raise InvalidInstance("pixel_short")
-        return
+        return value_start, value_start + length
     if not _is_encapsulated(transfer_syntax):
         raise InvalidInstance("pixel_undefined_length")
-    _walk_fragments(fp, value_start, size, end)
+    return value_start, _walk_fragments(fp, value_start, size, end)
 
 
-def _walk_fragments(fp: BinaryIO, position: int, size: int, end: str) -> None:
-    """Walk encapsulated pixel data items (PS3.5 §A.4) by their headers, reading no data."""
+def _walk_fragments(fp: BinaryIO, position: int, size: int, end: str) -> int:
+    """Walk encapsulated pixel data items (PS3.5 §A.4) by their headers, reading no data.
+
+    Returns the position after the sequence delimiter.
+    """
     items = 0
     while True:
         if position + 8 > size:
@@ -417,7 +434,7 @@ def _walk_fragments(fp: BinaryIO, position: int, size: int, end: str) -> None:
         group, element, length = struct.unpack(end + "HHL", fp.read(8))
         tag = group << 16 | element
         if tag == SEQUENCE_DELIMITER:
-            return
+            return position + 8
         if tag != ITEM or length == UNDEFINED:
             raise InvalidInstance("fragments_malformed")
         position += 8 + length
@@ -464,10 +481,15 @@ def _decode_as(ds: Dataset, encodings: list[str]) -> None:
             _decode_as(item, encodings)
 
 
-def _touch_all(ds: Dataset, size: int) -> None:
-    """Decode every element (recursing into sequences) so malformed values raise now."""
-    for tag in list(ds.keys()):
+def _touch_all(ds: Dataset, size: int, path: Path, digest: CanonicalDigest) -> None:
+    """Decode every element (recursing into sequences) so malformed values raise now.
+
+    On the way, each element (but those outside the identity) feeds `digest`, from the
+    raw bytes read where they are canonical.
+    """
+    for tag in sorted(ds.keys()):
         raw = ds.get_item(tag, keep_deferred=True)
+        counted = not identity.skipped(tag)
         if (
             isinstance(raw, RawDataElement)
             and raw.value is None
@@ -475,7 +497,16 @@ def _touch_all(ds: Dataset, size: int) -> None:
         ):
             if raw.value_tell + raw.length > size:
                 raise InvalidInstance("element_truncated", tag=_tag(tag))
-            continue  # deferred (large): bounds-checked, not loaded
+            if counted:  # deferred (large): bounds-checked and hashed, not loaded
+                digest.deferred(tag, path, raw.value_tell, raw.length)
+            continue
+        if (
+            isinstance(raw, RawDataElement)
+            and isinstance(raw.value, bytes)
+            and raw.length != UNDEFINED
+            and len(raw.value) < raw.length
+        ):  # pydicom reads what is left of an element longer than the file
+            raise InvalidInstance("element_truncated", tag=_tag(tag))
         try:
             elem = ds[tag]
             value = elem.value
@@ -484,8 +515,24 @@ def _touch_all(ds: Dataset, size: int) -> None:
         except Exception as exc:
             raise InvalidInstance("element_malformed", tag=_tag(tag)) from exc
         if elem.VR == "SQ":
+            if counted:
+                digest.begin_sequence(tag)
             for item in value or []:
-                _touch_all(item, size)
+                digest.begin_item()
+                _touch_all(item, size, path, digest)
+                digest.end_item()
+            if counted:
+                digest.end_sequence()
+        elif not counted:
+            continue
+        elif (
+            digest.raw_is_canonical
+            and isinstance(raw, RawDataElement)
+            and isinstance(raw.value, bytes)
+        ):
+            digest.raw(tag, raw.value)
+        else:
+            digest.element(elem, ds)
 
 
 def _tag(tag: int) -> str:

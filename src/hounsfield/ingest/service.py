@@ -16,10 +16,10 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TypeVar
+from typing import Any, BinaryIO, Literal, Protocol, TypeVar
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -41,6 +41,7 @@ from hounsfield.audit.service import Actor
 from hounsfield.config import Settings, get_settings
 from hounsfield.db import after_commit, transaction, utcnow
 from hounsfield.dicom.charset import clean_text, normalize_text, person_name_groups, search_text
+from hounsfield.dicom.identity import is_lossless, pixel_digest, same_pixels
 from hounsfield.dicom.parse import (
     PREAMBLE_LENGTH,
     InvalidInstance,
@@ -194,6 +195,8 @@ class PreparedInstance:
     key: str
     settings: Settings
     object_written: bool = False
+    pixel_digest: str | None = None
+    same_as: set[str] = field(default_factory=set)  # SHA-256s of stored twins
 
 
 @contextlib.contextmanager
@@ -258,25 +261,81 @@ def _prepare(
     except Exception as exc:  # values already decoded; this is a last line of defence
         raise InvalidInstance("attributes_malformed") from exc
     key = storage_key(parsed.sop_instance_uid, spool.sha256)
-    prepared = PreparedInstance(spool, parsed, fields, key, settings)
+    pixels = pixel_digest(spool.path, parsed.pixel_span, parsed.dataset, parsed.transfer_syntax_uid)
+    prepared = PreparedInstance(spool, parsed, fields, key, settings, pixel_digest=pixels)
     # A quick look without locks (the real check is in the index transaction), in the
     # caller's session if there is one: a second connection per ingest could exhaust the
     # pool while every connection waits for SQLite's write lock.
-    query = select(Instance.sha256, Instance.deleted_at).where(
-        Instance.sop_instance_uid == parsed.sop_instance_uid
-    )
+    query = select(
+        Instance.sha256,
+        Instance.deleted_at,
+        Instance.dataset_digest,
+        Instance.pixel_digest,
+        Instance.transfer_syntax_uid,
+        Instance.storage_key,
+    ).where(Instance.sop_instance_uid == parsed.sop_instance_uid)
     if session is not None:
         existing = session.execute(query).first()
     else:
         with transaction() as own:
             existing = own.execute(query).first()
     if existing is not None and existing.deleted_at is None:
-        if existing.sha256 == spool.sha256:
-            return prepared  # a re-send: the object is there
+        if _same_instance(existing, prepared):
+            return prepared  # a re-send: the object (or its twin) is there
         if settings.ingest.duplicate_policy != "overwrite":
             raise InstanceConflict(_ids(parsed, fields))
     _write_object(prepared)
     return prepared
+
+
+class _StoredIdentity(Protocol):
+    sha256: str
+    dataset_digest: str | None
+    pixel_digest: str | None
+    transfer_syntax_uid: str
+    storage_key: str
+
+
+def _same_instance(stored: _StoredIdentity, prepared: PreparedInstance) -> bool:
+    """Whether `prepared` is the stored instance, perhaps otherwise encoded (see dicom.identity).
+
+    Decoding pixel data to compare them is slow, but only happens for the same dataset
+    in two lossless syntaxes; the answer is kept, so the index transaction reuses it.
+    """
+    if stored.sha256 == prepared.spool.sha256 or stored.sha256 in prepared.same_as:
+        return True
+    parsed = prepared.parsed
+    with contextlib.ExitStack() as stack:
+        path: Path | None = None
+        dataset, pixels = stored.dataset_digest, stored.pixel_digest
+        if dataset is None:  # indexed before identities were kept: learn it from the object
+            path = stack.enter_context(_stored_copy(stored.storage_key, prepared.settings))
+            other = parse_instance(path, parse_limits(prepared.settings))
+            dataset = other.dataset_digest
+            pixels = pixel_digest(path, other.pixel_span, other.dataset, other.transfer_syntax_uid)
+        if dataset != parsed.dataset_digest:
+            return False
+        same = pixels == prepared.pixel_digest
+        lossless = is_lossless(stored.transfer_syntax_uid) and is_lossless(
+            parsed.transfer_syntax_uid
+        )
+        if not same and lossless and pixels is not None and prepared.pixel_digest is not None:
+            if path is None:
+                path = stack.enter_context(_stored_copy(stored.storage_key, prepared.settings))
+            same = same_pixels(path, prepared.spool.path)
+    if same:
+        prepared.same_as.add(stored.sha256)
+    return same
+
+
+@contextlib.contextmanager
+def _stored_copy(key: str, settings: Settings) -> Iterator[Path]:
+    """A stored object as a temporary file (pydicom reads pixel data from a path)."""
+    with (
+        get_storage(settings).open(key) as source,
+        _copy_to_spool(source, settings.data_dir / "spool") as spool,
+    ):
+        yield spool.path
 
 
 def _write_object(prepared: PreparedInstance) -> None:
@@ -395,7 +454,8 @@ def _store(
     storage = get_storage(settings)
     existing = _instance(session, parsed.sop_instance_uid)
     if existing is not None and existing.deleted_at is None:
-        if existing.sha256 == spool.sha256:
+        if _same_instance(existing, prepared):
+            _audit_resend(session, prepared, existing, origin, actor)
             return result("duplicate")
         if settings.ingest.duplicate_policy != "overwrite":
             if prepared.object_written:  # no row names this content's key: ours alone
@@ -414,6 +474,8 @@ def _store(
         "transfer_syntax_uid": parsed.transfer_syntax_uid,
         "size": spool.size,
         "sha256": spool.sha256,
+        "dataset_digest": parsed.dataset_digest,
+        "pixel_digest": prepared.pixel_digest,
         "storage_key": key,
         "origin": origin[:80],
         **fields["instance"],
@@ -460,7 +522,8 @@ def _store(
             # Another transaction stored this UID at the same moment: the unique
             # constraint decided; we are the duplicate (or the conflict).
             winner = _instance(session, parsed.sop_instance_uid, share_lock=True)
-            if winner is not None and winner.sha256 == spool.sha256:
+            if winner is not None and _same_instance(winner, prepared):
+                _audit_resend(session, prepared, winner, origin, actor)
                 return result("duplicate")
             if winner is not None:
                 _delete_quietly(storage, key)
@@ -474,6 +537,24 @@ def _store(
     )  # fmt: skip
     _after_store(session, series)
     return result("stored")
+
+
+def _audit_resend(
+    session: Session,
+    prepared: PreparedInstance,
+    stored: Instance,
+    origin: str,
+    actor: Actor | None,
+) -> None:
+    """A resend keeps the stored copy; the audit says it came, and whether byte for byte."""
+    parsed = prepared.parsed
+    audit.record(
+        session, "image.resend", actor, resource_type="study",
+        resource_id=parsed.study_instance_uid, patient_id=prepared.fields["patient_id"],
+        detail={"sop_instance_uid": parsed.sop_instance_uid, "origin": origin,
+                "identical_bytes": stored.sha256 == prepared.spool.sha256,
+                "transfer_syntax_uid": parsed.transfer_syntax_uid},
+    )  # fmt: skip
 
 
 def _after_store(session: Session, series: Series) -> None:
@@ -721,6 +802,9 @@ def _index_fields(ds: Dataset) -> dict[str, Any]:
             "sex": _text(ds, "PatientSex", 16),
         },
         "study": {
+            "patient_name": name.full[:324],
+            "patient_birth_date": parse_da(ds.get("PatientBirthDate")),
+            "patient_sex": _text(ds, "PatientSex", 16),
             "accession_number": _text(ds, "AccessionNumber", 64),
             "study_id": _text(ds, "StudyID", 64),
             "study_date": parse_da(ds.get("StudyDate")),

@@ -70,6 +70,11 @@ class Study(Base):
     study_description: Mapped[str] = mapped_column(String(255), default="")
     referring_physician_name: Mapped[str] = mapped_column(String(324), default="")
     referring_physician_search: Mapped[str] = mapped_column(String(1024), default="")
+    # The patient as this study's own instances name it: a later study of the same
+    # Patient ID with other demographics never rewrites an earlier one (issue 12.9d).
+    patient_name: Mapped[str] = mapped_column(String(324), default="")
+    patient_birth_date: Mapped[date | None] = mapped_column(Date)
+    patient_sex: Mapped[str] = mapped_column(String(16), default="")
     modalities_in_study: Mapped[str] = mapped_column(String(128), default="")  # CT\MR
     number_of_series: Mapped[int] = mapped_column(Integer, default=0)
     number_of_instances: Mapped[int] = mapped_column(Integer, default=0)
@@ -134,7 +139,11 @@ class Instance(Base):
     bits_allocated: Mapped[int | None] = mapped_column(Integer)
     photometric_interpretation: Mapped[str] = mapped_column(String(16), default="")
     size: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))  # of the file's bytes
+    # The instance's identity whatever its encoding (hounsfield.dicom.identity): the
+    # dataset but pixel data, and the pixel data as stored. None: indexed before them.
+    dataset_digest: Mapped[str | None] = mapped_column(String(64))
+    pixel_digest: Mapped[str | None] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(160))
     origin: Mapped[str] = mapped_column(String(80), default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -59,6 +59,12 @@ class InvalidFilter(BadRequest):
     code = "invalid_filter"
 
 
+# Patient attributes each study keeps as its own instances gave them (issue 12.9d).
+STUDY_PATIENT_COLUMNS: dict[str, Any] = {
+    "PatientBirthDate": Study.patient_birth_date,
+    "PatientSex": Study.patient_sex,
+}
+
 Kind = Literal["uid", "string", "pn", "date", "time", "int", "modalities", "cs_list"]
 
 # keyword → (level it belongs to, how it matches, the column)
@@ -191,6 +197,8 @@ def conditions(
         attr_level, kind, column = spec
         if LEVELS.index(attr_level) > depth:
             continue  # a lower level's key: not matchable here
+        if depth > 0:  # below the patient, each study answers with its own demographics
+            column = STUDY_PATIENT_COLUMNS.get(keyword, column)
         value = _value(raw)
         if value in ("", "*"):
             continue
@@ -384,6 +392,9 @@ def patient_attributes(p: Patient) -> dict[str, Any]:
 
 def study_attributes(s: Study) -> dict[str, Any]:
     return {
+        "PatientName": _none(s.patient_name),
+        "PatientBirthDate": _da(s.patient_birth_date),
+        "PatientSex": _none(s.patient_sex),
         "StudyInstanceUID": s.study_instance_uid,
         "StudyDate": _da(s.study_date),
         "StudyTime": _none(s.study_time),

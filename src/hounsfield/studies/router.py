@@ -27,9 +27,9 @@ def _summary(study: Study, patient: Patient) -> dict[str, object]:
         "study_instance_uid": study.study_instance_uid,
         "patient_id": patient.patient_id,
         "issuer_of_patient_id": public_issuer(patient.issuer_of_patient_id),
-        "patient_name": patient.patient_name,
-        "patient_birth_date": patient.birth_date,
-        "patient_sex": patient.sex,
+        "patient_name": study.patient_name or patient.patient_name,
+        "patient_birth_date": study.patient_birth_date,  # as this study's instances say
+        "patient_sex": study.patient_sex,
         "accession_number": study.accession_number,
         "study_date": study.study_date,
         "study_time": study.study_time,
