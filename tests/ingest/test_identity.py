@@ -163,7 +163,7 @@ def test_identity_is_learnt_for_instances_indexed_before_it(
 ) -> None:
     path, sop_uid = fresh_copy("CT_small.dcm", tmp_path)
     assert _success(storescu(path))
-    with transaction(write=True) as session:  # as rows from before migration 0008 are
+    with transaction(write=True) as session:  # as rows from before migration 0009 are
         row = session.scalar(select(Instance).where(Instance.sop_instance_uid == sop_uid))
         assert row is not None
         row.dataset_digest = row.pixel_digest = None

@@ -1,7 +1,7 @@
 """instance identity digests; each study's own patient attributes
 
-Revision ID: 0008_instance_identity
-Revises: 0007_api_keys
+Revision ID: 0009_instance_identity
+Revises: 0008_outbox_claim
 Create Date: 2026-12-01 21:10:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_instance_identity"
-down_revision: str | None = "0007_api_keys"
+revision: str = "0009_instance_identity"
+down_revision: str | None = "0008_outbox_claim"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
