@@ -39,9 +39,9 @@ def serve(
         if process.poll() is not None:
             raise RuntimeError("uvicorn exited")
         try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
             return process
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or slow on a loaded machine
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("uvicorn did not start")

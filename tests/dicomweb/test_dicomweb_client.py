@@ -44,9 +44,9 @@ def live_server(database: str, data_dir: Path) -> Iterator[str]:
             if process.poll() is not None:
                 raise RuntimeError("uvicorn exited")
             try:
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                if requests.get(f"{url}/healthz", timeout=10).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or slow on a loaded machine
                 time.sleep(0.1)
         else:
             raise RuntimeError("uvicorn did not start")
