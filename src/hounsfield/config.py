@@ -170,6 +170,9 @@ class DicomwebSettings(BaseModel):
     stow_max_part_bytes: int = Field(
         4 * 1024**3, ge=1, description="Largest single instance in a STOW-RS request (bytes)."
     )
+    stow_max_parts: int = Field(
+        5000, ge=1, description="Most parts (instances) in one STOW-RS request; more is 413."
+    )
     thumbnail_size: int = Field(128, ge=16, le=1024, description="Thumbnail bounding box (px).")
     object_cache_mb: int = Field(
         128,

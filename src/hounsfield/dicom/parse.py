@@ -40,6 +40,7 @@ __all__ = [
     "Note",
     "ParseLimits",
     "ParsedInstance",
+    "looks_like_bare_dataset",
     "parse_instance",
     "sanitize_preamble",
 ]
@@ -239,12 +240,33 @@ def parse_instance(path: Path, limits: ParseLimits | None = None) -> ParsedInsta
     part10 = head[PREAMBLE_LENGTH:] == DICM
     if part10:
         return _guarded(path, size, True, limits)
-    if size > limits.max_raw_dataset_bytes:
-        raise InvalidInstance("not_dicom")
+    if size > limits.max_raw_dataset_bytes or not looks_like_bare_dataset(head):
+        raise InvalidInstance("not_dicom")  # refused before any parsing (issue 14.11)
     try:
         return _guarded(path, size, False, limits)
     except InvalidInstance as exc:  # whatever broke, a file without DICM was not DICOM
         raise InvalidInstance("not_dicom") from exc
+
+
+def looks_like_bare_dataset(head: bytes) -> bool:
+    """Whether bytes without a DICM prefix can start a dataset, judged by the first tag.
+
+    Parameters
+    ----------
+    head : bytes
+        The first bytes of the file (at least 4).
+
+    Returns
+    -------
+    bool
+        ``True`` when the first tag's group (little endian) is even and between 0x0002 and
+        0x7FE0, as every dataset's first element is; ``False`` for zeros, text and the
+        like, which are then refused without being parsed.
+    """
+    if len(head) < 8:
+        return False
+    group = int.from_bytes(head[:2], "little")
+    return group % 2 == 0 and 0x0002 <= group <= 0x7FE0
 
 
 def _guarded(path: Path, size: int, part10: bool, limits: ParseLimits) -> ParsedInstance:

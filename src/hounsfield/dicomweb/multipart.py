@@ -183,9 +183,17 @@ Keep = Callable[[dict[str, str]], bool]
 class _Spooler:
     """python-multipart callbacks: each part (that `keep` accepts) to its own file."""
 
-    def __init__(self, directory: Path, max_part_bytes: int, keep: Keep | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        max_part_bytes: int,
+        keep: Keep | None = None,
+        max_parts: int | None = None,
+    ) -> None:
         self.directory = directory
         self.max_part_bytes = max_part_bytes
+        self.max_parts = max_parts
+        self.begun = 0
         self.keep = keep
         self.parts: list[SpooledPart] = []
         self._file: IO[bytes] | None = None
@@ -206,6 +214,9 @@ class _Spooler:
         }
 
     def part_begin(self) -> None:
+        self.begun += 1
+        if self.max_parts is not None and self.begun > self.max_parts:
+            raise PayloadTooLarge(f"The request holds more than {self.max_parts} parts.")
         self._headers = {}
         self._size = 0
 
@@ -253,6 +264,7 @@ async def spool_multipart(
     max_part_bytes: int,
     media_type: str = "multipart/related",
     keep: Keep | None = None,
+    max_parts: int | None = None,
 ) -> list[SpooledPart]:
     """Spool every part of a multipart body (of `media_type`) into `directory`.
 
@@ -264,7 +276,8 @@ async def spool_multipart(
     UnsupportedMediaType
         Unless the body is of `media_type` with a boundary.
     PayloadTooLarge
-        When the body or one part grows beyond its cap (checked while streaming).
+        When the body or one part grows beyond its cap, or the parts outnumber `max_parts`
+        (checked while streaming).
     BadRequest
         When the framing is broken.
     """
@@ -272,7 +285,7 @@ async def spool_multipart(
     boundary = media.params.get("boundary")
     if media.type != media_type or not boundary:
         raise UnsupportedMediaType(f"The body must be {media_type} with a boundary.")
-    spooler = _Spooler(directory, max_part_bytes, keep)
+    spooler = _Spooler(directory, max_part_bytes, keep, max_parts)
     parser = MultipartParser(boundary, spooler.callbacks(), max_header_count=32)
     total = 0
     pending: list[bytes] = []

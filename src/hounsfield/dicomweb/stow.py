@@ -4,17 +4,20 @@ Response Module (ReferencedSOPSequence / FailedSOPSequence)."""
 from __future__ import annotations
 
 import contextvars
+import io
 import logging
 import warnings
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from pydicom import dcmread
+from pydicom import filereader
+from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian
 
 from hounsfield.config import get_settings
-from hounsfield.dicom.parse import Note
+from hounsfield.dicom.parse import PREAMBLE_LENGTH, Note, looks_like_bare_dataset
 from hounsfield.dicomweb.multipart import (
     SpooledPart,
     UnsupportedMediaType,
@@ -41,6 +44,8 @@ logger = logging.getLogger(__name__)
 PARALLEL_PARTS = 4
 OUT_OF_RESOURCES = STATUS_CODES["unavailable"][1]
 MAX_WARNINGS = 10  # distinct texts in the Warning header
+HEADER_BYTES = 64 * 1024  # what a refused part's UIDs are looked for in (a bomb stays shut)
+_UID_TAGS = [0x00080016, 0x00080018, 0x0020000D]  # SOP Class, SOP Instance, Study
 
 
 def check_content_type(value: str) -> None:
@@ -64,6 +69,7 @@ async def receive(request: Request, directory: Path) -> list[SpooledPart]:
         directory,
         max_total_bytes=conf.stow_max_bytes,
         max_part_bytes=conf.stow_max_part_bytes,
+        max_parts=conf.stow_max_parts,  # 20,000 one-byte parts took 50 s (issue 14.11)
     )
     if not parts:
         raise BadRequest("The request holds no instances.")
@@ -71,23 +77,44 @@ async def receive(request: Request, directory: Path) -> list[SpooledPart]:
 
 
 def _header_uids(path: Path) -> tuple[str, str, str]:
-    """(SOP Class, SOP Instance, Study Instance UID) as far as they can be read."""
+    """(SOP Class, SOP Instance, Study Instance UID) as far as they can be read from the
+    part's first 64 KiB (inflated to at most 64 KiB when deflated): the part was refused,
+    and may be a deflate bomb or megabytes of junk (issue 14.5, 14.11)."""
+    with path.open("rb") as fp:
+        head = fp.read(HEADER_BYTES)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ds = dcmread(
-                path,
-                stop_before_pixels=True,
-                force=True,
-                specific_tags=["SOPClassUID", "SOPInstanceUID", "StudyInstanceUID"],
-            )
-        return (
-            str(ds.get("SOPClassUID", "") or ""),
-            str(ds.get("SOPInstanceUID", "") or ""),
-            str(ds.get("StudyInstanceUID", "") or ""),
-        )
+            ds = _prefix_dataset(head)
     except Exception:
         return "", "", ""
+    if ds is None:
+        return "", "", ""
+    return (
+        str(ds.get("SOPClassUID", "") or ""),
+        str(ds.get("SOPInstanceUID", "") or ""),
+        str(ds.get("StudyInstanceUID", "") or ""),
+    )
+
+
+def _prefix_dataset(head: bytes) -> Any:
+    """The UID elements found in `head`, or None when it is not worth parsing."""
+    if head[PREAMBLE_LENGTH : PREAMBLE_LENGTH + 4] != b"DICM":
+        if not looks_like_bare_dataset(head):
+            return None
+        body, implicit, little = head, True, True
+    else:
+        fp = io.BytesIO(head)
+        fp.seek(PREAMBLE_LENGTH + 4)
+        syntax = str(filereader._read_file_meta_info(fp).get("TransferSyntaxUID", ""))
+        body = fp.read()
+        if syntax == DeflatedExplicitVRLittleEndian:
+            body = zlib.decompressobj(-zlib.MAX_WBITS).decompress(body, HEADER_BYTES)
+        implicit, little = syntax == ImplicitVRLittleEndian, syntax != ExplicitVRBigEndian
+    return filereader.read_dataset(
+        io.BytesIO(body), implicit, little, stop_when=lambda tag, *_: tag > 0x0020000D,
+        specific_tags=list(_UID_TAGS),
+    )  # fmt: skip
 
 
 def _uid_element(value: str) -> dict[str, Any]:
