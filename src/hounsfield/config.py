@@ -197,6 +197,29 @@ class AuditSettings(BaseModel):
         description="How often the sealer writes journalled access events into the table and "
         "chains new rows (they are durable in the journal before that).",
     )
+    syslog_host: str | None = Field(
+        None,
+        description="ATNA audit record repository (syslog collector) that receives every "
+        "sealed event as a DICOM PS3.15 A.5 message (RFC 5424 over TLS, RFC 5425); unset: "
+        "no export. Events wait in the audit table while it is unreachable.",
+    )
+    syslog_port: int = Field(6514, ge=1, le=65535, description="Collector port (6514: syslog-TLS).")
+    syslog_tls: bool = Field(
+        True, description="TLS 1.2+ to the collector; false only for a collector on loopback."
+    )
+    syslog_ca: Path | None = Field(
+        None, description="PEM CA bundle that signs the collector's certificate (default: system)."
+    )
+    syslog_cert: Path | None = Field(
+        None, description="PEM client certificate for mutual TLS (ATNA secure node)."
+    )
+    syslog_key: Path | None = Field(None, description="PEM key of `syslog_cert`.")
+    syslog_interval_s: float = Field(
+        1.0, gt=0, description="How often sealed events are forwarded to the collector."
+    )
+    syslog_timeout_s: float = Field(
+        5.0, gt=0, description="Connect and send timeout towards the collector."
+    )
 
 
 class Settings(BaseSettings):

@@ -325,6 +325,10 @@ class Sealer(PeriodicThread):
         # Sealing runs in batches at this pace, never once per event.
         self.interval_s = get_settings().audit.seal_interval_s
         super().start()
+        if get_settings().audit.syslog_host:
+            from hounsfield.audit.atna import exporter
+
+            exporter.start()
 
     def run_once(self) -> None:
         flush_buffer()
@@ -334,6 +338,9 @@ class Sealer(PeriodicThread):
         self.wake()
 
     def stop(self, timeout_s: float = 10.0) -> None:
+        from hounsfield.audit.atna import exporter
+
+        exporter.stop(timeout_s)  # what it has not sent waits in the table
         super().stop(timeout_s)
         try:
             self.run_once()  # what is left, before the process ends
