@@ -122,6 +122,17 @@ def test_dicomweb_client_stores_searches_and_retrieves(
         media_types=("image/png",), params={"window": "40,400,linear"},
     )  # fmt: skip
     assert rendered.startswith(b"\x89PNG")
-    bulk_uri = metadata[0]["7FE00010"]["BulkDataURI"]
-    bulk = dicomweb.retrieve_bulkdata(live_server + bulk_uri)
+    # BulkDataURIs are absolute (PS3.18 F.2.6). dicomweb-client sends its Host header
+    # without the port, so the one it got names port 80; a client with a proper Host
+    # header (or the configured public base URL) gets the fetchable one.
+    assert metadata[0]["7FE00010"]["BulkDataURI"].startswith("http://127.0.0.1/dicom-web/")
+    own = requests.get(
+        f"{live_server}/dicom-web/studies/{ct.StudyInstanceUID}/series/{ct.SeriesInstanceUID}"
+        "/metadata",
+        headers={"Authorization": dicomweb._session.headers["Authorization"]},
+        timeout=30,
+    ).json()
+    bulk_uri = own[0]["7FE00010"]["BulkDataURI"]
+    assert bulk_uri.startswith(f"{live_server}/dicom-web/studies/{ct.StudyInstanceUID}/")
+    bulk = dicomweb.retrieve_bulkdata(bulk_uri)
     assert bulk[0] == ct.PixelData

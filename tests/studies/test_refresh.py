@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hounsfield.db import transaction
-from hounsfield.ingest.service import store_instance
+from hounsfield.ingest.service import ingest
 from hounsfield.studies import derived
 from hounsfield.studies import refs as lookup
 from hounsfield.studies.models import Series
@@ -41,8 +41,7 @@ def test_a_burst_in_one_transfer_queues_one_refresh_sent_at_its_end() -> None:
     with transfer():
         for n in range(1, 41):
             ds = first if n == 1 else make_dataset(**same, InstanceNumber=n)
-            with transaction(write=True) as session:
-                store_instance(session, to_bytes(ds), origin="test")
+            assert ingest(to_bytes(ds), origin="test").status == "stored"
         rows = refresh_rows(series_uid)
         assert len(rows) == 1  # one refresh for 40 instances
         assert rows[0].dispatched_at is None  # held back while the transfer lasts
@@ -59,8 +58,7 @@ def test_a_burst_in_one_transfer_queues_one_refresh_sent_at_its_end() -> None:
 
 def test_outside_a_transfer_the_refresh_is_sent_at_commit() -> None:
     ds = make_dataset()
-    with transaction(write=True) as session:
-        store_instance(session, to_bytes(ds), origin="test")
+    assert ingest(to_bytes(ds), origin="test").status == "stored"
     shutdown_local_pool(wait=True)
     assert refresh_rows(ds.SeriesInstanceUID) == []
     assert document_of(ds.SeriesInstanceUID) == (1, True)

@@ -23,6 +23,7 @@ __all__ = [
     "element_at",
     "json_to_dataset",
     "pixel_data_json",
+    "resource_path",
 ]
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,16 @@ BULK_DATA_THRESHOLD = 1024
 _PIXEL_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)
 
 UriBuilder = Callable[[Sequence[str]], str]
+
+
+def resource_path(study: str, series: str | None = None, sop: str | None = None) -> str:
+    """A study's, series' or instance's path under the DICOMweb root (PS3.18 §10.4.1)."""
+    path = f"/studies/{study}"
+    if series is not None:
+        path += f"/series/{series}"
+        if sop is not None:
+            path += f"/instances/{sop}"
+    return path
 
 
 class BulkDataPathError(LookupError):

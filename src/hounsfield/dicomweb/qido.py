@@ -9,6 +9,7 @@ from typing import Any
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
 from hounsfield.config import get_settings
+from hounsfield.dicom.json_model import resource_path
 from hounsfield.errors import BadRequest
 from hounsfield.studies.queries import IndexRow, Level
 
@@ -181,12 +182,9 @@ def _defaults(query: QidoQuery, path_filters: Mapping[str, str]) -> tuple[str, .
 
 def retrieve_url(row: IndexRow, base: str = BASE_PATH) -> str:
     attrs = row.attributes
-    url = f"{base}/studies/{attrs['StudyInstanceUID']}"
-    if row.level in ("SERIES", "IMAGE"):
-        url += f"/series/{attrs['SeriesInstanceUID']}"
-    if row.level == "IMAGE":
-        url += f"/instances/{attrs['SOPInstanceUID']}"
-    return url
+    series = attrs["SeriesInstanceUID"] if row.level in ("SERIES", "IMAGE") else None
+    sop = attrs["SOPInstanceUID"] if row.level == "IMAGE" else None
+    return base + resource_path(attrs["StudyInstanceUID"], series, sop)
 
 
 def row_to_json(

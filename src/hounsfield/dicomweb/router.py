@@ -261,22 +261,13 @@ def _json_bytes(request: Request, body: bytes, gzipped: bool) -> Response:
     return Response(gzip.decompress(body) if gzipped else body, media_type=DICOM_JSON)
 
 
-def _series_document_bytes(series: lookup.SeriesRef) -> bytes:
-    for _attempt in range(3):  # a newer version may replace the file between the steps
-        path = derived.series_document(series)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            continue
-    raise lookup.StudyNotFound()
-
-
 @router.get("/studies/{study}/metadata", summary="WADO-RS: metadata of a study")
 def study_metadata(request: Request, study: str, user: Reader) -> Response:
     _require_json(request)
     with transaction() as session:
         all_series = lookup.series_of_study(session, _uid(study))
-    arrays = [gzip.decompress(_series_document_bytes(s)).strip() for s in all_series]
+    base = _base_url(request)
+    arrays = [gzip.decompress(derived.series_metadata(s, base)).strip() for s in all_series]
     inner = b",".join(a[1:-1] for a in arrays if len(a) > 2)
     audit.record_access(
         "image.retrieve", user, resource_type="study", resource_id=study,
@@ -290,7 +281,7 @@ def series_metadata(request: Request, study: str, series: str, user: Reader) -> 
     _require_json(request)
     with transaction() as session:
         found = lookup.series_of_study(session, _uid(study), _uid(series))[0]
-    body = _series_document_bytes(found)
+    body = derived.series_metadata(found, _base_url(request))
     audit.record_access(
         "image.retrieve", user, resource_type="study", resource_id=study,
         patient_id=found.patient_id, detail={"what": "series metadata"},
@@ -307,7 +298,8 @@ def instance_metadata(
 ) -> Response:
     _require_json(request)
     refs = _refs(study, series, sop)
-    body = b"[" + derived.instance_metadata(refs[0]) + b"]"
+    fragment = derived.with_base(derived.instance_metadata(refs[0]), _base_url(request))
+    body = b"[" + fragment + b"]"
     _audit_retrieve(user, refs, "instance metadata")
     return _json_bytes(request, body, gzipped=False)
 

@@ -17,6 +17,7 @@ from pydicom import filereader
 from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian
 
 from hounsfield.config import get_settings
+from hounsfield.dicom.json_model import resource_path
 from hounsfield.dicom.parse import PREAMBLE_LENGTH, Note, looks_like_bare_dataset
 from hounsfield.dicomweb.multipart import (
     SpooledPart,
@@ -148,8 +149,10 @@ def _item(part: SpooledPart, outcome: Outcome, base: str, language: Language) ->
         item["00081190"] = {
             "vr": "UR",
             "Value": [
-                f"{base}/studies/{outcome.study_instance_uid}/series/"
-                f"{outcome.series_instance_uid}/instances/{sop_instance}"
+                base
+                + resource_path(
+                    outcome.study_instance_uid, outcome.series_instance_uid, sop_instance
+                )
             ],
         }
         if outcome.notes:
@@ -201,7 +204,7 @@ def store_parts(
     texts = [m for o in outcomes if (m := o.message("en")) and (o.notes or not o.ok)]
     body: dict[str, Any] = {}
     if study is not None:
-        body["00081190"] = {"vr": "UR", "Value": [f"{base}/studies/{study}"]}
+        body["00081190"] = {"vr": "UR", "Value": [base + resource_path(study)]}
     if failed:
         body["00081198"] = {"vr": "SQ", "Value": failed}
     if referenced:

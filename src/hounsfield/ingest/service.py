@@ -54,6 +54,7 @@ from hounsfield.dicom.parse import (
 from hounsfield.errors import Conflict
 from hounsfield.ingest.outcome import Ids, Outcome
 from hounsfield.storage import StorageUnavailable, get_storage
+from hounsfield.studies import derived
 from hounsfield.studies.models import ANONYMOUS_ISSUER_PREFIX, Instance, Patient, Series, Study
 
 __all__ = [
@@ -285,6 +286,7 @@ def _prepare(
         if settings.ingest.duplicate_policy != "overwrite":
             raise InstanceConflict(_ids(parsed, fields))
     _write_object(prepared)
+    derived.record_fragment(parsed.dataset, parsed.transfer_syntax_uid, spool.sha256)
     return prepared
 
 

@@ -30,7 +30,7 @@ from pydicom.encaps import encapsulate
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
 from hounsfield.dicom import render
-from hounsfield.dicom.json_model import dataset_to_json, pixel_data_json
+from hounsfield.dicom.json_model import dataset_to_json, pixel_data_json, resource_path
 from hounsfield.studies import objects
 from hounsfield.studies import refs as lookup
 from hounsfield.studies.cache import ByteCache
@@ -45,8 +45,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-BASE_PATH = "/dicom-web"
 
 
 def _digest(*parts: str) -> str:
@@ -73,38 +71,69 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def instance_url(ref: InstanceRef) -> str:
-    return (
-        f"{BASE_PATH}/studies/{ref.study_instance_uid}/series/{ref.series_instance_uid}"
-        f"/instances/{ref.sop_instance_uid}"
-    )
+#: Where the DICOMweb root goes in cached metadata: documents are kept base-free, and
+#: :func:`with_base` puts the absolute base of the answering request (or the configured
+#: public URL) in its place when serving, so BulkDataURIs and Retrieve URLs are absolute.
+BASE_MARK = "hf-base:"
 
 
-def instance_json(ref: InstanceRef, header: Dataset) -> dict[str, object]:
-    """The DICOM JSON of one instance read without its pixel data."""
-    base = instance_url(ref)
+def instance_json(
+    header: Dataset, *, study: str, series: str, sop: str, transfer_syntax: str
+) -> dict[str, object]:
+    """The DICOM JSON of one instance from its header (read without pixel data).
+
+    URLs start with BASE_MARK (see :func:`with_base`).
+    """
+    base = BASE_MARK + resource_path(study, series, sop)
 
     def uri(path: Sequence[str]) -> str:
         return f"{base}/bulkdata/{'/'.join(path)}"
 
-    pixel = pixel_data_json(header, uri(["7FE00010"])) if ref.rows else None
+    pixel = pixel_data_json(header, uri(["7FE00010"])) if header.get("Rows") else None
     out = dataset_to_json(header, bulkdata_uri=uri, pixel_data=pixel)
-    out["00083002"] = {"vr": "UI", "Value": [ref.transfer_syntax_uid]}
+    out["00083002"] = {"vr": "UI", "Value": [transfer_syntax]}
     out["00081190"] = {"vr": "UR", "Value": [base]}
     return dict(sorted(out.items()))
 
 
-def _fragment_path(ref: InstanceRef) -> Path:
-    return _fanned(
-        cache_dir("metadata", "instances"),
-        _digest(ref.sop_instance_uid, ref.sha256),
-        ".json",
-    )
+def with_base(body: bytes, base: str) -> bytes:
+    """Cached metadata (JSON bytes) with its URLs made absolute under `base`."""
+    escaped = json.dumps(base.rstrip("/"), ensure_ascii=False)[1:-1].encode()
+    return body.replace(b'"' + BASE_MARK.encode(), b'"' + escaped)
+
+
+def _fragment_path(sop_uid: str, sha256: str) -> Path:
+    digest = _digest(sop_uid, sha256)
+    return _fanned(cache_dir("metadata", "instances"), digest, ".v2.json")
+
+
+def _encode_fragment(header: Dataset, **ids: str) -> bytes:
+    data = json.dumps(instance_json(header, **ids), ensure_ascii=False, separators=(",", ":"))
+    return data.encode()
+
+
+def record_fragment(header: Dataset, transfer_syntax: str, sha256: str) -> None:
+    """Write an instance's metadata fragment at ingest, from the header it already parsed.
+
+    The header was parsed from the very bytes whose SHA-256 the index records, so the
+    fragment needs no re-read of the object. Never fails the ingest: the refresh builds a
+    missing fragment from the stored object instead.
+    """
+    try:
+        sop = str(header.SOPInstanceUID)
+        path = _fragment_path(sop, sha256)
+        if not path.exists():
+            ids = {"study": str(header.StudyInstanceUID), "series": str(header.SeriesInstanceUID)}
+            _write_atomic(
+                path, _encode_fragment(header, **ids, sop=sop, transfer_syntax=transfer_syntax)
+            )
+    except Exception as exc:
+        logger.warning("metadata fragment not written at ingest: %s", type(exc).__name__)
 
 
 def instance_metadata(ref: InstanceRef) -> bytes:
-    """One instance's DICOM JSON (bytes), from its cached fragment or built and cached."""
-    path = _fragment_path(ref)
+    """One instance's DICOM JSON (bytes, base-free), from its fragment or built and cached."""
+    path = _fragment_path(ref.sop_instance_uid, ref.sha256)
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -113,13 +142,18 @@ def instance_metadata(ref: InstanceRef) -> bytes:
 
 
 def _build_fragment(ref: InstanceRef, path: Path) -> bytes:
-    # Header only, parsed from storage up to the Pixel Data element; the object's SHA-256
-    # is still checked, in a chunked streaming pass (constant memory) rather than trusting
-    # the ingest-time hash: storage may have changed since, and a corrupt object must not
-    # get metadata (CorruptObject, as before). Memory is bounded by the header.
+    # For instances without a fragment from their ingest (stored before fragments were
+    # written there, or the write failed). Header only, parsed from storage up to the
+    # Pixel Data element, after the object's SHA-256 was checked in a chunked streaming
+    # pass: a corrupt object gets no metadata (CorruptObject). Memory is bounded by the header.
     header, _layout = objects.verified_header(ref, cache_it=False)
-    data = json.dumps(instance_json(ref, header), ensure_ascii=False, separators=(",", ":"))
-    encoded = data.encode()
+    encoded = _encode_fragment(
+        header,
+        study=ref.study_instance_uid,
+        series=ref.series_instance_uid,
+        sop=ref.sop_instance_uid,
+        transfer_syntax=ref.transfer_syntax_uid,
+    )
     _write_atomic(path, encoded)
     return encoded
 
@@ -152,6 +186,29 @@ def series_document(series: SeriesRef, refs: Sequence[InstanceRef] | None = None
         if version.isdigit() and int(version) < series.metadata_version:
             old.unlink(missing_ok=True)  # never a newer one a concurrent builder just wrote
     return path
+
+
+#: Series documents with absolute URLs (gzip'd), per (series, version, base), per process.
+_served = ByteCache(32 * 1024 * 1024)
+
+
+def series_metadata(series: SeriesRef, base: str) -> bytes:
+    """The gzip'd series document at its current version, its URLs absolute under `base`."""
+    key = (series.series_instance_uid, series.metadata_version, base)
+    cached = _served.get(key)
+    if cached is not None:
+        return cached
+    for _attempt in range(3):  # a newer version may replace the file between the steps
+        try:
+            body = gzip.decompress(series_document(series).read_bytes())
+            break
+        except FileNotFoundError:
+            continue
+    else:
+        raise lookup.StudyNotFound()
+    data = gzip.compress(with_base(body, base), compresslevel=5)
+    _served.put(key, data)
+    return data
 
 
 def thumbnail(ref: InstanceRef, size: int | None = None) -> bytes:
@@ -218,8 +275,8 @@ def build_series_derived(series_uid: str) -> None:
             refs = lookup.instances(session, series.study_instance_uid, series_uid)
         except lookup.StudyNotFound:
             return
-    for ref in refs:  # only new instances cost a read: a fragment is never stale
-        path = _fragment_path(ref)
+    for ref in refs:  # fragments come from the ingest; a missing one costs a header read
+        path = _fragment_path(ref.sop_instance_uid, ref.sha256)
         if path.exists():
             continue
         try:
