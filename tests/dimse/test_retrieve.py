@@ -232,3 +232,110 @@ def test_wildcard_retrieve_is_refused_with_a_reason(
         assert "UID" in status.ErrorComment or "required" in status.ErrorComment
     assert storescp.files() == []
     assert stored == []
+
+
+def _store_files(tmp_path: Path, names: list[str], study_uid: str) -> dict[str, str]:
+    """Bundled files of several syntaxes stored in one study: SOP Instance UID → name."""
+    from tests.dimse.helpers import fresh_copy
+
+    stored = {}
+    for name in names:
+        path, sop_uid = fresh_copy(name, tmp_path, study_uid=study_uid, PatientID="TX1")
+        outcome = ingest(path.read_bytes(), origin="test")
+        assert outcome.status == "stored", (name, outcome)
+        stored[sop_uid] = name
+    return stored
+
+
+def test_movescu_to_an_uncompressed_only_storescp_gets_every_instance_transcoded(
+    listener: Any, register: Callable[..., Any], storescp: StoreSCP, tmp_path: Path
+) -> None:
+    """#12.3: dcmtk's storescp (default: uncompressed syntaxes only) receives all of them."""
+    from pydicom.data import get_testdata_file
+
+    from tests.dimse.helpers import BY_SYNTAX
+
+    study_uid = "1.2.826.0.1.3680043.10.9.50"
+    stored = _store_files(tmp_path, list(BY_SYNTAX), study_uid)
+    register("VIEWER", operations=["move"])
+    register(storescp.ae_title, port=storescp.port, operations=["move"])
+    result = run(["/usr/bin/movescu", "-S", "-aet", "VIEWER", "-aem", storescp.ae_title,
+                  "-aec", "HOUNSFIELD", "-k", "QueryRetrieveLevel=STUDY",
+                  "-k", f"StudyInstanceUID={study_uid}",
+                  "127.0.0.1", str(listener.port)])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    received = {str(ds.SOPInstanceUID): ds for ds in map(dcmread, storescp.files())}
+    assert sorted(received) == sorted(stored)
+    for sop_uid, ds in received.items():
+        name = stored[sop_uid]
+        assert ds.file_meta.TransferSyntaxUID in ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2"), name
+        original = dcmread(get_testdata_file(name))
+        if "PixelData" in original:
+            assert ds.pixel_array.shape == original.pixel_array.shape, name
+    jpeg = next(ds for uid, ds in received.items() if stored[uid] == "SC_rgb_jpeg_dcmtk.dcm")
+    assert jpeg.LossyImageCompression == "01"  # decompressed, still marked lossy
+    lossless = next(ds for uid, ds in received.items() if stored[uid] == "MR_small_RLE.dcm")
+    original = dcmread(get_testdata_file("MR_small_RLE.dcm"))
+    assert (lossless.pixel_array == original.pixel_array).all()
+
+
+def test_getscu_of_a_big_endian_object(
+    listener: Any, register: Callable[..., Any], tmp_path: Path
+) -> None:
+    """#12.3: Explicit VR Big Endian goes out as little endian, pixel values intact."""
+    from pydicom.data import get_testdata_file
+
+    study_uid = "1.2.826.0.1.3680043.10.9.51"
+    [sop_uid] = _store_files(tmp_path, ["MR_small_bigendian.dcm"], study_uid)
+    register("VIEWER", operations=["get"])
+    out = tmp_path / "get"
+    out.mkdir()
+    result = run(["/usr/bin/getscu", "-S", "-aet", "VIEWER", "-aec", "HOUNSFIELD",
+                  "-od", str(out), "-k", "QueryRetrieveLevel=STUDY",
+                  "-k", f"StudyInstanceUID={study_uid}",
+                  "127.0.0.1", str(listener.port)])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [path] = list(out.iterdir())
+    got = dcmread(path)
+    assert got.SOPInstanceUID == sop_uid
+    assert got.file_meta.TransferSyntaxUID != "1.2.840.10008.1.2.2"
+    original = dcmread(get_testdata_file("MR_small_bigendian.dcm"))
+    assert (got.pixel_array == original.pixel_array).all()
+
+
+def test_a_corrupt_object_is_a_failed_sub_operation_never_delivered(
+    listener: Any, register: Callable[..., Any], storescp: StoreSCP, study: list[str],
+    tmp_path: Path, data_dir: Path,
+) -> None:  # fmt: skip
+    """SECURITY #14.4: a flipped byte → getscu and movescu get the two good ones, one
+    failure is reported (and audited as a failure); the bad bytes never leave."""
+    from sqlalchemy import select
+
+    from hounsfield.audit.models import AuditEvent
+    from hounsfield.db import transaction
+    from tests.dicomweb.test_retrieve import corrupt
+
+    corrupt(data_dir, study[1])
+    register("VIEWER", operations=["move", "get"])
+    register(storescp.ae_title, port=storescp.port, operations=["move"])
+    out = tmp_path / "get"
+    out.mkdir()
+    got = run(["/usr/bin/getscu", "-v", "-S", "-aet", "VIEWER", "-aec", "HOUNSFIELD",
+               "-od", str(out), "-k", "QueryRetrieveLevel=STUDY",
+               "-k", f"StudyInstanceUID={STUDY}", "127.0.0.1", str(listener.port)])  # fmt: skip
+    delivered = sorted(str(dcmread(p).SOPInstanceUID) for p in out.iterdir())
+    assert delivered == sorted([study[0], study[2]])
+    assert "Number of Failed Suboperations    : 1" in got.stdout + got.stderr
+    moved = run(["/usr/bin/movescu", "-v", "-S", "-aet", "VIEWER", "-aem", storescp.ae_title,
+                 "-aec", "HOUNSFIELD", "-k", "QueryRetrieveLevel=STUDY",
+                 "-k", f"StudyInstanceUID={STUDY}", "127.0.0.1", str(listener.port)])  # fmt: skip
+    received = sorted(str(dcmread(p).SOPInstanceUID) for p in storescp.files())
+    assert received == sorted([study[0], study[2]])
+    assert "OneOrMoreFailures" in moved.stdout + moved.stderr
+    with transaction() as session:
+        transfers = AuditEvent.action.in_(["dimse.get", "dimse.move"])
+        failures = list(
+            session.scalars(select(AuditEvent).where(transfers, AuditEvent.outcome != 0))
+        )
+    assert sorted(e.action for e in failures) == ["dimse.get", "dimse.move"]
+    assert all(study[1] in e.detail and "SHA-256" in e.detail for e in failures)

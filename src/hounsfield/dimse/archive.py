@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydicom import dcmread
 from pydicom.dataset import Dataset
 from sqlalchemy.orm import Session
 
+from hounsfield.dicom import transcode
 from hounsfield.storage import StorageUnavailable, get_storage
+from hounsfield.studies import objects
+from hounsfield.studies.refs import InstanceRef
 
 logger = logging.getLogger(__name__)
 
@@ -99,10 +101,73 @@ def storage_key(row: Row) -> str:
     return str(key)
 
 
+class NotSendable(Exception):
+    """An instance cannot go out: its object fails verification, or no syntax fits."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _ref(row: Row) -> InstanceRef:
+    def number(keyword: str) -> int | None:
+        value = row.get(keyword)
+        return int(value) if value is not None else None
+
+    return InstanceRef(
+        study_instance_uid=row.study_instance_uid,
+        series_instance_uid=row.text("SeriesInstanceUID"),
+        sop_instance_uid=row.sop_instance_uid,
+        sop_class_uid=row.sop_class_uid,
+        transfer_syntax_uid=row.transfer_syntax_uid,
+        storage_key=storage_key(row),
+        sha256=str(getattr(row._row, "sha256", "") or ""),
+        size=int(getattr(row._row, "size", 0) or 0),
+        number_of_frames=number("NumberOfFrames") or 1,
+        rows=number("Rows"),
+        columns=number("Columns"),
+        bits_allocated=number("BitsAllocated"),
+        instance_number=number("InstanceNumber"),
+        patient_id=row.patient_id,
+    )
+
+
 def load(row: Row) -> Dataset:
-    """The stored instance, as received (for C-MOVE/C-GET sub-operations)."""
-    with get_storage().open(storage_key(row)) as handle:
-        return dcmread(handle)
+    """The stored instance, as received, after its SHA-256 is checked (raises NotSendable).
+
+    A corrupt object never leaves by DIMSE either (SECURITY.md D2).
+    """
+    try:
+        return objects.dataset(_ref(row), cache_it=False)
+    except objects.CorruptObject as exc:
+        raise NotSendable("object fails its SHA-256") from exc
+    except (objects.MissingObject, LookupError) as exc:
+        raise NotSendable("object missing from storage") from exc
+    except (StorageUnavailable, OSError) as exc:
+        raise NotSendable("storage unavailable") from exc
+
+
+_LE_NATIVE = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")  # explicit, implicit VR LE
+
+
+def outgoing(row: Row, accepted: list[str]) -> Dataset:
+    """The verified instance in a syntax the peer accepted for its SOP class.
+
+    As stored when accepted; otherwise transcoded (decompressed to explicit VR little
+    endian, or compressed losslessly where the peer asked for it; a once-lossy image stays
+    marked lossy). pynetdicom itself converts between the little-endian native syntaxes.
+    """
+    dataset = load(row)
+    stored = str(dataset.file_meta.TransferSyntaxUID)
+    if stored in _LE_NATIVE and any(ts in _LE_NATIVE for ts in accepted):
+        return dataset
+    target = transcode.choose(stored, accepted)
+    if target is None:
+        raise NotSendable("no transfer syntax accepted for this object")
+    try:
+        return transcode.transcode(dataset, target)
+    except transcode.TranscodeError as exc:
+        raise NotSendable(f"cannot transcode: {exc}"[:64]) from exc
 
 
 def instances_held(session: Session, sop_instance_uids: list[str]) -> dict[str, str]:
@@ -121,16 +186,15 @@ def instances_held(session: Session, sop_instance_uids: list[str]) -> dict[str, 
 
 
 def store_context_pairs(rows: list[Row], limit: int = 128) -> list[tuple[str, list[str]]]:
-    """Presentation contexts to send `rows`: one per (SOP class, transfer syntax) stored.
-
-    Uncompressed instances can go as explicit or implicit VR little endian; compressed
-    ones only as stored (we do not transcode). At most `limit` (PS3.8: 128 per association).
+    """Presentation contexts to send `rows`: each SOP class uncompressed (explicit or implicit
+    VR little endian), and as each other syntax it is stored in (sent as is when the peer
+    accepts that, transcoded otherwise). At most `limit` (PS3.8: 128 per association).
     """
-    uncompressed = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, tuple[str, ...]]] = []
     for row in rows:
         syntax = row.transfer_syntax_uid
-        for option in uncompressed if syntax in uncompressed else (syntax,):
-            if (row.sop_class_uid, option) not in pairs:
-                pairs.append((row.sop_class_uid, option))
-    return [(sop_class, [syntax]) for sop_class, syntax in pairs[:limit]]
+        wanted: list[tuple[str, tuple[str, ...]]] = [(row.sop_class_uid, _LE_NATIVE)]
+        if syntax not in _LE_NATIVE:
+            wanted.insert(0, (row.sop_class_uid, (syntax,)))
+        pairs.extend(pair for pair in wanted if pair not in pairs)
+    return [(sop_class, list(syntaxes)) for sop_class, syntaxes in pairs[:limit]]

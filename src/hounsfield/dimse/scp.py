@@ -17,11 +17,12 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import UID
 from pynetdicom import evt
 from pynetdicom.presentation import PresentationContext, build_context
 from pynetdicom.transport import ThreadedAssociationServer
@@ -33,7 +34,7 @@ from hounsfield.audit import service as audit
 from hounsfield.audit.service import Anonymous, Outcome
 from hounsfield.config import Settings, get_settings
 from hounsfield.db import transaction
-from hounsfield.dimse import archive, devices
+from hounsfield.dimse import archive, devices, hosts
 from hounsfield.dimse.common import (
     CANNOT_UNDERSTAND,
     DATASET_MISMATCH,
@@ -466,22 +467,62 @@ def _store_contexts(rows: list[archive.Row]) -> list[PresentationContext]:
     return [build_context(c, syntaxes) for c, syntaxes in archive.store_context_pairs(rows)]
 
 
+def _failed_suboperation(row: archive.Row) -> Dataset:
+    """What makes pynetdicom count one C-STORE sub-operation as failed, and list its UID.
+
+    Its loop counts a sub-operation failed when the C-STORE cannot be sent: a dataset
+    naming the instance, in a syntax no presentation context has, fails before a byte is
+    on the wire. The other instances still go (PS3.4 C.4.2.1.4.2 failed sub-operations).
+    """
+    placeholder = Dataset()
+    placeholder.SOPClassUID = row.sop_class_uid
+    placeholder.SOPInstanceUID = row.sop_instance_uid
+    placeholder.file_meta = FileMetaDataset()
+    placeholder.file_meta.TransferSyntaxUID = UID(_NO_SYNTAX)
+    return placeholder
+
+
+_NO_SYNTAX = "2.25.1"  # a UID that is no transfer syntax
+
+
 def _send_instances(
-    event: evt.Event, rows: list[archive.Row]
+    event: evt.Event,
+    rows: list[archive.Row],
+    accepted: Callable[[str], list[str]],
+    action: str,
 ) -> Iterator[tuple[int, Dataset | None]]:
+    """Pending (instance) yields: verified, in a syntax the receiver accepted for it."""
+    peer = _peer(event)
     for row in rows:
         if event.is_cancelled:
             yield CANCEL, None
             return
         try:
-            dataset = archive.load(row)
-        except Exception:
-            logger.exception("instance unreadable from storage")
-            failed = Dataset()
-            failed.FailedSOPInstanceUIDList = [row.sop_instance_uid]
-            yield UNABLE_TO_PERFORM_SUBOPERATIONS, failed
-            return
+            dataset = archive.outgoing(row, accepted(row.sop_class_uid))
+        except archive.NotSendable as exc:
+            logger.warning("%s sub-operation failed: %s", action, exc.reason)
+            audit.record_now(
+                action, peer.actor, outcome=Outcome.serious_failure, resource_type="study",
+                resource_id=row.study_instance_uid, patient_id=row.patient_id or None,
+                detail={"calling_ae": peer.calling_ae, "reason": exc.reason,
+                        "sop_instance_uid": row.sop_instance_uid},
+            )  # fmt: skip
+            yield PENDING, _failed_suboperation(row)
+            continue
         yield PENDING, dataset
+
+
+def _accepted_by(contexts: Callable[[], list[PresentationContext]]) -> Callable[[str], list[str]]:
+    """Transfer syntaxes the receiving association accepted, by SOP class."""
+
+    def accepted(sop_class: str) -> list[str]:
+        return [
+            str(cx.transfer_syntax[0])
+            for cx in contexts()
+            if str(cx.abstract_syntax) == sop_class and cx.transfer_syntax
+        ]
+
+    return accepted
 
 
 def _on_move(event: evt.Event, settings: Settings) -> Iterator[Any]:
@@ -495,32 +536,40 @@ def _on_move(event: evt.Event, settings: Settings) -> Iterator[Any]:
             if device is not None and device.enabled and device.allows("move")
             else None
         )
-    if not peer.may("move") or target is None:
-        reason = "move not allowed" if not peer.may("move") else "unknown move destination"
-        audit.record_now(
-            "dimse.reject", peer.actor, outcome=Outcome.minor_failure,
-            resource_type="device", resource_id=peer.device_id,
-            detail={"calling_ae": peer.calling_ae, "peer": peer.address, "reason": reason,
-                    "move_destination": destination},
-        )  # fmt: skip
+    address, reason = None, "move not allowed"
+    if peer.may("move"):
+        reason = "unknown move destination"
+        if target is not None:
+            try:
+                address, reason = hosts.connect_address(target[0]), ""
+            except hosts.HostRefused as exc:  # checked again: DNS may have changed
+                reason = f"move destination refused: {exc}"
+    if address is None or target is None:
+        _audit_refusal(peer, reason, move_destination=destination)
         yield None, None  # pynetdicom answers 0xA801, Move Destination unknown
         return
     found = _instances_for(event, MOVE_MODELS)
     rows = [] if isinstance(found, Dataset) else found
+    receiver: list[Any] = []  # the association to the destination, once established
+
+    def established(store_event: evt.Event) -> None:
+        receiver.append(store_event.assoc)
+
     kwargs: dict[str, Any] = {
         "contexts": _store_contexts(rows) or [build_context(Verification)],
-        "evt_handlers": [NODELAY_HANDLER],
+        "evt_handlers": [NODELAY_HANDLER, (evt.EVT_ESTABLISHED, established)],
     }
     if target[2]:
         kwargs["tls_args"] = (client_ssl_context(settings.dicom), target[0])
-    yield target[0], target[1], kwargs
+    yield address, target[1], kwargs
     if isinstance(found, Dataset):  # a bad identifier: one failure status ends the operation
         yield 1
         yield found, None
         return
     _audit_transfer("dimse.move", peer, rows, destination)
     yield len(rows)
-    yield from _send_instances(event, rows)
+    contexts = _accepted_by(lambda: receiver[0].accepted_contexts if receiver else [])
+    yield from _send_instances(event, rows, contexts, "dimse.move")
 
 
 def _on_get(event: evt.Event) -> Iterator[Any]:
@@ -538,7 +587,9 @@ def _on_get(event: evt.Event) -> Iterator[Any]:
         return
     _audit_transfer("dimse.get", peer, found, peer.calling_ae)
     yield len(found)
-    yield from _send_instances(event, found)
+    own: Any = event.assoc  # C-GET: we are the storage SCU on the requestor's association
+    contexts = _accepted_by(lambda: [cx for cx in own.accepted_contexts if cx.as_scu])
+    yield from _send_instances(event, found, contexts, "dimse.get")
 
 
 def _audit_transfer(action: str, peer: Peer, rows: list[archive.Row], destination: str) -> None:

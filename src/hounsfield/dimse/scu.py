@@ -210,11 +210,19 @@ def send(
     progress = SendProgress()
     with associate(peer, archive.store_context_pairs(rows)) as assoc:
         for row in rows:
-            try:
-                dataset = archive.load(row)
+            accepted = [
+                str(cx.transfer_syntax[0])
+                for cx in assoc.accepted_contexts
+                if str(cx.abstract_syntax) == row.sop_class_uid
+            ]
+            try:  # verified, and transcoded when the peer does not take the stored syntax
+                dataset = archive.outgoing(row, accepted)
                 status = assoc.send_c_store(dataset)
                 code = int(getattr(status, "Status", 0xC000))
-            except (ValueError, LookupError, OSError):  # no context for it, or unreadable
+            except archive.NotSendable as exc:
+                logger.warning("send: instance not sent: %s", exc.reason)
+                code = 0xC000
+            except (ValueError, OSError):  # no context for it
                 code = 0xC000
             if code == 0x0000:
                 progress.completed += 1
