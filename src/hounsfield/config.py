@@ -116,6 +116,14 @@ class IngestSettings(BaseModel):
         16 * 1024**3, ge=1, description="Largest total inflated size of an uploaded zip."
     )
     tus_max_bytes: int = Field(16 * 1024**3, ge=1, description="Largest resumable (tus) upload.")
+    tus_max_uploads_per_user: int = Field(
+        20, ge=1, description="Unfinished resumable uploads one user may have at once (429)."
+    )
+    tus_max_outstanding_bytes_per_user: int = Field(
+        32 * 1024**3,
+        ge=1,
+        description="Total declared length of one user's unfinished resumable uploads (429).",
+    )
     tus_expire_hours: int = Field(
         24, ge=1, description="Unfinished resumable uploads idle this long are purged."
     )

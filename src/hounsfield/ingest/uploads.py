@@ -30,7 +30,7 @@ from typing import Any, BinaryIO, Literal
 
 from hounsfield.audit.service import Actor
 from hounsfield.config import Settings
-from hounsfield.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from hounsfield.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, TooManyRequests
 from hounsfield.ingest.service import ingest
 from hounsfield.studies.service import transfer
 
@@ -60,6 +60,12 @@ class OffsetMismatch(Conflict):
     """Upload-Offset does not match the bytes received so far."""
 
     code = "upload_offset_mismatch"
+
+
+class UploadQuotaExceeded(TooManyRequests):
+    """Too many unfinished uploads, or too many bytes declared by them: finish or cancel one."""
+
+    code = "upload_quota_exceeded"
 
 
 class UploadBusy(Conflict):
@@ -311,12 +317,49 @@ def create_upload(settings: Settings, owner: str, length: int, filename: str) ->
     if length > settings.ingest.tus_max_bytes:
         raise PayloadTooLarge(f"uploads are limited to {settings.ingest.tus_max_bytes} bytes")
     purge_stale_uploads(settings)
-    now = time.time()
-    upload = TusUpload(uuid.uuid4().hex, length, display_name(filename), owner, now, now)
-    data_path, meta_path = _paths(settings, upload.id)
-    data_path.touch()
-    _save(meta_path, upload)
+    with _quota_lock(settings):  # two creations at once must not both fit the last slot
+        _check_quota(settings, owner, length)
+        now = time.time()
+        upload = TusUpload(uuid.uuid4().hex, length, display_name(filename), owner, now, now)
+        data_path, meta_path = _paths(settings, upload.id)
+        data_path.touch()
+        _save(meta_path, upload)
     return upload
+
+
+@contextlib.contextmanager
+def _quota_lock(settings: Settings) -> Iterator[None]:
+    with (uploads_dir(settings) / ".quota.lock").open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # across the API's processes too
+        yield
+
+
+def _check_quota(settings: Settings, owner: str, length: int) -> None:
+    """Refuse an upload beyond the owner's count or declared-bytes quota (issue 14.17:
+    300 uploads each declaring 16 GiB were created)."""
+    conf = settings.ingest
+    count, declared = 0, 0
+    for meta_path in uploads_dir(settings).glob("*.json"):
+        if not _TUS_ID.fullmatch(meta_path.stem):
+            continue
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            continue
+        if meta.get("owner") == owner and not meta.get("complete"):
+            count += 1
+            declared += int(meta.get("length", 0))
+    if count >= conf.tus_max_uploads_per_user:
+        raise UploadQuotaExceeded(
+            f"at most {conf.tus_max_uploads_per_user} unfinished uploads per user",
+            details={"limit": conf.tus_max_uploads_per_user},
+        )
+    if declared + length > conf.tus_max_outstanding_bytes_per_user:
+        raise UploadQuotaExceeded(
+            f"unfinished uploads may declare at most "
+            f"{conf.tus_max_outstanding_bytes_per_user} bytes per user",
+            details={"limit": conf.tus_max_outstanding_bytes_per_user, "declared": declared},
+        )
 
 
 def load_upload(settings: Settings, upload_id: str, owner: str) -> tuple[TusUpload, int]:
