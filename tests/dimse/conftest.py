@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +36,43 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None) -> 
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"port {port} never opened")
+
+
+@dataclass
+class ListenerProcess:
+    """`hounsfield dicom` in a child process, known to be serving; its log lines kept."""
+
+    process: subprocess.Popen[str]
+    lines: list[str]
+    done: threading.Event  # set when its output ends (the process exited)
+
+
+def start_listener(env: dict[str, str], *args: str) -> ListenerProcess:
+    """Start `hounsfield dicom` and return once it logs that it listens (an event, not a
+    deadline: a loaded machine only makes this slower). Its output is drained meanwhile,
+    so the child can never block on a full pipe."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hounsfield.cli", "dicom", *args],
+        env={**env, "HOUNSFIELD_LOG_JSON": "false"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    ready, done = threading.Event(), threading.Event()
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if "DICOM listener" in line and " on " in line:
+                ready.set()
+        done.set()
+        ready.set()  # exited before listening: the caller sees it
+
+    threading.Thread(target=drain, daemon=True).start()
+    ready.wait()
+    if done.is_set():
+        raise RuntimeError("listener exited before listening:\n" + "".join(lines))
+    return ListenerProcess(process, lines, done)
 
 
 def run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -258,32 +258,32 @@ def test_storage_outage_answers_out_of_resources(
 
 
 def test_database_outage_rejects_transiently(tmp_path: Path) -> None:
-    """With the index unreachable the listener stays up and asks peers to retry later."""
+    """With the index unreachable the listener stays up and asks peers to retry later.
+
+    Waits on events only: the listener's "listening" line, then storescu's answer.
+    """
     import os
     import signal
-    import subprocess
-    import sys
 
-    from tests.dimse.conftest import free_port, wait_for_port
+    from tests.dimse.conftest import free_port, start_listener
 
     port = free_port()
     dead = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/x"  # nothing listens there
     env = {**os.environ, "HOUNSFIELD_DICOM__PORT": str(port), "HOUNSFIELD_DATA_DIR": str(tmp_path),
            "HOUNSFIELD_DATABASE_URL": dead}  # fmt: skip
-    server = subprocess.Popen([sys.executable, "-m", "hounsfield.cli", "dicom"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    listener = start_listener(env)
+    server = listener.process
     try:
-        wait_for_port(port, server)
         path, _ = fresh_copy("CT_small.dcm", tmp_path)
-        result = run(["/usr/bin/storescu", "-aet", "MODALITY", "-aec", "HOUNSFIELD",
-                      "127.0.0.1", str(port), str(path)])  # fmt: skip
+        result = run(["/usr/bin/storescu", "-ta", "3600", "-aet", "MODALITY", "-aec", "HOUNSFIELD",
+                      "127.0.0.1", str(port), str(path)], timeout=3600)  # fmt: skip
         assert result.returncode != 0
         assert "Association Rejected" in result.stderr + result.stdout
         assert "Rejected Transient" in result.stderr + result.stdout, result.stderr
         assert server.poll() is None  # still serving
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+        server.wait()
 
 
 def test_concurrent_resends_of_one_file_make_one_row(
