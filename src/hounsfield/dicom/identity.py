@@ -5,8 +5,9 @@ transfer syntax and the encoding (implicit or explicit VR, defined or undefined 
 lossless compression) are not part of it. Two digests capture it:
 
 - the *dataset digest*: SHA-256 of every element but the pixel data, each written in one
-  canonical encoding (Implicit VR Little Endian: tag, length, value; sequences with
-  undefined lengths), without group lengths (gggg,0000) and trailing padding (FFFC,FFFC);
+  canonical encoding (tag, length, little-endian value; text without its trailing
+  padding; sequences item by item, whatever their lengths), without group lengths
+  (gggg,0000) and trailing padding (FFFC,FFFC);
 - the *pixel digest*: SHA-256 of the pixel data value as stored (native or encapsulated),
   tagged by whether it is native.
 
@@ -18,9 +19,10 @@ other pixel digests, both transfer syntaxes lossless: the pixel data are compare
 from __future__ import annotations
 
 import hashlib
+import struct
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from pydicom import dcmread
@@ -41,6 +43,8 @@ __all__ = [
 PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 TRAILING_PADDING = 0xFFFCFFFC
 CHUNK = 1 << 20
+# String VRs whose trailing spaces are insignificant (PS3.5 6.2), and UI's NUL padding.
+PADDED_VRS = frozenset("AE AS CS DA DS DT IS LO LT PN SH ST TM UC UI UR UT".split())
 
 # Transfer syntaxes whose pixel data decode to exactly what was encoded.
 LOSSLESS = frozenset(
@@ -86,7 +90,9 @@ class CanonicalDigest:
         self.raw_is_canonical = raw_is_canonical
         self._hash = hashlib.sha256()
 
-    def raw(self, tag: int, value: bytes) -> None:
+    def raw(self, tag: int, value: bytes, vr: str | None = None) -> None:
+        if vr in PADDED_VRS:  # trailing spaces (NULs for UI) are padding, not value
+            value = value.rstrip(b" \x00")
         self._hash.update(b"E" + tag.to_bytes(4, "little") + len(value).to_bytes(4, "little"))
         self._hash.update(value)
 
@@ -109,7 +115,7 @@ class CanonicalDigest:
             value = writer.getvalue()[8:]  # after tag and length
         except Exception:  # an odd value pydicom cannot write back: its text stands for it
             value = repr(elem.value).encode("utf-8", "replace")
-        self.raw(int(elem.tag), value)
+        self.raw(int(elem.tag), value, elem.VR)
 
     def begin_sequence(self, tag: int) -> None:
         self._hash.update(b"S" + tag.to_bytes(4, "little"))
@@ -159,21 +165,43 @@ def pixel_digest(
     it the value is taken from `ds` (a deflated dataset is read whole). None without
     pixel data.
     """
-    digest = hashlib.sha256(b"native\x00" if transfer_syntax in NATIVE else b"encapsulated\x00")
+    native = transfer_syntax in NATIVE
+    digest = hashlib.sha256(b"native\x00" if native else b"encapsulated\x00")
     if span is not None:
-        start, end = span
         with path.open("rb") as fp:
-            fp.seek(start)
-            remaining = end - start
-            while remaining > 0 and (chunk := fp.read(min(CHUNK, remaining))):
-                digest.update(chunk)
-                remaining -= len(chunk)
+            if native:
+                _hash_range(fp, digest, *span)
+            else:
+                _hash_fragments(fp, digest, *span)
         return digest.hexdigest()
     for tag in PIXEL_TAGS:
         if tag in ds:
             digest.update(bytes(ds[tag].value or b""))
             return digest.hexdigest()
     return None
+
+
+def _hash_range(fp: BinaryIO, digest: Any, start: int, end: int) -> None:
+    fp.seek(start)
+    remaining = end - start
+    while remaining > 0 and (chunk := fp.read(min(CHUNK, remaining))):
+        digest.update(chunk)
+        remaining -= len(chunk)
+
+
+def _hash_fragments(fp: BinaryIO, digest: Any, start: int, end: int) -> None:
+    """The fragments' bytes, concatenated: how they are split, and the Basic Offset Table
+    (the first item), are encoding (PS3.5 A.4); the parser checked the item structure."""
+    position, first = start, True
+    while position + 8 <= end:
+        fp.seek(position)
+        tag, length = struct.unpack("<LL", fp.read(8))
+        if tag != 0xE000FFFE:  # (FFFE,E0DD) sequence delimiter: the end
+            break
+        if not first:
+            _hash_range(fp, digest, position + 8, position + 8 + length)
+        first = False
+        position += 8 + length
 
 
 def _pixels(path: Path) -> Any:

@@ -519,9 +519,10 @@ def _touch_all(ds: Dataset, size: int, path: Path, digest: CanonicalDigest) -> N
         ):
             if raw.value_tell + raw.length > size:
                 raise InvalidInstance("element_truncated", tag=_tag(tag))
-            if counted:  # deferred (large): bounds-checked and hashed, not loaded
-                digest.deferred(tag, path, raw.value_tell, raw.length)
-            continue
+            if not _is_sequence(raw):  # deferred (large): bounds-checked, hashed, not loaded
+                if counted:
+                    digest.deferred(tag, path, raw.value_tell, raw.length)
+                continue
         if (
             isinstance(raw, RawDataElement)
             and isinstance(raw.value, bytes)
@@ -552,9 +553,19 @@ def _touch_all(ds: Dataset, size: int, path: Path, digest: CanonicalDigest) -> N
             and isinstance(raw, RawDataElement)
             and isinstance(raw.value, bytes)
         ):
-            digest.raw(tag, raw.value)
+            digest.raw(tag, raw.value, elem.VR)
         else:
             digest.element(elem, ds)
+
+
+def _is_sequence(raw: RawDataElement) -> bool:
+    """A (large, deferred) sequence: its items are read, as any sequence's, not its bytes."""
+    if raw.VR is not None:
+        return raw.VR == "SQ"
+    try:
+        return dictionary_VR(raw.tag) == "SQ"
+    except KeyError:
+        return False
 
 
 def _tag(tag: int) -> str:

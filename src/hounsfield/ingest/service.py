@@ -26,6 +26,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
     UID,
+    ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
@@ -418,11 +419,15 @@ def _as_part10(path: Path, parsed: ParsedInstance, spool_dir: Path) -> Iterator[
     """Write a bare dataset (no preamble, no file meta) as a Part 10 file."""
     try:
         ds = dcmread(path, force=True)
-        implicit = bool(getattr(ds, "original_encoding", (True, True))[0])
+        implicit, little = getattr(ds, "original_encoding", (True, True))
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = UID(parsed.sop_class_uid)
         meta.MediaStorageSOPInstanceUID = UID(parsed.sop_instance_uid)
-        meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+        meta.TransferSyntaxUID = (
+            ImplicitVRLittleEndian
+            if implicit
+            else (ExplicitVRLittleEndian if little is not False else ExplicitVRBigEndian)
+        )
         meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
         ds.file_meta = meta
         buffer = io.BytesIO()
