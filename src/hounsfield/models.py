@@ -6,11 +6,11 @@ from hounsfield.audit.models import (
     AuditExportCursor,
     AuditJournalSegment,
 )
-from hounsfield.auth.models import ApiKey, RefreshToken
+from hounsfield.auth.models import ApiKey, BreakGlass, RefreshToken
 from hounsfield.db import Base
 from hounsfield.dimse.models import Device, DimseJob
 from hounsfield.studies.models import Instance, Patient, Series, Study
-from hounsfield.users.models import Role, RolePermission, User, user_roles
+from hounsfield.users.models import Group, Role, RolePermission, User, user_groups, user_roles
 from hounsfield.worker import OutboxEntry
 
 __all__ = [
@@ -20,8 +20,10 @@ __all__ = [
     "AuditExportCursor",
     "AuditJournalSegment",
     "Base",
+    "BreakGlass",
     "Device",
     "DimseJob",
+    "Group",
     "Instance",
     "OutboxEntry",
     "Patient",
@@ -31,5 +33,6 @@ __all__ = [
     "Series",
     "Study",
     "User",
+    "user_groups",
     "user_roles",
 ]

@@ -55,6 +55,8 @@ EVENT_CODES: dict[str, str] = {
     "auth.api_key": "110114",  # a request authenticated by an API key
     "api_key.create": "110113",
     "api_key.revoke": "110113",
+    "auth.break_glass": "110113",  # emergency access claimed (SECURITY.md A11)
+    "group.create": "110113",
     "auth.password_change": "110113",
     "user.create": "110113",
     "user.update": "110113",

@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hounsfield.audit import service as audit
 from hounsfield.audit.service import Anonymous, Outcome
-from hounsfield.auth import api_keys, service, tokens
+from hounsfield.auth import api_keys, scope, service, tokens
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
 from hounsfield.errors import NotAuthenticated, PermissionDenied
@@ -62,7 +62,7 @@ def _load_user(user_id: uuid.UUID) -> User | None:
     with transaction() as session:
         user = session.get(User, user_id)
         if user is not None:
-            _ = user.permissions  # load roles and grants while the session is open
+            _ = user.permissions, user.groups  # load them while the session is open
     with _user_cache_lock:
         if len(_user_cache) > 10_000:
             _user_cache.clear()
@@ -88,10 +88,16 @@ def _authenticate(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     try:
-        return _check_credentials(request, credentials)
+        user = _check_credentials(request, credentials)
     except NotAuthenticated as exc:
         audit_refusal(request, exc.code, str(exc))
         raise
+    if user.groups:  # only scoped users cost a query (their break-glass state)
+        with transaction() as session:
+            request.state.read_scope = scope.readable(session, user)
+    else:
+        request.state.read_scope = scope.ReadScope(None, actor=user)
+    return user
 
 
 def audit_refusal(request: Request, code: str, reason: str) -> None:
@@ -138,7 +144,14 @@ def _check_api_key(request: Request, key: str) -> User:
     return user
 
 
-CurrentUser = Annotated[User, Depends(_authenticate)]
+async def _scoped(request: Request, user: Annotated[User, Depends(_authenticate)]) -> User:
+    """Binds the reader's scope for this request (auth/scope.py). Async on purpose: a
+    context variable set here, in the request's task, is seen by the sync endpoint."""
+    scope.bind(request.state.read_scope)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(_scoped)]
 Authenticated = CurrentUser
 
 

@@ -7,13 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Cookie, Request, Response, status
 
-from hounsfield.auth import api_keys, service
+from hounsfield.auth import api_keys, scope, service
 from hounsfield.auth.deps import CurrentUser, Public, audit_refusal, requires
 from hounsfield.auth.models import ApiKey
 from hounsfield.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyRead,
+    BreakGlassClaim,
+    BreakGlassRead,
     LoginRequest,
     Me,
     PasswordChange,
@@ -135,6 +137,15 @@ def me(user: CurrentUser) -> Me:
         permissions=sorted(user.permissions),
         demo=user.demo,
     )
+
+
+@router.post("/break-glass", status_code=status.HTTP_201_CREATED)
+def break_glass(
+    body: BreakGlassClaim, user: CurrentUser, session: WriteSessionDep
+) -> BreakGlassRead:
+    """Emergency access to every study for a while, with a reason: a Security Alert."""
+    row = scope.claim_break_glass(session, user, body.reason, body.minutes)
+    return BreakGlassRead(reason=row.reason, started_at=row.started_at, expires_at=row.expires_at)
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)

@@ -62,3 +62,15 @@ class ApiKeyRead(BaseModel):
 
 class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="Shown once: send it as `Authorization: Bearer <key>`.")
+
+
+class BreakGlassClaim(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=10, max_length=500, description="Why, for the audit trail.")
+    minutes: int = Field(60, ge=1, le=240, description="How long the emergency access lasts.")
+
+
+class BreakGlassRead(BaseModel):
+    reason: str
+    started_at: datetime
+    expires_at: datetime

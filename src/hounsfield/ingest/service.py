@@ -819,6 +819,7 @@ def _index_fields(ds: Dataset) -> dict[str, Any]:
             "study_description": _text(ds, "StudyDescription", 255),
             "referring_physician_name": referring.full[:324],
             "referring_physician_search": search_text(referring)[:1024],
+            "department": _text(ds, "InstitutionalDepartmentName", 64),
         },
         "series": {
             "modality": _text(ds, "Modality", 16),

@@ -75,6 +75,8 @@ class Study(Base):
     patient_name: Mapped[str] = mapped_column(String(324), default="")
     patient_birth_date: Mapped[date | None] = mapped_column(Date)
     patient_sex: Mapped[str] = mapped_column(String(16), default="")
+    # InstitutionalDepartmentName: decides which group may read the study (auth/scope.py).
+    department: Mapped[str] = mapped_column(String(64), default="", index=True)
     modalities_in_study: Mapped[str] = mapped_column(String(128), default="")  # CT\MR
     number_of_series: Mapped[int] = mapped_column(Integer, default=0)
     number_of_instances: Mapped[int] = mapped_column(Integer, default=0)

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tr
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement as Col
 
+from hounsfield.auth import scope
 from hounsfield.dicom.charset import fold_accents, normalize_text
 from hounsfield.dicom.uids import is_valid_uid, split_uid_list
 from hounsfield.errors import BadRequest
@@ -155,7 +156,7 @@ def search(
 
 
 def _base(level: Level) -> tuple[Any, Any]:
-    live_study = Study.deleted_at.is_(None)
+    live_study = and_(Study.deleted_at.is_(None), scope.visible())  # A6: the reader's scope
     if level == "PATIENT":
         has_study = exists().where(Study.patient_pk == Patient.id, live_study)
         n_studies = (

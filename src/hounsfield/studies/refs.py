@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
+from hounsfield.auth import scope
 from hounsfield.errors import NotFound
 from hounsfield.studies.models import Instance, Patient, Series, Study
 
@@ -96,6 +97,7 @@ def instances(
             Study.deleted_at.is_(None),
             Series.deleted_at.is_(None),
             Instance.deleted_at.is_(None),
+            scope.visible(),
         )
         .order_by(Series.series_number, Series.id, Instance.instance_number, Instance.id)
     )
@@ -105,6 +107,7 @@ def instances(
         query = query.where(Instance.sop_instance_uid == sop_uid)
     rows = session.execute(query).all()
     if not rows:
+        scope.explain_missing(session, study_uid)
         raise StudyNotFound()
     return [
         InstanceRef(
@@ -139,7 +142,7 @@ def _live_series() -> Select[str, str, int, int, str]:
         )
         .join(Study, Series.study_pk == Study.id)
         .join(Patient, Study.patient_pk == Patient.id)
-        .where(Study.deleted_at.is_(None), Series.deleted_at.is_(None))
+        .where(Study.deleted_at.is_(None), Series.deleted_at.is_(None), scope.visible())
     )
 
 
@@ -160,6 +163,7 @@ def series_of_study(
         query = query.where(Series.series_instance_uid == series_uid)
     rows = session.execute(query).all()
     if not rows:
+        scope.explain_missing(session, study_uid)
         raise StudyNotFound()
     return [_ref(row) for row in rows]
 

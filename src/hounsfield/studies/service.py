@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from hounsfield.audit import service as audit
 from hounsfield.audit.service import Actor
+from hounsfield.auth import scope
 from hounsfield.db import after_commit, utcnow
 from hounsfield.dicom.charset import normalize_text
 from hounsfield.errors import NotFound
@@ -118,7 +119,11 @@ def list_studies(
     descending = sort.startswith("-")
     column = SORTS[sort.lstrip("-")]
     where = _conditions(filters)
-    base = select(Study, Patient).join(Patient, Study.patient_pk == Patient.id).where(*where)
+    base = (
+        select(Study, Patient)
+        .join(Patient, Study.patient_pk == Patient.id)
+        .where(*where, scope.visible())
+    )
     total = session.scalar(
         select(func.count()).select_from(base.with_only_columns(Study.id).subquery())
     )
@@ -137,11 +142,14 @@ def list_studies(
 
 
 def _study(session: Session, study_uid: str, *, lock: bool = False) -> Study:
-    query = select(Study).where(Study.study_instance_uid == study_uid, Study.deleted_at.is_(None))
+    query = select(Study).where(
+        Study.study_instance_uid == study_uid, Study.deleted_at.is_(None), scope.visible()
+    )
     if lock:  # the ingest locks the study first too: no deadlock, no count drift
         query = query.with_for_update().execution_options(populate_existing=True)
     study = session.scalar(query)
     if study is None:
+        scope.explain_missing(session, study_uid)
         raise StudyNotFound()
     return study
 

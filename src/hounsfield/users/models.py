@@ -18,6 +18,26 @@ user_roles = Table(
 )
 
 
+user_groups = Table(
+    "user_groups",
+    Base.metadata,
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", Uuid, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Group(Base):
+    """A department: its members read only studies whose InstitutionalDepartmentName is
+    `department` (auth/scope.py). Users in no group are not scoped."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    department: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class RolePermission(Base):
     __tablename__ = "role_permissions"
 
@@ -58,6 +78,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
+    groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
 
     @property
     def permissions(self) -> frozenset[str]:
@@ -66,3 +87,7 @@ class User(Base):
     @property
     def role_names(self) -> list[str]:
         return sorted(role.name for role in self.roles)
+
+    @property
+    def group_names(self) -> list[str]:
+        return sorted(group.name for group in self.groups)

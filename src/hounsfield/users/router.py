@@ -15,6 +15,8 @@ from hounsfield.users import service
 from hounsfield.users.models import Role, User
 from hounsfield.users.permissions import DESCRIPTIONS, Permission
 from hounsfield.users.schemas import (
+    GroupCreate,
+    GroupRead,
     PermissionRead,
     RoleCreate,
     RoleRead,
@@ -95,3 +97,14 @@ def delete_role(role_id: uuid.UUID, user: UserManager, session: WriteSessionDep)
 def list_permissions(_user: UserReader) -> list[PermissionRead]:
     """The permission catalogue, for building custom roles."""
     return [PermissionRead(name=p.value, description=DESCRIPTIONS[p]) for p in Permission]
+
+
+@router.get("/groups")
+def list_groups(_user: UserReader, session: SessionDep) -> list[GroupRead]:
+    """Groups (departments) that scope what their members read."""
+    return [GroupRead.model_validate(g) for g in service.list_groups(session)]
+
+
+@router.post("/groups", status_code=status.HTTP_201_CREATED)
+def create_group(body: GroupCreate, user: UserManager, session: WriteSessionDep) -> GroupRead:
+    return GroupRead.model_validate(service.create_group(session, user, body))

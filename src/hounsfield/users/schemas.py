@@ -17,6 +17,7 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
     display_name: str = Field("", max_length=128)
     roles: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list, description="Groups (departments) by name.")
 
 
 class UserUpdate(BaseModel):
@@ -26,6 +27,7 @@ class UserUpdate(BaseModel):
     display_name: str | None = Field(None, max_length=128)
     active: bool | None = None
     roles: list[str] | None = None
+    groups: list[str] | None = Field(None, description="Groups by name; [] unscopes the user.")
     password: str | None = Field(None, max_length=1024)
 
 
@@ -37,6 +39,7 @@ class UserRead(BaseModel):
     active: bool
     demo: bool
     roles: list[str] = Field(validation_alias="role_names")
+    groups: list[str] = Field(validation_alias="group_names")
     created_at: datetime
 
 
@@ -64,3 +67,18 @@ class RoleRead(BaseModel):
 class PermissionRead(BaseModel):
     name: str
     description: str
+
+
+class GroupCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = RoleName
+    department: str = Field(
+        min_length=1, max_length=64, description="InstitutionalDepartmentName it reads."
+    )
+
+
+class GroupRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    department: str

@@ -17,9 +17,9 @@ from hounsfield.auth.deps import forget_users
 from hounsfield.config import Settings
 from hounsfield.db import after_commit
 from hounsfield.errors import Conflict, NotFound, Unprocessable
-from hounsfield.users.models import Role, RolePermission, User, user_roles
+from hounsfield.users.models import Group, Role, RolePermission, User, user_roles
 from hounsfield.users.permissions import BUILTIN_ROLES, Permission
-from hounsfield.users.schemas import RoleCreate, RoleUpdate, UserCreate, UserUpdate
+from hounsfield.users.schemas import GroupCreate, RoleCreate, RoleUpdate, UserCreate, UserUpdate
 
 
 class UserNotFound(NotFound):
@@ -102,6 +102,38 @@ def _roles_named(session: Session, names: Sequence[str]) -> list[Role]:
     return roles
 
 
+class UnknownGroups(Unprocessable):
+    """Some of the groups named do not exist."""
+
+    code = "unknown_groups"
+
+
+def _groups_named(session: Session, names: Sequence[str]) -> list[Group]:
+    groups = list(session.scalars(select(Group).where(Group.name.in_(set(names)))))
+    missing = set(names) - {g.name for g in groups}
+    if missing:
+        raise UnknownGroups(details={"groups": sorted(missing)})
+    return groups
+
+
+def list_groups(session: Session) -> list[Group]:
+    return list(session.scalars(select(Group).order_by(Group.name)))
+
+
+def create_group(session: Session, actor: Actor, data: GroupCreate) -> Group:
+    """A group reading the studies of one department; audited."""
+    if session.scalar(select(Group.id).where(Group.name == data.name)):
+        raise DuplicateName(f"The group {data.name!r} exists.")
+    group = Group(name=data.name, department=data.department.strip())
+    session.add(group)
+    session.flush()
+    audit.record(
+        session, "group.create", actor, resource_type="group", resource_id=str(group.id),
+        detail={"name": group.name, "department": group.department},
+    )  # fmt: skip
+    return group
+
+
 def get_user(session: Session, user_id: uuid.UUID) -> User:
     user = session.get(User, user_id)
     if user is None:
@@ -136,13 +168,14 @@ def create_user(
         display_name=data.display_name,
         password_hash=passwords.hash_password(data.password),
         roles=_roles_named(session, data.roles),
+        groups=_groups_named(session, data.groups),
         demo=demo,
     )
     session.add(user)
     session.flush()
     audit.record(
         session, "user.create", actor, resource_type="user", resource_id=str(user.id),
-        detail={"username": user.username, "roles": user.role_names},
+        detail={"username": user.username, "roles": user.role_names, "groups": user.group_names},
     )  # fmt: skip
     return user
 
@@ -168,6 +201,9 @@ def update_user(
     if data.roles is not None:
         user.roles = _roles_named(session, data.roles)
         changed["roles"] = user.role_names
+    if data.groups is not None:
+        user.groups = _groups_named(session, data.groups)
+        changed["groups"] = user.group_names
     if data.password is not None:
         auth_service.set_password(session, settings, user, data.password)
         # bandit B105: an audit detail saying the password was reset, not a password.
