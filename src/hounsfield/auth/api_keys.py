@@ -145,7 +145,7 @@ def list_keys(session: Session) -> list[tuple[ApiKey, User]]:
     rows = session.execute(
         select(ApiKey, User).join(User, User.id == ApiKey.user_id).order_by(ApiKey.name)
     )
-    return [(key, user) for key, user in rows.tuples()]
+    return [(key, user) for key, user in rows]
 
 
 def revoke(session: Session, actor: Actor, key_id: uuid.UUID) -> None:
