@@ -181,6 +181,12 @@ class DicomwebSettings(BaseModel):
     stow_max_parts: int = Field(
         5000, ge=1, description="Most parts (instances) in one STOW-RS request; more is 413."
     )
+    stow_max_concurrent: int = Field(
+        8,
+        ge=1,
+        description="STOW-RS requests one API process receives at once; more are answered "
+        "503 with Retry-After.",
+    )
     thumbnail_size: int = Field(128, ge=16, le=1024, description="Thumbnail bounding box (px).")
     object_cache_mb: int = Field(
         128,

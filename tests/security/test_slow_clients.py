@@ -4,41 +4,10 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
 
 import httpx
-import pytest
-import uvicorn
 
-from hounsfield.config import get_settings
-from hounsfield.monitoring.server import uvicorn_options
-from tests.s3_server import free_port
-
-SAFETY_S = 60  # a hung test fails after this; the server's own deadline is 1 s
-
-
-@pytest.fixture
-def guarded_server(settings_env: Callable[..., None]) -> Iterator[tuple[str, int]]:
-    """`hounsfield serve`'s uvicorn options, with 1-second deadlines, on a free port."""
-    settings_env(HOUNSFIELD_HTTP__HEADER_TIMEOUT_S="1", HOUNSFIELD_HTTP__BODY_TIMEOUT_S="1")
-    from hounsfield.app import create_app
-
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(), host="127.0.0.1", port=port, log_config=None,
-        **uvicorn_options(get_settings()),
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "server did not start"
-        time.sleep(0.01)
-    yield "127.0.0.1", port
-    server.should_exit = True
-    thread.join(SAFETY_S)
+from tests.security.conftest import SAFETY_S
 
 
 def _read_until_closed(sock: socket.socket) -> bytes:

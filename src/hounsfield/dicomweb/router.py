@@ -580,7 +580,7 @@ async def _stow(request: Request, user: User, study: str | None) -> Response:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > conf.dicomweb.stow_max_bytes:
         raise stow.PayloadTooLarge("The request body is larger than allowed.")
-    with stow.spool_directory(conf.data_dir / "spool") as directory:
+    with stow.slot(), stow.spool_directory(conf.data_dir / "spool") as directory:
         parts = await stow.receive(request, Path(directory))
         status, body, headers = await run_in_threadpool(
             stow.store_parts,

@@ -3,11 +3,14 @@ Response Module (ReferencedSOPSequence / FailedSOPSequence)."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import io
 import logging
+import threading
 import warnings
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,7 @@ from hounsfield.dicomweb.multipart import (
     spool_directory,
     spool_multipart,
 )
-from hounsfield.errors import BadRequest, PayloadTooLarge
+from hounsfield.errors import BadRequest, PayloadTooLarge, ServiceUnavailable
 from hounsfield.ingest.outcome import STATUS_CODES, Language, Outcome
 from hounsfield.ingest.service import ingest
 from hounsfield.studies.service import transfer
@@ -36,6 +39,7 @@ __all__ = [
     "PayloadTooLarge",
     "check_content_type",
     "receive",
+    "slot",
     "spool_directory",
     "store_parts",
 ]
@@ -47,6 +51,30 @@ OUT_OF_RESOURCES = STATUS_CODES["unavailable"][1]
 MAX_WARNINGS = 10  # distinct texts in the Warning header
 HEADER_BYTES = 64 * 1024  # what a refused part's UIDs are looked for in (a bomb stays shut)
 _UID_TAGS = [0x00080016, 0x00080018, 0x0020000D]  # SOP Class, SOP Instance, Study
+
+
+class TooManyStores(ServiceUnavailable):
+    """Too many STOW-RS requests are being received; try again shortly."""
+
+    code = "stow_busy"
+
+
+_slots: dict[int, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def slot() -> Iterator[None]:
+    """Hold one of the process's STOW-RS slots for the request (SECURITY L2), or 503."""
+    limit = get_settings().dicomweb.stow_max_concurrent
+    with _slots_lock:
+        semaphore = _slots.setdefault(limit, threading.BoundedSemaphore(limit))
+    if not semaphore.acquire(blocking=False):
+        raise TooManyStores(headers={"Retry-After": "5"})
+    try:
+        yield
+    finally:
+        semaphore.release()
 
 
 def check_content_type(value: str) -> None:
