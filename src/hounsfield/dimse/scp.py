@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from hounsfield import context
 from hounsfield.audit import service as audit
 from hounsfield.audit.service import Anonymous, Outcome
+from hounsfield.auth import scope
 from hounsfield.config import Settings, get_settings
 from hounsfield.db import transaction
 from hounsfield.dimse import archive, devices, hosts
@@ -114,6 +115,7 @@ class Peer:
     address: str
     device_id: str | None
     operations: set[str] = field(default_factory=set)
+    department: str = ""  # the device's: scopes what it may find and retrieve (A6)
 
     def may(self, operation: str) -> bool:
         return operation in self.operations
@@ -129,6 +131,7 @@ def _peer(event: evt.Event) -> Peer:
         return Peer(calling_ae="?", address="?", device_id=None)
     assert isinstance(peer, Peer)
     context.client_ip.set(peer.address)
+    scope.bind(scope.for_department(peer.department))  # this handler's thread reads within it
     return peer
 
 
@@ -161,7 +164,9 @@ def _on_requested(event: evt.Event, settings: Settings) -> None:
         with transaction() as session:
             device = devices.find_by_ae_title(session, calling)
             snapshot = (
-                None if device is None else (str(device.id), device.enabled, set(device.operations))
+                None
+                if device is None
+                else (str(device.id), device.enabled, set(device.operations), device.department)
             )
             host_ok = device is not None and devices.host_matches(device, address)
     except OperationalError:
@@ -175,7 +180,12 @@ def _on_requested(event: evt.Event, settings: Settings) -> None:
         assoc.acse.send_reject(0x02, 0x01, 0x01)
         assoc.kill()
         return
-    peer = Peer(calling_ae=calling, address=address, device_id=snapshot[0] if snapshot else None)
+    peer = Peer(
+        calling_ae=calling,
+        address=address,
+        device_id=snapshot[0] if snapshot else None,
+        department=snapshot[3] if snapshot else "",
+    )
     assoc.hounsfield_peer = peer
     if snapshot is None:
         if not allow_unknown_store(settings):
