@@ -423,7 +423,7 @@ def test_queries_and_retrievals_are_audited_once_per_request(
     )
     assert stow([to_bytes(first), to_bytes(second)]).status_code == 200
     before = audit_actions()
-    assert before.count("image.store") == 2
+    assert before.count("image.store") == 1  # one event per request, naming both instances
     client.get("/dicom-web/studies", headers=writer_headers)
     client.get(f"/dicom-web/studies/{first.StudyInstanceUID}", headers=writer_headers)
     after = audit_actions()[len(before) :]

@@ -34,6 +34,7 @@ class Segment:
         self.written = 0  # lines written (os.write returned)
         self.synced = 0  # lines known to be on disk
         self.sync_lock = threading.Lock()
+        self.opened = time.monotonic()
 
     @property
     def name(self) -> str:
@@ -107,6 +108,11 @@ class Journal:
             segment.written += 1
             mine = segment.written
         segment.sync(mine)
+
+    def age_s(self) -> float:
+        """Seconds since the current segment was opened (0 when there is none)."""
+        current = self._current
+        return 0.0 if current is None else time.monotonic() - current.opened
 
     def rotate(self) -> Segment | None:
         """Close the current segment to new lines and return it (still locked), if any."""

@@ -10,10 +10,14 @@ and hash in the chain in batches, under a lock on the single chain-head row.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
@@ -26,7 +30,7 @@ from hounsfield import context
 from hounsfield.audit.journal import Journal, Segment
 from hounsfield.audit.models import AuditChainHead, AuditEvent, AuditJournalSegment
 from hounsfield.config import get_settings
-from hounsfield.db import transaction, utcnow
+from hounsfield.db import after_commit, transaction, utcnow
 from hounsfield.periodic import PeriodicThread
 
 logger = logging.getLogger(__name__)
@@ -131,14 +135,55 @@ def _fields(
     }
 
 
+#: The transfer (DIMSE association, STOW-RS or upload request) being audited, if any.
+_batch: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_batch", default=None)
+
+#: Actions whose events name one instance each; inside a batch they become one event.
+BATCHED = frozenset({"image.store"})
+#: The sealer leaves the journal segment alone while batches are active (an instance event
+#: within BATCH_IDLE_S), so that a transfer is not split, for at most BATCH_HOLD_MAX_S.
+BATCH_IDLE_S = 1.0
+BATCH_HOLD_MAX_S = 10.0
+_last_batched = 0.0
+
+
+@contextmanager
+def batch(key: str | None = None) -> Iterator[str]:
+    """Within this block, instance events of one transfer merge into one audit event that
+    names its instances (DICOM A.5 allows several per event), instead of one per instance.
+
+    Each one is still durable before its instance is acknowledged: it is journalled as its
+    transaction commits, and the drain merges the journalled events of a batch."""
+    token = _batch.set(key or uuid.uuid4().hex)
+    try:
+        yield _batch.get() or ""
+    finally:
+        _batch.reset(token)
+
+
 def record(session: Session, action: str, actor: Actor | None, **fields: Any) -> AuditEvent:
     """Add one audit event to this transaction; the sealer chains it after commit.
 
     Fields: outcome, resource_type, resource_id, patient_id, detail (never patient names).
+    Inside a `batch`, an event of a BATCHED action whose detail names one instance
+    (`sop_instance_uid`) is journalled when the transaction commits instead, and merged
+    with the batch's others.
     """
-    event = AuditEvent(**_fields(action, actor, **fields))
+    values = _fields(action, actor, **fields)
+    key = _batch.get()
+    if key is not None and action in BATCHED and "sop_instance_uid" in (fields.get("detail") or {}):
+        journalled = {**values, "occurred_at": values["occurred_at"].isoformat(), "batch": key}
+        after_commit(session, lambda: _append_batched(journalled))
+        return AuditEvent(**values)
+    event = AuditEvent(**values)
     session.add(event)
     return event
+
+
+def _append_batched(event: dict[str, Any]) -> None:
+    global _last_batched
+    journal().append(event)
+    _last_batched = time.monotonic()
 
 
 def record_now(action: str, actor: Actor | None, **fields: Any) -> None:
@@ -171,11 +216,39 @@ def record_access(action: str, actor: Actor | None, **fields: Any) -> None:
     journal().append(event)
 
 
+def _merged(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows to insert: a batch's instance events with equal facts become one row naming
+    all its instances (first seen first); other records stay one row each."""
+    rows: list[dict[str, Any]] = []
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for record in records:
+        record["occurred_at"] = datetime.fromisoformat(record["occurred_at"])
+        key = record.pop("batch", None)
+        if key is None:
+            rows.append(record)
+            continue
+        detail = json.loads(record["detail"])
+        uid = detail.pop("sop_instance_uid")
+        facts = (key, json.dumps(detail, sort_keys=True), *(record[c] for c in _MERGE_FACTS))
+        row = groups.get(facts)
+        if row is None:
+            row = groups[facts] = {**record, "detail": detail | {"instances": []}}
+            rows.append(row)
+        row["detail"]["instances"].append(uid)
+    for row in groups.values():
+        row["detail"] = json.dumps(row["detail"], sort_keys=True, ensure_ascii=False)
+    return rows
+
+
+_MERGE_FACTS = (
+    "action", "outcome", "actor_id", "actor_username", "resource_type", "resource_id",
+    "patient_id", "client_ip",
+)  # fmt: skip
+
+
 def _write_segment(segment: Segment) -> int:
     """Insert a segment's events and its marker in one transaction; 0 if already done."""
-    rows = [
-        {**r, "occurred_at": datetime.fromisoformat(r["occurred_at"])} for r in segment.records()
-    ]
+    rows = _merged(segment.records())
     with transaction(write=True) as session:  # reads then writes: take the lock first
         if session.get(AuditJournalSegment, segment.name) is not None:
             return 0  # written before a crash kept the file: never twice
@@ -187,12 +260,17 @@ def _write_segment(segment: Segment) -> int:
     return len(rows)
 
 
-def flush_buffer() -> int:
+def flush_buffer(*, hold_batches: bool = False) -> int:
     """Write journalled access events into the table (ours, and orphans of dead
-    processes). Returns how many. A segment that fails stays on disk for the next try."""
-    own = journal().rotate()
+    processes). Returns how many rows. A segment that fails stays on disk for the next try.
+
+    `hold_batches` (the sealer thread): keep our segment open while a transfer is still
+    adding instance events, so that it becomes one event, not one per drain."""
+    j = journal()
+    busy = time.monotonic() - _last_batched < BATCH_IDLE_S
+    own = None if hold_batches and busy and j.age_s() < BATCH_HOLD_MAX_S else j.rotate()
     total = _drain([own]) if own else 0
-    return total + _drain(journal().orphans())
+    return total + _drain(j.orphans())
 
 
 def _drain(segments: list[Segment]) -> int:
@@ -333,7 +411,7 @@ class Sealer(PeriodicThread):
             exporter.start()
 
     def run_once(self) -> None:
-        flush_buffer()
+        flush_buffer(hold_batches=not self._stopping.is_set())
         seal_all()
 
     def notify(self) -> None:

@@ -282,13 +282,15 @@ class Transfer:
     def __init__(self) -> None:
         self._held: list[uuid.UUID] = []
         self._lock = threading.Lock()
+        self.audit_batch = uuid.uuid4().hex  # its instances are named by one audit event
 
     @contextmanager
     def active(self) -> Iterator[Transfer]:
         """Ingests inside this block hold their refreshes for this transfer."""
         token = _transfer.set(self)
         try:
-            yield self
+            with audit.batch(self.audit_batch):
+                yield self
         finally:
             _transfer.reset(token)
 
