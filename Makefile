@@ -90,6 +90,16 @@ test: system-deps install-dev lint typecheck test-sqlite test-mariadb test-postg
 bench-dicomweb: install-dev
 	$(BIN)/python bench/dicomweb_bench.py
 
+# The realistic archive (2,016 CT/MR instances, 120 series) side by side with Orthanc: every
+# ingest route, QIDO and WADO at 1/8/32 clients, server CPU per instance (docs/benchmarks.md).
+# `make profile` runs it on Hounsfield alone under py-spy: collapsed stacks in var/profile/.
+.PHONY: bench-archive profile
+bench-archive: install-dev
+	$(BIN)/python bench/archive_bench.py $(BENCH_ARGS)
+
+profile: install-dev
+	$(BIN)/python bench/archive_bench.py --only hounsfield --runs 1 --profile var/profile $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
 
