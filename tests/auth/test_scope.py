@@ -12,15 +12,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from hounsfield.audit.models import AuditEvent
 from hounsfield.auth.models import BreakGlass
 from hounsfield.db import transaction, utcnow
-from tests.conftest import login
+from tests.conftest import TEST_PASSWORD, login
 from tests.dicom_factory import make_dataset, to_bytes
 from tests.dicomweb.helpers import multipart_body
+from tests.dicomweb.test_dicomweb_client import live_server  # noqa: F401  (fixture)
 from tests.test_route_protection import _api_routes
 
 CANARY = "ZZNEURO"
@@ -145,3 +147,38 @@ def test_break_glass_needs_a_reason_is_time_boxed_and_a_security_alert(
     expired = client.get(url, headers=headers)
     assert expired.status_code == 403
     assert expired.json()["error"]["code"] == "break_glass_expired"
+
+
+@pytest.mark.slow
+def test_the_scope_holds_under_a_real_server(
+    live_server: str,  # noqa: F811
+    client: TestClient,
+    make_user: Any,
+    tenants: dict[str, Any],
+) -> None:
+    """uvicorn runs sync endpoints in worker threads: the bound scope must reach them."""
+    user = make_user("doctor", groups=["cardio"])
+    token = requests.post(
+        f"{live_server}/api/auth/login",
+        json={"username": user.username, "password": TEST_PASSWORD}, timeout=10,
+    ).json()["access_token"]  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}"}
+    for _ in range(3):  # several requests, on one keep-alive connection and new ones
+        found = requests.get(f"{live_server}/dicom-web/studies", headers=headers, timeout=10)
+        assert [s["0020000D"]["Value"][0] for s in found.json()] == [tenants["x"].StudyInstanceUID]
+    y = tenants["y"]
+    theirs = requests.get(
+        f"{live_server}/dicom-web/studies/{y.StudyInstanceUID}/metadata", headers=headers,
+        timeout=10,
+    )  # fmt: skip
+    assert theirs.status_code == 403
+    other = make_user("doctor")
+    token = requests.post(
+        f"{live_server}/api/auth/login",
+        json={"username": other.username, "password": TEST_PASSWORD}, timeout=10,
+    ).json()["access_token"]  # fmt: skip
+    everyone = requests.get(
+        f"{live_server}/dicom-web/studies", headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )  # fmt: skip
+    assert len(everyone.json()) == 2  # no scope left behind by the previous requests
