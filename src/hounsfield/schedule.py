@@ -23,6 +23,7 @@ PERIODIC: dict[str, timedelta] = {
     ingest_tasks.purge_stale_uploads.name: timedelta(hours=1),
     ingest_tasks.sweep_orphans.name: timedelta(hours=6),
     studies_tasks.purge_deleted.name: timedelta(hours=6),
+    studies_tasks.scrub_objects.name: timedelta(days=1),  # SECURITY D2: re-verification
 }
 FIRST_RUN_DELAY_S = 120.0  # let start-up (and re-queued work) settle first
 

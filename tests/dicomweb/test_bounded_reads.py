@@ -266,7 +266,9 @@ def test_corrupt_object_is_not_served_by_offset(
     path = storage._path(ref.storage_key)
     raw = bytearray(path.read_bytes())
     raw[-10] ^= 0xFF
+    mtime = path.stat().st_mtime_ns
     path.write_bytes(bytes(raw))
+    os.utime(path, ns=(mtime, mtime + 10**9))  # changed, even within one clock tick
     response = client.get(_frame_url(data, "1"), headers={**writer_headers, "Accept": OCTET})
     assert response.status_code == 500
     with pytest.raises(objects.CorruptObject):

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -249,7 +250,9 @@ def test_corrupt_object_is_an_error_never_data(
     path = data_dir / "storage" / key
     raw = bytearray(path.read_bytes())
     raw[-1] ^= 0xFF  # flip one byte of the pixel data
+    mtime = path.stat().st_mtime_ns
     path.write_bytes(bytes(raw))
+    os.utime(path, ns=(mtime, mtime + 10**9))  # changed, even within one clock tick
     base = f"/dicom-web/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
     for url in (
         f"{base}/instances/{ds.SOPInstanceUID}",

@@ -98,6 +98,19 @@ def test_missing_objects_raise_not_found(storage: StorageBackend, key: str) -> N
         storage.open(key)
     with pytest.raises(ObjectNotFound):
         storage.size(key)
+    with pytest.raises(ObjectNotFound):
+        storage.fingerprint(key)
+
+
+def test_the_fingerprint_changes_when_the_object_is_rewritten(
+    storage: StorageBackend, key: str
+) -> None:
+    first, second = b"first version", b"other version"  # the same size
+    storage.put(key, io.BytesIO(first), hashlib.sha256(first).hexdigest())
+    before = storage.fingerprint(key)
+    assert storage.fingerprint(key) == before  # unchanged object, same fingerprint
+    storage.put(key, io.BytesIO(second), hashlib.sha256(second).hexdigest())
+    assert storage.fingerprint(key) != before
 
 
 @pytest.mark.parametrize(

@@ -199,6 +199,7 @@ class PreparedInstance:
     object_written: bool = False
     pixel_digest: str | None = None
     same_as: set[str] = field(default_factory=set)  # SHA-256s of stored twins
+    fingerprint: str | None = None  # of the object just written (and checked) by put
 
 
 @contextlib.contextmanager
@@ -342,8 +343,10 @@ def _stored_copy(key: str, settings: Settings) -> Iterator[Path]:
 
 
 def _write_object(prepared: PreparedInstance) -> None:
-    get_storage(prepared.settings).put(prepared.key, prepared.spool.path, prepared.spool.sha256)
+    storage = get_storage(prepared.settings)
+    storage.put(prepared.key, prepared.spool.path, prepared.spool.sha256)
     prepared.object_written = True
+    prepared.fingerprint = storage.fingerprint(prepared.key)  # verified: reads skip the hash
 
 
 # -- spooling ---------------------------------------------------------------------------
@@ -484,6 +487,8 @@ def _store(
         "dataset_digest": parsed.dataset_digest,
         "pixel_digest": prepared.pixel_digest,
         "storage_key": key,
+        "verified_fingerprint": prepared.fingerprint,
+        "corrupt_at": None,
         "origin": origin[:80],
         **fields["instance"],
     }

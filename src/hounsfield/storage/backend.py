@@ -84,6 +84,12 @@ class StorageBackend(Protocol):
         """Size in bytes (raises ObjectNotFound)."""
         ...
 
+    def fingerprint(self, key: str) -> str:
+        """What changes whenever the object is rewritten: size, mtime, ctime and inode
+        (local), size and ETag (S3). Reads compare it with the one recorded at the last
+        full SHA-256 check, to skip hashing an unchanged object (raises ObjectNotFound)."""
+        ...
+
     def iter_keys(self) -> Iterator[tuple[str, float]]:
         """Every stored key with its modification time (epoch seconds), for the sweep."""
         ...

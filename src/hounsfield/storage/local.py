@@ -80,6 +80,15 @@ class LocalStorage:
         except FileNotFoundError as exc:
             raise ObjectNotFound(key) from exc
 
+    def fingerprint(self, key: str) -> str:
+        try:
+            st = self._path(key).stat()
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+        # ctime too: restoring an mtime (utime) sets it, so only changes below the file
+        # system (bit rot, raw device writes) keep the fingerprint: the scrub finds those.
+        return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
     def iter_keys(self) -> Iterator[tuple[str, float]]:
         if not self.root.is_dir():
             return

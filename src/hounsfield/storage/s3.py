@@ -132,15 +132,21 @@ class S3Storage:
         return True
 
     def size(self, key: str) -> int:
+        return int(self._head(key)["ContentLength"])
+
+    def fingerprint(self, key: str) -> str:
+        head = self._head(key)
+        return f"{head['ContentLength']}:{head['ETag']}"
+
+    def _head(self, key: str) -> Any:
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
             if _code(exc) in _NOT_FOUND:
                 raise ObjectNotFound(key) from exc
             raise StorageUnavailable(f"S3 request failed ({_reason(exc)})") from exc
         except BotoCoreError as exc:
             raise StorageUnavailable(f"S3 request failed ({_reason(exc)})") from exc
-        return int(head["ContentLength"])
 
     def iter_keys(self) -> Iterator[tuple[str, float]]:
         try:

@@ -147,6 +147,11 @@ class Instance(Base):
     dataset_digest: Mapped[str | None] = mapped_column(String(64))
     pixel_digest: Mapped[str | None] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(160))
+    # The storage's fingerprint of the object when its SHA-256 was last checked in full
+    # (at ingest, on a read after a change, by the scrub): a read whose fingerprint still
+    # matches skips the hash. None: check before serving. corrupt_at: when a check failed.
+    verified_fingerprint: Mapped[str | None] = mapped_column(String(128))
+    corrupt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     origin: Mapped[str] = mapped_column(String(80), default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

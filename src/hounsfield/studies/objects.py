@@ -1,9 +1,11 @@
-"""Reading stored objects, never serving bytes that fail their SHA-256.
+"""Reading stored objects, never serving bytes that fail their SHA-256 (SECURITY D2).
 
-Small objects are read once and checked before a byte is sent; the verified bytes of recent
-objects are kept in a bounded in-process cache (keyed by storage key and SHA-256). Large ones
-are checked in a first pass and then streamed while hashing again; if the object changed in
-between, the stream is aborted (the client sees a broken multipart body, never wrong pixels).
+An object unchanged since its last full check (its storage fingerprint matches the one the
+index recorded then) is read without hashing; any other is hashed first. Small objects are
+read once and checked before a byte is sent; recent ones are kept in a bounded in-process
+cache (keyed by storage key and SHA-256). Large ones are checked in a first pass and then
+streamed while hashing again; if the object changed in between, the stream is aborted (the
+client sees a broken multipart body, never wrong pixels). `scrub` re-checks every object.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from pydicom.uid import (
     ExplicitVRBigEndian,
     ImplicitVRLittleEndian,
 )
+from sqlalchemy import update
 
 from hounsfield.config import get_settings
+from hounsfield.db import transaction, utcnow
 from hounsfield.errors import HounsfieldError
 from hounsfield.storage import get_storage
 from hounsfield.storage.backend import ObjectNotFound
@@ -39,13 +43,14 @@ __all__ = [
     "CorruptObject",
     "MissingObject",
     "PixelLayout",
+    "check",
     "dataset",
     "pixel_layout",
     "read_frame",
     "read_verified",
+    "scrub",
     "stream_verified",
     "verified_header",
-    "verify_streaming",
 ]
 
 logger = logging.getLogger(__name__)
@@ -77,7 +82,123 @@ def _open(ref: InstanceRef) -> io.BufferedReader:
 
 def _corrupt(ref: InstanceRef) -> CorruptObject:
     logger.error("object fails its SHA-256: key %s", ref.storage_key)
+    _flag(ref)
     return CorruptObject(details={"sop_instance_uid": ref.sop_instance_uid})
+
+
+# -- verification markers ---------------------------------------------------------------------
+#
+# A full SHA-256 pass is made when the object was written (ingest), after any change the
+# storage's fingerprint shows (size/mtime/inode, or the S3 ETag), and by the scheduled scrub
+# (`scrub`), which also finds in-place corruption that kept the fingerprint. The index keeps
+# the fingerprint of the last good check (`Instance.verified_fingerprint`); a read whose
+# fingerprint matches skips the hash. A failed check clears it and sets `corrupt_at`, so the
+# object is hashed (and refused) on every later read until a check finds it good again.
+
+
+class _Verified:
+    """Fingerprints of objects this process checked in full (the index may lag)."""
+
+    def __init__(self, max_items: int = 4096) -> None:
+        self.max_items = max_items
+        self._items: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> str | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: tuple[str, str], fingerprint: str | None) -> None:
+        with self._lock:
+            if fingerprint is None:
+                self._items.pop(key, None)
+                return
+            self._items[key] = fingerprint
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
+
+_verified = _Verified()
+
+
+def fingerprint(ref: InstanceRef) -> str:
+    try:
+        return get_storage().fingerprint(ref.storage_key)
+    except ObjectNotFound as exc:
+        logger.error("object missing from storage: key %s", ref.storage_key)
+        raise MissingObject() from exc
+
+
+def _trusted(ref: InstanceRef, current: str) -> bool:
+    """Whether the object is unchanged since a full check found it good."""
+    if current == ref.verified_fingerprint:
+        return True
+    # Checked by this process since the index row was read; never after the scrub flagged it.
+    return not ref.corrupt and _verified.get((ref.storage_key, ref.sha256)) == current
+
+
+def _record(ref: InstanceRef, current: str) -> None:
+    """Note a good full check: in this process, and in the index for every process."""
+    from hounsfield.studies.models import Instance
+
+    _verified.put((ref.storage_key, ref.sha256), current)
+    if current == ref.verified_fingerprint and not ref.corrupt:
+        return
+    try:
+        with transaction(write=True) as session:
+            session.execute(
+                update(Instance)
+                .where(Instance.storage_key == ref.storage_key, Instance.sha256 == ref.sha256)
+                .values(verified_fingerprint=current, corrupt_at=None)
+            )
+    except Exception as exc:  # the read is good; the next one checks again
+        logger.warning("verification marker not recorded: %s", type(exc).__name__)
+
+
+def _flag(ref: InstanceRef) -> None:
+    """A check failed: no read trusts this object until a check finds it good again."""
+    from hounsfield.studies.models import Instance
+
+    _verified.put((ref.storage_key, ref.sha256), None)
+    try:
+        with transaction(write=True) as session:
+            session.execute(
+                update(Instance)
+                .where(Instance.storage_key == ref.storage_key, Instance.sha256 == ref.sha256)
+                .values(verified_fingerprint=None, corrupt_at=utcnow())
+            )
+    except Exception as exc:  # reads still hash it: its marker did not match
+        logger.warning("corrupt object not flagged in the index: %s", type(exc).__name__)
+
+
+def check(ref: InstanceRef) -> None:
+    """Make sure the stored object is good, hashing it only when it may have changed.
+
+    Raises CorruptObject (and flags the object) when its SHA-256 does not match.
+    """
+    current = fingerprint(ref)
+    if _trusted(ref, current):
+        return
+    _verify_pass(ref)
+    _record(ref, current)
+
+
+def scrub(ref: InstanceRef) -> bool:
+    """Re-check the object in full whatever its marker (the scheduled re-verification).
+
+    Finds what a fingerprint cannot see (a byte flipped in place, mtime kept): the object
+    is flagged and refused from then on. Returns whether it is good.
+    """
+    try:
+        current = fingerprint(ref)
+        _verify_pass(ref)
+    except (CorruptObject, MissingObject):
+        if not ref.corrupt:
+            _flag(ref)
+        return False
+    _record(ref, current)
+    return True
 
 
 _cache_lock = threading.Lock()
@@ -95,19 +216,24 @@ def _object_cache() -> ByteCache | None:
 
 
 def read_verified(ref: InstanceRef, *, cache_it: bool = True) -> bytes:
-    """The object's bytes, checked against the index's SHA-256 (raises CorruptObject).
+    """The object's bytes, known good (raises CorruptObject): hashed unless unchanged
+    since its last full check.
 
     `cache_it=False` for one-off reads (derived data, exports) that should not displace
     what viewers are reading.
     """
+    current = fingerprint(ref)
+    trusted = _trusted(ref, current)
     cache = _object_cache() if cache_it else None
     key = (ref.storage_key, ref.sha256)
-    if cache is not None and (cached := cache.get(key)) is not None:
+    if trusted and cache is not None and (cached := cache.get(key)) is not None:
         return cached
     with _open(ref) as fp:
         data = fp.read()
-    if hashlib.sha256(data).hexdigest() != ref.sha256:
-        raise _corrupt(ref)
+    if not trusted:
+        if hashlib.sha256(data).hexdigest() != ref.sha256:
+            raise _corrupt(ref)
+        _record(ref, current)
     if cache is not None:
         cache.put(key, data)
     return data
@@ -127,13 +253,18 @@ def stream_verified(ref: InstanceRef) -> Iterator[bytes]:
     if ref.size <= get_settings().dicomweb.verify_in_memory_bytes:
         yield read_verified(ref)
         return
-    _verify_pass(ref)
+    current = fingerprint(ref)
+    trusted = _trusted(ref, current)
+    if not trusted:
+        _verify_pass(ref)
+        _record(ref, current)
     digest = hashlib.sha256()
     with _open(ref) as fp:
         while chunk := fp.read(CHUNK):
-            digest.update(chunk)
+            if not trusted:
+                digest.update(chunk)
             yield chunk
-    if digest.hexdigest() != ref.sha256:  # changed between the passes: abort the response
+    if not trusted and digest.hexdigest() != ref.sha256:  # changed between the passes
         raise _corrupt(ref)
 
 
@@ -149,13 +280,10 @@ def dataset(
 
 # -- bounded reads: header and frames by offset ---------------------------------------------
 #
-# Integrity: a layout (and the header it comes from) is only made after the whole object's
-# SHA-256 was checked in a streaming pass (hashlib over 1 MiB chunks: constant memory).
-# The check runs once per process per (storage key, SHA-256): later frame reads seek into
-# the object and read just the frame's bytes, trusting that verification. Objects are
-# immutable in storage (a new content gets a new key and digest), so a frame read after
-# the check returns the verified bytes unless the storage was tampered with in between —
-# the same assurance as the verified-object cache above.
+# Integrity: a layout (and the header it comes from) is only made after the object was
+# checked (`check`: a streaming SHA-256 pass over 1 MiB chunks, constant memory, unless
+# the object is unchanged since its last full check). Frame reads seek into the object and
+# read just the frame's bytes, after the same fingerprint comparison.
 
 _ITEM = 0xFFFEE000
 _SEQ_END = 0xFFFEE0DD
@@ -203,11 +331,6 @@ class _LayoutCache:
 layouts = _LayoutCache()
 _verifying: dict[tuple[str, str], threading.Lock] = {}
 _verifying_lock = threading.Lock()
-
-
-def verify_streaming(ref: InstanceRef) -> None:
-    """Check the object's SHA-256 in one chunked pass (constant memory; CorruptObject)."""
-    _verify_pass(ref)
 
 
 class _Reader:
@@ -343,13 +466,12 @@ def verified_header(
 ) -> tuple[Dataset, PixelLayout | None]:
     """The object's header (no pixel data) and its frame layout, reading bounded memory.
 
-    The whole object is hashed in a streaming pass first (CorruptObject if it fails), then
-    the header is parsed from storage up to the Pixel Data element, whose items are
-    walked by their headers only. The layout is cached for :func:`pixel_layout` unless
-    `cache_it=False` (derived work: serving then verifies the object itself, on its first
-    request, like the verified-object cache).
+    The object is checked first (:func:`check`: a chunked SHA-256 pass unless unchanged
+    since its last full check; CorruptObject if it fails), then the header is parsed from
+    storage up to the Pixel Data element, whose items are walked by their headers only.
+    The layout is cached for :func:`pixel_layout` unless `cache_it=False`.
     """
-    verify_streaming(ref)
+    check(ref)
     with _open(ref) as fp:
         header, layout = _read_layout(fp)
     if cache_it:
@@ -358,19 +480,25 @@ def verified_header(
 
 
 def pixel_layout(ref: InstanceRef) -> PixelLayout | None:
-    """The frame layout of a verified object (None: use the whole-object path)."""
+    """The frame layout of a good object (None: use the whole-object path).
+
+    Every call checks the object (a fingerprint comparison when unchanged), so frames are
+    never read from an object that changed or that the scrub found corrupt.
+    """
     key = (ref.storage_key, ref.sha256)
-    found, layout = layouts.get(key)
-    if found:
-        return layout
+    if _trusted(ref, fingerprint(ref)):
+        found, layout = layouts.get(key)
+        if found:
+            return layout
     # One verification per object at a time: the viewer asks for ~20 frames at once.
     with _verifying_lock:
         lock = _verifying.setdefault(key, threading.Lock())
     try:
         with lock:
-            found, layout = layouts.get(key)
-            if found:
-                return layout
+            if _trusted(ref, fingerprint(ref)):
+                found, layout = layouts.get(key)
+                if found:
+                    return layout
             return verified_header(ref)[1]
     finally:
         with _verifying_lock:

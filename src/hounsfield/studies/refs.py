@@ -7,6 +7,7 @@ the session is already closed (CONVENTIONS.md: scope="function" sessions).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ __all__ = [
     "SeriesRef",
     "StudyNotFound",
     "instances",
+    "instances_after",
     "series_by_uid",
     "series_of_study",
 ]
@@ -49,6 +51,10 @@ class InstanceRef:
     bits_allocated: int | None
     instance_number: int | None
     patient_id: str
+    #: The storage fingerprint at the last full SHA-256 check (None: not trusted).
+    verified_fingerprint: str | None = None
+    #: A full check (a read or the scrub) found the object corrupt: hash it before use.
+    corrupt: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,62 @@ class SeriesRef:
     patient_id: str
 
 
+_INSTANCE_COLUMNS = (
+    Study.study_instance_uid,
+    Series.series_instance_uid,
+    Instance.sop_instance_uid,
+    Instance.sop_class_uid,
+    Instance.transfer_syntax_uid,
+    Instance.storage_key,
+    Instance.sha256,
+    Instance.size,
+    Instance.number_of_frames,
+    Instance.rows,
+    Instance.columns,
+    Instance.bits_allocated,
+    Instance.instance_number,
+    Patient.patient_id,
+    Instance.verified_fingerprint,
+    Instance.corrupt_at,
+    Instance.id,
+)
+
+
+def _live_instances() -> Select[*tuple[Any, ...]]:
+    return (
+        select(*_INSTANCE_COLUMNS)
+        .join(Series, Instance.series_pk == Series.id)
+        .join(Study, Series.study_pk == Study.id)
+        .join(Patient, Study.patient_pk == Patient.id)
+        .where(
+            Study.deleted_at.is_(None),
+            Series.deleted_at.is_(None),
+            Instance.deleted_at.is_(None),
+        )
+    )
+
+
+def _instance_ref(r: Row[*tuple[Any, ...]]) -> InstanceRef:
+    return InstanceRef(
+        study_instance_uid=r[0],
+        series_instance_uid=r[1],
+        sop_instance_uid=r[2],
+        sop_class_uid=r[3],
+        transfer_syntax_uid=r[4],
+        storage_key=r[5],
+        sha256=r[6],
+        size=r[7],
+        number_of_frames=max(1, r[8] or 1),
+        rows=r[9],
+        columns=r[10],
+        bits_allocated=r[11],
+        instance_number=r[12],
+        patient_id=r[13],
+        verified_fingerprint=r[14],
+        corrupt=r[15] is not None,
+    )
+
+
 def instances(
     session: Session,
     study_uid: str,
@@ -73,32 +135,8 @@ def instances(
     Raises StudyNotFound when nothing matches.
     """
     query = (
-        select(
-            Study.study_instance_uid,
-            Series.series_instance_uid,
-            Instance.sop_instance_uid,
-            Instance.sop_class_uid,
-            Instance.transfer_syntax_uid,
-            Instance.storage_key,
-            Instance.sha256,
-            Instance.size,
-            Instance.number_of_frames,
-            Instance.rows,
-            Instance.columns,
-            Instance.bits_allocated,
-            Instance.instance_number,
-            Patient.patient_id,
-        )
-        .join(Series, Instance.series_pk == Series.id)
-        .join(Study, Series.study_pk == Study.id)
-        .join(Patient, Study.patient_pk == Patient.id)
-        .where(
-            Study.study_instance_uid == study_uid,
-            Study.deleted_at.is_(None),
-            Series.deleted_at.is_(None),
-            Instance.deleted_at.is_(None),
-            scope.visible(),
-        )
+        _live_instances()
+        .where(Study.study_instance_uid == study_uid, scope.visible())
         .order_by(Series.series_number, Series.id, Instance.instance_number, Instance.id)
     )
     if series_uid is not None:
@@ -109,25 +147,13 @@ def instances(
     if not rows:
         scope.explain_missing(session, study_uid)
         raise StudyNotFound()
-    return [
-        InstanceRef(
-            study_instance_uid=r[0],
-            series_instance_uid=r[1],
-            sop_instance_uid=r[2],
-            sop_class_uid=r[3],
-            transfer_syntax_uid=r[4],
-            storage_key=r[5],
-            sha256=r[6],
-            size=r[7],
-            number_of_frames=max(1, r[8] or 1),
-            rows=r[9],
-            columns=r[10],
-            bits_allocated=r[11],
-            instance_number=r[12],
-            patient_id=r[13],
-        )
-        for r in rows
-    ]
+    return [_instance_ref(r) for r in rows]
+
+
+def instances_after(session: Session, after_id: int, limit: int) -> list[tuple[int, InstanceRef]]:
+    """Up to `limit` live instances with an index id above `after_id`, in id order (a scan)."""
+    query = _live_instances().where(Instance.id > after_id).order_by(Instance.id).limit(limit)
+    return [(r[16], _instance_ref(r)) for r in session.execute(query).all()]
 
 
 def _live_series() -> Select[str, str, int, int, str]:
