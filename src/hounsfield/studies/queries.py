@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement as Col
 
 from hounsfield.auth import scope
@@ -248,10 +248,13 @@ def _condition(keyword: str, kind: Kind, column: Any, value: str, fuzzy: bool) -
         return _time_range(keyword, column, value)
     if kind == "modalities":
         parts = _list(keyword, [p.strip() for p in value.split("\\") if p.strip()])
+        # Another series of the study: at SERIES and IMAGE level the outer query has its
+        # own Series, which an unaliased subquery would correlate away (no FROM left).
+        other = aliased(Series)
         return exists().where(
-            Series.study_pk == Study.id,
-            Series.deleted_at.is_(None),
-            or_(*(_match(Series.modality, p) for p in parts)),
+            other.study_pk == Study.id,
+            other.deleted_at.is_(None),
+            or_(*(_match(other.modality, p) for p in parts)),
         )
     if keyword == "PatientName":
         return _patient_name(value, fuzzy)
