@@ -51,9 +51,7 @@ def test_out_of_range_parameters_are_refused_with_a_reason(
     assert response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(
-    "path", ["/dicom-web/studies", "/dicom-web/series", "/dicom-web/instances"]
-)
+@pytest.mark.parametrize("level", ["studies", "series", "instances"])
 def test_modalities_in_study_matches_at_every_level(
     client: TestClient, auth_headers: Callable[..., dict[str, str]], level: str
 ) -> None:
