@@ -29,6 +29,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import correct_ambiguous_vr_element, write_data_element
+from pydicom.multival import MultiValue
 
 __all__ = [
     "LOSSLESS",
@@ -106,6 +107,10 @@ class CanonicalDigest:
 
     def element(self, elem: Any, ds: Dataset) -> None:
         """A decoded (non-sequence) element: its value encoded as Implicit VR LE would be."""
+        value = _simple_value(elem)
+        if value is not None:  # numbers and ASCII codes: packed directly (the common case)
+            self.raw(int(elem.tag), value, elem.VR)
+            return
         writer = DicomBytesIO()
         writer.is_little_endian = True
         writer.is_implicit_VR = True
@@ -131,6 +136,27 @@ class CanonicalDigest:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+_NUMBERS = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d"}
+_CODES = frozenset({"AE", "AS", "CS", "DA", "DT", "TM", "UI"})  # ASCII, no character set
+
+
+def _simple_value(elem: Any) -> bytes | None:
+    """The little-endian value bytes of a number or code element, None for anything else."""
+    value = elem.value
+    values = list(value) if isinstance(value, list | tuple | MultiValue) else [value]
+    if value is None or value == "":
+        values = []
+    try:
+        if elem.VR in _NUMBERS:
+            return struct.pack(f"<{len(values)}{_NUMBERS[elem.VR]}", *values)
+        if elem.VR in _CODES and all(isinstance(v, str) for v in values):
+            text = "\\".join(values).encode("ascii")
+            return text + b" " * (len(text) % 2)  # even length, as written
+    except (struct.error, UnicodeEncodeError, TypeError):
+        return None
+    return None
 
 
 def dataset_digest(ds: Dataset) -> str:

@@ -30,7 +30,7 @@ from pydicom.uid import (
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -73,6 +73,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 HEAD = PREAMBLE_LENGTH + 4
+INSERT_INSTANCE = insert(Instance)  # one statement, compiled once (parameters per call)
 
 
 class InstanceConflict(Conflict):
@@ -521,15 +522,15 @@ def _store(
         session.flush()
         _delete_object_after_commit(session, old_key, key)
     else:
-        row = Instance(sop_instance_uid=parsed.sop_instance_uid, series_pk=series.id, **values)
+        # A Core INSERT: the row is not needed as an object (no unit-of-work round trip).
+        row = {"sop_instance_uid": parsed.sop_instance_uid, "series_pk": series.id, **values}
         try:
             if session.get_bind().dialect.name == "sqlite":
                 # SQLite's write lock, held since the existence check, excludes any race.
-                session.add(row)
-                session.flush()
+                session.execute(INSERT_INSTANCE, row)
             else:
                 with session.begin_nested():
-                    session.add(row)
+                    session.execute(INSERT_INSTANCE, row)
         except IntegrityError:
             # Another transaction stored this UID at the same moment: the unique
             # constraint decided; we are the duplicate (or the conflict).
@@ -554,7 +555,7 @@ def _store(
 def _audit_resend(
     session: Session,
     prepared: PreparedInstance,
-    stored: Instance,
+    stored: _StoredIdentity,
     origin: str,
     actor: Actor | None,
 ) -> None:
