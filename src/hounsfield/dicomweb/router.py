@@ -215,17 +215,41 @@ def _retrieve(request: Request, user: User, refs: list[InstanceRef], what: str) 
         syntax = ts or refs[0].transfer_syntax_uid
         return Response(first, media_type=f"application/dicom; transfer-syntax={syntax}")
 
+    boundary = new_boundary()
+    media_type = content_type_header("application/dicom", boundary)
+    if len(refs) == 1 and _in_memory(refs[0]):  # one body: no per-chunk streaming work
+        part = Part(
+            f"application/dicom; transfer-syntax={ts or refs[0].transfer_syntax_uid}", first
+        )
+        return Response(b"".join(stream_parts([part], boundary)), media_type=media_type)
+
     def parts() -> Iterator[Part]:
         for index, ref in enumerate(refs):
             syntax = ts or ref.transfer_syntax_uid
             body = first if index == 0 else _instance_bytes(ref, ts)
             yield Part(f"application/dicom; transfer-syntax={syntax}", body)
 
-    boundary = new_boundary()
-    return StreamingResponse(
-        stream_parts(parts(), boundary),
-        media_type=content_type_header("application/dicom", boundary),
-    )
+    return StreamingResponse(_coalesced(stream_parts(parts(), boundary)), media_type=media_type)
+
+
+def _in_memory(ref: InstanceRef) -> bool:
+    """Whether the object is read whole (and verified) in memory rather than streamed."""
+    return ref.size <= get_settings().dicomweb.verify_in_memory_bytes
+
+
+def _coalesced(chunks: Iterator[bytes], at_least: int = 256 * 1024) -> Iterator[bytes]:
+    """Join the small pieces of a multipart body (part headers, CRLFs) with their object:
+    each piece sent is a thread hop and an ASGI message."""
+    pending: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= at_least:
+            yield b"".join(pending) if len(pending) > 1 else pending[0]
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 @router.get("/studies/{study}", summary="WADO-RS: retrieve a study")
