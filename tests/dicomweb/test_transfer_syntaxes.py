@@ -31,6 +31,8 @@ CASES = [
     ("MR_small_RLE.dcm", "1.2.840.10008.1.2.5"),
     ("examples_ybr_color.dcm", "1.2.840.10008.1.2.4.50"),  # multi-frame YBR_FULL_422
     ("examples_palette.dcm", "1.2.840.10008.1.2.1"),  # PALETTE COLOR
+    ("JPEG-lossy.dcm", "1.2.840.10008.1.2.4.51"),  # 12-bit; only GDCM decodes it
+    ("SC_rgb_small_odd_big_endian.dcm", "1.2.840.10008.1.2.2"),  # 8-bit RGB in OW words
 ]
 
 
