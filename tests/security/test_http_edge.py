@@ -132,3 +132,18 @@ def test_the_limit_is_shared_through_redis_between_processes(
     codes = [r.status_code for r in statuses]
     assert codes[:4] == [200, 200, 200, 200], codes
     assert codes[4:] == [429, 429]
+
+
+def test_an_unreachable_store_does_not_stop_image_reads(
+    settings_env: Callable[..., None],
+    client: TestClient,
+    auth_headers: Callable[..., dict[str, str]],
+) -> None:
+    """Rate limiting fails open when Redis is down (SECURITY D5: reads keep working)."""
+    from tests.s3_server import free_port
+
+    headers = auth_headers("doctor")
+    settings_env(HOUNSFIELD_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+                 HOUNSFIELD_HTTP__RATE_LIMIT_PER_MINUTE="1")  # fmt: skip
+    for _ in range(3):
+        assert client.get("/dicom-web/studies", headers=headers).status_code in (200, 204)

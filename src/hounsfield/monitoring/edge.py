@@ -10,6 +10,7 @@ import logging
 import math
 import time
 
+import anyio.to_thread
 import jwt
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -95,7 +96,8 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or not _protected(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        retry_after = self._spend(scope)
+        # Off the event loop: the count is a Redis or SQLite round trip that may stall.
+        retry_after = await anyio.to_thread.run_sync(self._spend, scope)
         if retry_after is None:
             await self.app(scope, receive, send)
             return
@@ -126,7 +128,7 @@ class RateLimitMiddleware:
         window = int(now // WINDOW_S)
         try:
             count = get_store().incr(f"rate:{who}:{window}", WINDOW_S + 1)
-        except Exception:  # an unreachable store must not take the API down with it
+        except Exception:  # an unreachable store must not take image reads down with it (D5)
             logger.warning("rate limit store unavailable; request not counted")
             return None
         if count <= limit:
