@@ -85,7 +85,7 @@ def test_a_missing_character_set_is_guessed(tmp_path: Path) -> None:
     path.write_bytes(raw)
     parsed = parse_instance(path)
     assert str(parsed.dataset.PatientName) == "张^伟"
-    assert any("GB18030" in w for w in parsed.warnings)
+    assert any("GB18030" in w.reason for w in parsed.warnings)
 
 
 def test_guess_prefers_utf8_then_gb18030() -> None:

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hounsfield.audit import service as audit_service
 from hounsfield.audit.models import AuditEvent
 from hounsfield.db import transaction
 from hounsfield.users.permissions import BUILTIN_ROLES, Permission
@@ -23,6 +24,7 @@ def test_nurse_cannot_create_users_and_the_denial_is_audited(
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
     assert response.json()["error"]["details"] == {"permission": "user:manage"}
+    audit_service.flush_buffer()  # refusals are journalled, then drained into the table
     with transaction() as session:
         denial = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "access.denied")

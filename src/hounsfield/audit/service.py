@@ -187,9 +187,12 @@ def _append_batched(event: dict[str, Any]) -> None:
 
 
 def record_now(action: str, actor: Actor | None, **fields: Any) -> None:
-    """Record an event in a transaction of its own: for refusals whose request rolls back."""
-    with transaction() as session:
-        record(session, action, actor, **fields)
+    """Record an event outside the caller's transaction: for refusals whose request rolls back.
+
+    It goes through the fsync'd journal (durable on return, inserted by the drain), never a
+    transaction of its own: on SQLite a second writer inside a request's write transaction
+    would wait for a lock its own request holds."""
+    record_access(action, actor, **fields)
 
 
 # -- reads: the journal ----------------------------------------------------------------

@@ -149,7 +149,7 @@ def break_glass(
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
-def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep) -> None:
+def change_password(body: PasswordChange, user: CurrentUser, session: WriteSessionDep) -> None:
     """Change one's own password; every other session of the account ends."""
     current = session.merge(user)
     service.change_password(
