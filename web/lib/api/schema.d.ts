@@ -1211,7 +1211,7 @@ export interface components {
          * Permission
          * @enum {string}
          */
-        Permission: "patient:read" | "patient:write" | "image:read" | "image:create" | "image:delete" | "image:export" | "order:read" | "order:write" | "report:read" | "report:write" | "report:approve" | "ai:read" | "ai:run" | "ai:manage" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
+        Permission: "patient:read" | "patient:write" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "order:read" | "order:write" | "report:read" | "report:write" | "report:approve" | "ai:read" | "ai:run" | "ai:manage" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
         /** PermissionRead */
         PermissionRead: {
             /** Description */
