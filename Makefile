@@ -64,10 +64,20 @@ system-deps:
 	  echo "installing:$$missing"; apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
-lint: install-dev
+# semgrep runs from a venv of its own (its dependencies clash with the project's), with the
+# local rules in .semgrep/ only: no registry rules, no network at scan time.
+SEMGREP_VENV := .venv-semgrep
+
+$(SEMGREP_VENV)/bin/semgrep:
+	$(PYTHON) -m venv $(SEMGREP_VENV)
+	$(SEMGREP_VENV)/bin/pip install -q "semgrep>=1.100"
+
+lint: install-dev $(SEMGREP_VENV)/bin/semgrep
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -c pyproject.toml -r src
+	$(SEMGREP_VENV)/bin/semgrep scan --metrics=off --disable-version-check --error -q \
+	  --config .semgrep/rules.yml src
 
 typecheck: install-dev
 	$(BIN)/mypy
