@@ -25,7 +25,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID
 from pynetdicom import evt
 from pynetdicom.presentation import PresentationContext, build_context
-from pynetdicom.transport import ThreadedAssociationServer
+from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,7 @@ from hounsfield.audit.service import Anonymous, Outcome
 from hounsfield.auth import scope
 from hounsfield.config import Settings, get_settings
 from hounsfield.db import transaction
-from hounsfield.dimse import archive, devices, hosts
+from hounsfield.dimse import archive, devices, hosts, reactor
 from hounsfield.dimse.common import (
     CANNOT_UNDERSTAND,
     DATASET_MISMATCH,
@@ -652,6 +652,13 @@ def _on_n_action(event: evt.Event) -> tuple[int, Dataset | None]:
 # --- the listener ---------------------------------------------------------------------
 
 
+class _Handler(RequestHandler):
+    """pynetdicom's request handler, with the blocking (non-polling) association loops."""
+
+    def _create_association(self) -> Any:
+        return reactor.quieten(super()._create_association())
+
+
 class _Server(ThreadedAssociationServer):
     """pynetdicom's threaded server, with SO_REUSEPORT when several processes share a port."""
 
@@ -729,6 +736,7 @@ class DicomListener:
             ssl_context=server_ssl_context(dicom),
             evt_handlers=handlers,
             server_class=server_class,
+            request_handler=_Handler,
         )
         ae._servers.append(self._server)
         self._thread = threading.Thread(
