@@ -82,6 +82,9 @@ def test_only_unsupported_sop_classes_get_the_true_reason(
         (hanging_protocol_find, 0x03)  # abstract syntax not supported
     ]
     assoc.abort()
+    from hounsfield.audit.service import flush_buffer
+
+    flush_buffer()  # refusals are journalled audit events
     with transaction() as session:
         details = list(
             session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "dimse.reject"))
