@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hounsfield.audit.models import AuditEvent
-from hounsfield.audit.service import Outcome
+from hounsfield.audit.service import Outcome, flush_buffer
 from hounsfield.db import transaction
 from tests.dicom.test_deidentify import CANARY, CANARY_UID, loaded_with_canaries
 from tests.dicom_factory import make_dataset, to_bytes
@@ -56,6 +56,7 @@ def test_deidentified_export_holds_no_canary(
         assert out.StudyInstanceUID.startswith("2.25.")
     studies = {pydicom.dcmread(io.BytesIO(d)).StudyInstanceUID for d in files.values()}
     assert len(studies) == 1  # both instances remapped to the same new study
+    flush_buffer()  # export events go through the audit journal
     with transaction() as session:
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "image.export")).one()
     assert event.resource_id == study
@@ -87,6 +88,7 @@ def test_burned_in_annotation_blocks_deidentified_export(
 
 
 def export_events() -> list[AuditEvent]:
+    flush_buffer()  # export events go through the audit journal
     with transaction() as session:
         query = select(AuditEvent).where(AuditEvent.action == "image.export")
         return list(session.scalars(query.order_by(AuditEvent.id)))
