@@ -73,3 +73,16 @@ def test_header_without_pixels_still_names_its_pixel_data() -> None:
     out = dataset_to_json(header, bulkdata_uri=uri, pixel_data=pixel)
     assert out["7FE00010"] == pixel
     assert not any(key.endswith("0000") for key in out)  # no group lengths
+
+
+def test_attribute_json_encodes_index_values_as_pydicom_does() -> None:
+    from hounsfield.dicom.json_model import attribute_json
+
+    assert attribute_json(0x00100010, "PN", "Wang^Fang=王^芳") == {
+        "vr": "PN",
+        "Value": [{"Alphabetic": "Wang^Fang", "Ideographic": "王^芳"}],
+    }
+    assert attribute_json(0x00201208, "IS", "5") == {"vr": "IS", "Value": [5]}
+    assert attribute_json(0x00280030, "DS", ["0.5", "0.5"]) == {"vr": "DS", "Value": [0.5, 0.5]}
+    assert attribute_json(0x00100010, "PN", None) == {"vr": "PN"}
+    assert attribute_json(0x00201208, "IS", "five") == {"vr": "IS"}  # invalid: left empty

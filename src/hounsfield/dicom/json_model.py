@@ -19,6 +19,7 @@ from pydicom.tag import Tag
 __all__ = [
     "BULK_DATA_THRESHOLD",
     "BulkDataPathError",
+    "attribute_json",
     "dataset_to_json",
     "element_at",
     "json_to_dataset",
@@ -106,6 +107,16 @@ def _encode(ds: Dataset, path: list[str], uri: UriBuilder | None, threshold: int
 
 def _handler(path: list[str], uri: UriBuilder) -> Callable[[DataElement], str]:
     return lambda _elem: uri(path)
+
+
+def attribute_json(tag: int, vr: str, value: Any) -> dict[str, Any]:
+    """One attribute from a plain value (the index's, a query's) as a DICOM JSON element,
+    encoded by pydicom as every other element here (PN groups, IS/DS as numbers)."""
+    try:
+        return DataElement(tag, vr, value).to_json_dict(None, BULK_DATA_THRESHOLD)
+    except Exception as exc:  # an invalid value leaves the attribute empty, as in _encode
+        logger.debug("value of %08X left out of DICOM JSON: %s", tag, type(exc).__name__)
+        return {"vr": vr}
 
 
 def pixel_data_json(ds: Dataset, uri: str | None) -> dict[str, Any]:

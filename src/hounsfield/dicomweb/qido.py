@@ -9,7 +9,7 @@ from typing import Any
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
 from hounsfield.config import get_settings
-from hounsfield.dicom.json_model import resource_path
+from hounsfield.dicom.json_model import attribute_json, resource_path
 from hounsfield.errors import BadRequest
 from hounsfield.studies.queries import IndexRow, Level
 
@@ -144,29 +144,11 @@ def _tag(keyword: str) -> str:
 
 def element(keyword: str, value: Any) -> dict[str, Any]:
     """One attribute as a DICOM JSON element."""
+    tag = tag_for_keyword(keyword)
     vr = _vr(keyword)
-    out: dict[str, Any] = {"vr": vr}
-    if value is None or value == "" or value == []:
-        return out
-    values = value if isinstance(value, list | tuple) else [value]
-    if vr == "PN":
-        names = []
-        for item in values:
-            groups = str(item).split("=")
-            name = {
-                k: g
-                for k, g in zip(("Alphabetic", "Ideographic", "Phonetic"), groups, strict=False)
-                if g
-            }
-            names.append(name)
-        out["Value"] = names
-    elif vr in ("IS", "SL", "SS", "UL", "US", "SV", "UV"):
-        out["Value"] = [int(v) for v in values]
-    elif vr in ("DS", "FL", "FD"):
-        out["Value"] = [float(v) for v in values]
-    else:
-        out["Value"] = [str(v) for v in values]
-    return out
+    if tag is None:
+        return {"vr": vr}
+    return attribute_json(tag, vr, None if value == [] else value)
 
 
 def _defaults(query: QidoQuery, path_filters: Mapping[str, str]) -> tuple[str, ...]:
