@@ -274,7 +274,7 @@ done = function(summary, latency, requests)
   io.write(string.format("RESULT %%d %%d %%.3f %%.3f %%d %%d %%d\\n", summary.requests,
     summary.bytes, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
     summary.duration, b, e.connect + e.read + e.write + e.timeout))
-  io.write("FIRSTBAD " .. f .. "\n")
+  io.write("FIRSTBAD " .. f .. "\\n")
 end
 """
 
