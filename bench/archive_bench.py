@@ -354,6 +354,8 @@ def wrk(
 def measure_reads(server: Server, archive: list[SeriesInfo], args: argparse.Namespace,
                   record: Callable[..., None]) -> None:  # fmt: skip
     for kind in READS:
+        if args.reads and not any(word in kind for word in args.reads):
+            continue
         paths = read_paths(kind, server.dicomweb, archive)
         for clients in args.clients:
             figure = wrk(server, kind, paths, clients, args.duration)
@@ -399,7 +401,7 @@ def dicom_up(ae_title: str, port: int) -> Callable[[], bool]:
 
 
 @contextmanager
-def hounsfield(work: Path, src: Path) -> Iterator[Server]:
+def hounsfield(work: Path, src: Path, log_path: Path | None) -> Iterator[Server]:
     env = {**os.environ, "HOUNSFIELD_DATA_DIR": str(work / "hf"),
            "HOUNSFIELD_LOG_LEVEL": "WARNING", "HOUNSFIELD_HTTP__RATE_LIMIT_PER_MINUTE": "0",
            "PYTHONPATH": str(src / "src")}  # fmt: skip
@@ -409,8 +411,8 @@ def hounsfield(work: Path, src: Path) -> Iterator[Server]:
     subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([*cli, "user", "create", "--username", "bench", "--role", "admin",
                     "--password", PASSWORD], env=env, check=True, capture_output=True)  # fmt: skip
-    process = subprocess.Popen(netns(*cli, "serve"), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(netns(*cli, "serve"), env=env, stdout=log, stderr=log)
     http = "http://127.0.0.1:8000"
     try:
         wait_for(http_up(f"{http}/healthz"), process, "hounsfield serve")
@@ -533,6 +535,8 @@ def main() -> None:
                         help="the Hounsfield checkout(s) to run, each in turn")  # fmt: skip
     parser.add_argument("--profile", type=Path, help="py-spy the Hounsfield server into DIR")
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--server-log", type=Path, help="append Hounsfield's log (warnings up)")
+    parser.add_argument("--reads", nargs="+", help="only the read kinds containing these words")
     parser.add_argument("--client", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -551,7 +555,7 @@ def main() -> None:
         servers = []
         if args.only != "orthanc":
             for src in args.src:
-                servers.append(lambda w, src=src: hounsfield(w, src.resolve()))
+                servers.append(lambda w, src=src: hounsfield(w, src.resolve(), args.server_log))
         if args.only != "hounsfield":
             servers.append(orthanc)
         for i, start in enumerate(servers):
