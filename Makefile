@@ -56,9 +56,10 @@ run: install web
 	$(BIN)/hounsfield serve
 
 # Debian packages the tests drive: dcmtk (real DICOM clients), chromium (browser tests),
-# CJK fonts (Chinese names in rendered pages and PDFs).
+# CJK fonts (Chinese names in rendered pages and PDFs), Orthanc as a peer PACS (DIMSE
+# round trip in a network namespace: iproute2).
 system-deps:
-	@missing=""; for p in dcmtk chromium fonts-noto-cjk; do \
+	@missing=""; for p in dcmtk chromium fonts-noto-cjk orthanc iproute2; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; apt-get update -qq && \

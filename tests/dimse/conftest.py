@@ -47,12 +47,14 @@ class ListenerProcess:
     done: threading.Event  # set when its output ends (the process exited)
 
 
-def start_listener(env: dict[str, str], *args: str) -> ListenerProcess:
+def start_listener(
+    env: dict[str, str], *args: str, prefix: list[str] | None = None
+) -> ListenerProcess:
     """Start `hounsfield dicom` and return once it logs that it listens (an event, not a
     deadline: a loaded machine only makes this slower). Its output is drained meanwhile,
     so the child can never block on a full pipe."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "hounsfield.cli", "dicom", *args],
+        [*(prefix or []), sys.executable, "-m", "hounsfield.cli", "dicom", *args],
         env={**env, "HOUNSFIELD_LOG_JSON": "false"},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
