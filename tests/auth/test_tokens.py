@@ -205,3 +205,31 @@ def test_change_password(client: TestClient, make_user: Any) -> None:
         "/api/auth/login", json={"username": user.username, "password": "A-much-better-pass-42"}
     )
     assert login.status_code == 200
+
+
+def test_a_password_change_ends_every_session_at_once(client: TestClient, make_user: Any) -> None:
+    user = make_user("doctor")
+    mine, other = _tokens(client, user.username), _tokens(client, user.username)
+    client.cookies.clear()
+    change = {"current_password": TEST_PASSWORD, "new_password": "A-much-better-pass-42"}
+    done = client.post("/api/auth/password", json=change, headers=_bearer(mine["access_token"]))
+    assert done.status_code == 204
+    for pair in (other, mine):  # not only when the access tokens expire
+        assert client.get("/api/auth/me", headers=_bearer(pair["access_token"])).status_code == 401
+        gone = client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+        assert gone.status_code == 401
+
+
+def test_a_reused_refresh_token_kills_the_thiefs_access_token(
+    client: TestClient, make_user: Any
+) -> None:
+    user = make_user("doctor")
+    first = _tokens(client, user.username)
+    client.cookies.clear()
+    thief = client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert thief.status_code == 200
+    client.cookies.clear()
+    reuse = client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert reuse.status_code == 401
+    stolen = _bearer(thief.json()["access_token"])
+    assert client.get("/api/auth/me", headers=stolen).status_code == 401

@@ -150,7 +150,7 @@ def break_glass(
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
 def change_password(body: PasswordChange, user: CurrentUser, session: WriteSessionDep) -> None:
-    """Change one's own password; every other session of the account ends."""
+    """Change one's own password; every session of the account ends (log in again)."""
     current = session.merge(user)
     service.change_password(
         session, get_settings(), current, body.current_password, body.new_password

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,11 +16,13 @@ from hounsfield.audit import service as audit
 from hounsfield.audit.service import Anonymous, Outcome
 from hounsfield.auth import passwords, tokens
 from hounsfield.auth.models import RefreshToken
-from hounsfield.config import Settings
-from hounsfield.db import utcnow
+from hounsfield.config import Settings, get_settings
+from hounsfield.db import after_commit, utcnow
 from hounsfield.errors import HounsfieldError, NotAuthenticated, TooManyRequests, Unprocessable
-from hounsfield.kv import KeyValueStore, StoreUnavailable
+from hounsfield.kv import KeyValueStore, StoreUnavailable, get_store
 from hounsfield.users.models import User
+
+logger = logging.getLogger(__name__)
 
 
 class InvalidCredentials(NotAuthenticated):
@@ -206,6 +209,7 @@ def refresh(session: Session, settings: Settings, refresh_token: str) -> Refresh
     now = utcnow()
     if row.used_at is not None:
         revoke_family(session, row.family_id)
+        deny_after_commit(session, {row.family_id})  # the thief's access token too
         audit.record(
             session, "auth.refresh_reuse", user, outcome=Outcome.serious_failure,
             detail={"family": str(row.family_id)},
@@ -228,11 +232,36 @@ def revoke_family(session: Session, family_id: uuid.UUID, user_id: uuid.UUID | N
 
 
 def revoke_all(session: Session, user_id: uuid.UUID) -> None:
+    """End every session of a user: refresh families revoked, and their access tokens
+    denied in the store once this commits."""
+    live = select(RefreshToken.family_id).where(
+        RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)
+    )
+    families = set(session.scalars(live.distinct()))
+    if not families:
+        return
     session.execute(
         update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .where(RefreshToken.family_id.in_(families), RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    deny_after_commit(session, families)
+
+
+def deny_after_commit(session: Session, families: set[uuid.UUID]) -> None:
+    """Deny the access tokens of revoked sessions at once, not when they expire. Without
+    Redis the database's revocation already refuses them (auth/deps.py)."""
+    seconds = get_settings().auth.access_token_minutes * 60 + 5
+
+    def deny() -> None:
+        try:
+            store = get_store()
+            for family in families:
+                store.set(f"revoked:{family}", "1", seconds)
+        except StoreUnavailable:
+            logger.error("sessions revoked in the database only (redis unavailable)")
+
+    after_commit(session, deny)
 
 
 def logout(
@@ -279,7 +308,8 @@ def session_revoked(session: Session, session_id: uuid.UUID) -> bool:
 
 
 def set_password(session: Session, settings: Settings, user: User, new_password: str) -> None:
-    """Replace a password after checking the policy; every session of the user ends."""
+    """Replace a password after checking the policy; every session of the user ends, its
+    access tokens at once."""
     problems = passwords.policy_problems(
         new_password, user.username, settings.auth.password_min_length
     )
