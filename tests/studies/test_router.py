@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hounsfield.audit import service as audit_service
 from hounsfield.audit.models import AuditEvent
 from hounsfield.db import transaction
 from hounsfield.ingest.service import store_instance
@@ -165,6 +166,7 @@ def test_reads_are_audited_without_names(
     headers = auth_headers("doctor")
     client.get("/api/studies", params={"q": "smith"}, headers=headers)
     client.get(f"/api/studies/{studies['a'].StudyInstanceUID}", headers=headers)
+    audit_service.flush_buffer()  # reads are journalled, then drained into the table
     with transaction() as session:
         events = session.scalars(
             select(AuditEvent).where(AuditEvent.action.in_(["image.query", "image.read"]))
