@@ -124,10 +124,10 @@ def test_wrong_called_ae_is_rejected(listener: Any, register: Callable[..., Any]
 def test_unsupported_transfer_syntax_context_is_rejected(
     listener: Any, register: Callable[..., Any]
 ) -> None:
-    """A context proposing only JPEG-LS (not accepted) is rejected; the others are not."""
+    """A context proposing only HTJ2K (not accepted) is rejected; the others are not."""
     register("MODALITY", operations=["store"])
     ae = AE(ae_title="MODALITY")
-    ae.add_requested_context(CTImageStorage, "1.2.840.10008.1.2.4.80")  # JPEG-LS lossless
+    ae.add_requested_context(CTImageStorage, "1.2.840.10008.1.2.4.201")  # HTJ2K lossless
     ae.add_requested_context(Verification)
     assoc = ae.associate("127.0.0.1", listener.port, ae_title="HOUNSFIELD")
     try:
