@@ -3,6 +3,7 @@ Accept-Language) and a Warning header, C-STORE an Error Comment (issue 12.6, 12.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,11 @@ from typing import Any
 from pydicom.data import get_testdata_file
 from pynetdicom import AE
 from pynetdicom.sop_class import RTPlanStorage
+from sqlalchemy import select
 
+from hounsfield.audit import service as audit_service
+from hounsfield.audit.models import AuditEvent
+from hounsfield.db import transaction
 from tests.dicom_factory import make_dataset, to_bytes
 
 TRUNCATED = Path(str(get_testdata_file("rtplan_truncated.dcm")))
@@ -70,3 +75,31 @@ def test_a_truncated_object_is_refused_by_c_store(
         assoc.release()
     assert status.Status == 0xC000
     assert "truncated" in status.ErrorComment
+
+
+def _refusal_events() -> list[Any]:
+    audit_service.flush_buffer()  # refusals are journalled, then drained into the table
+    with transaction() as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "image.refused")))
+
+
+def test_refused_stow_parts_are_audited_as_failures(stow: Callable[..., Any]) -> None:
+    before = len(_refusal_events())
+    stow([TRUNCATED.read_bytes(), b"not DICOM" * 40])
+    events = _refusal_events()[before:]
+    assert len(events) == 2
+    assert {e.outcome for e in events} == {4}  # minor failure
+    assert {e.event_code for e in events} == {"110104"}
+    reasons = {json.loads(e.detail)["reason"] for e in events}
+    assert reasons == {"element_truncated", "not_dicom"}
+    assert all(json.loads(e.detail)["origin"] == "stow" for e in events)
+
+
+def test_a_refused_upload_is_audited(client: Any, auth_headers: Any) -> None:
+    before = len(_refusal_events())
+    files = [("files", ("junk.dcm", b"not DICOM" * 40, "application/dicom"))]
+    response = client.post("/api/uploads", files=files, headers=auth_headers("technician"))
+    assert response.status_code < 500
+    [event] = _refusal_events()[before:]
+    assert event.outcome == 4
+    assert event.actor_username is not None

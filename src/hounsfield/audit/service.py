@@ -80,8 +80,10 @@ EVENT_CODES: dict[str, str] = {
     "dimse.retrieve": "110107",  # Import
     "dimse.commitment": "110110",
     "image.query": "110112",  # Query (QIDO-RS)
+    "image.refused": "110104",  # DICOM Instances Transferred, failed: a refused instance
     "image.retrieve": "110106",  # Export: instances leave the archive (WADO-RS)
     "image.store": "110107",  # Import (STOW-RS, uploads)
+    "image.resend": "110107",  # Import: the same instance again, kept once
     "image.export": "110106",  # Export (study zip, de-identified or not)
 }
 DEFAULT_EVENT_CODE = "110110"  # Patient Record

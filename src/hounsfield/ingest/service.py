@@ -112,7 +112,37 @@ def ingest(
     that transaction holds the database's write lock), indexes it in a write transaction
     of its own, and turns every failure into an Outcome: nothing raises. `study`, if
     given, is the Study Instance UID the instance must belong to.
+    A refusal is audited (SECURITY U1: refused STOW parts and uploads too).
     """
+    outcome = _ingest(source, origin=origin, actor=actor, settings=settings, study=study)
+    if not outcome.ok:
+        _audit_refusal(outcome, origin, actor)
+    return outcome
+
+
+def _audit_refusal(outcome: Outcome, origin: str, actor: Actor | None) -> None:
+    """One failure event per refused instance: its reason code, never its content. Through
+    the journal: the index transaction is gone, and the database may be what failed."""
+    audit.record_now(
+        "image.refused", actor, outcome=audit.Outcome.minor_failure,
+        resource_type="study", resource_id=outcome.study_instance_uid or None,
+        patient_id=outcome.patient_id or None,
+        detail={
+            "origin": origin, "status": outcome.status,
+            "reason": outcome.reason.code if outcome.reason else None,
+            "sop_instance_uid": outcome.sop_instance_uid or None,
+        },
+    )  # fmt: skip
+
+
+def _ingest(
+    source: Path | BinaryIO | bytes,
+    *,
+    origin: str,
+    actor: Actor | None,
+    settings: Settings | None,
+    study: str | None,
+) -> Outcome:
     try:
         with (
             prepare_instance(source, settings, study=study) as prepared,
