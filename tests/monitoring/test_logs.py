@@ -93,7 +93,10 @@ def test_no_patient_data_in_any_log_line_when_the_database_fails(
                     data=body,
                     headers={**headers, "Content-Type": content_type},
                 )
-                assert failed.status_code >= 500
+                # Refused: 503 where the driver reports an outage (SQLite's "no such table"),
+                # a processing failure (409: every instance failed) where it reports a
+                # programming error (MariaDB, PostgreSQL). Either way nothing is stored.
+                assert failed.status_code in (409, 503)
                 qido = requests.get(
                     f"{url}/dicom-web/studies",
                     params={"PatientName": "ZZCANARY*", "PatientID": CANARY_ID},
