@@ -73,7 +73,11 @@ class GroupCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = RoleName
     department: str = Field(
-        min_length=1, max_length=64, description="InstitutionalDepartmentName it reads."
+        min_length=1,
+        max_length=64,
+        # An LO value: no backslash, no control characters (PostgreSQL refuses NUL too).
+        pattern=r"^[^\\\x00-\x1f\x7f]+$",
+        description="InstitutionalDepartmentName it reads.",
     )
 
 
