@@ -37,7 +37,6 @@ import json
 import os
 import secrets
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +51,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from archive import SeriesInfo, family, make_archive
+from dicomweb_bench import cell
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -513,15 +513,6 @@ def summarize_profile(path: Path, top: int = 25) -> None:
 
 
 # -- the benchmark ---------------------------------------------------------------------------
-
-
-def cell(values: list[float] | None) -> str:
-    if not values:
-        return "–"
-    median = statistics.median(values)
-    if len(values) == 1:
-        return f"{median:.1f}"
-    return f"{median:.1f} ({min(values):.1f}–{max(values):.1f})"
 
 
 def main() -> None:
