@@ -55,11 +55,12 @@ run: install web
 	$(BIN)/hounsfield demo-studies
 	$(BIN)/hounsfield serve
 
-# Debian packages the tests drive: dcmtk (real DICOM clients), chromium (browser tests),
+# Debian packages the tests drive: dcmtk (real DICOM clients), dicom3tools (dciodvfy checks
+# every DICOM object we create), chromium (browser tests),
 # CJK fonts (Chinese names in rendered pages and PDFs), Orthanc as a peer PACS (DIMSE
 # round trip in a network namespace: iproute2).
 system-deps:
-	@missing=""; for p in dcmtk chromium fonts-noto-cjk orthanc iproute2; do \
+	@missing=""; for p in dcmtk dicom3tools chromium fonts-noto-cjk orthanc iproute2; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; apt-get update -qq && \
