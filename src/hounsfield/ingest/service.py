@@ -5,6 +5,9 @@ write the object under a hashed key → upsert the index rows in the caller's tr
 audit → queue derived work after commit. The object is written before the rows are
 flushed, so a row never exists without its object; an object without a row (a crash or
 a lost race in between) is harmless and swept later.
+
+Other domains react to stored instances through `hounsfield.ingest.hooks` (the one place
+for post-commit and in-transaction hooks; see its docstring), never by editing `_store`.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from hounsfield.dicom.parse import (
     sanitize_preamble,
 )
 from hounsfield.errors import Conflict
+from hounsfield.ingest import hooks
 from hounsfield.ingest.outcome import Ids, Outcome
 from hounsfield.storage import StorageUnavailable, get_storage
 from hounsfield.studies import derived
@@ -505,11 +509,30 @@ def _store(
     if not prepared.object_written:
         _write_object(prepared)
 
-    patient = _upsert_patient(session, fields)
-    study, note = _upsert_study(session, patient, parsed.study_instance_uid, fields)
+    patient, new_patient = _upsert_patient(session, fields)
+    study, new_study, note = _upsert_study(session, patient, parsed.study_instance_uid, fields)
     if note:
         notes.append(note)
-    series = _upsert_series(session, study, parsed.series_instance_uid, fields)
+    series, new_series = _upsert_series(session, study, parsed.series_instance_uid, fields)
+
+    def stored(*, overwrite: bool = False) -> Outcome:
+        _after_store(session, series)
+        hooks.emit(
+            session,
+            hooks.Stored(
+                origin=origin, sop_class_uid=parsed.sop_class_uid,
+                sop_instance_uid=parsed.sop_instance_uid,
+                series_instance_uid=parsed.series_instance_uid,
+                study_instance_uid=parsed.study_instance_uid,
+                patient_id=fields["patient_id"],
+                issuer_of_patient_id=fields["issuer_of_patient_id"],
+                modality=fields["series"]["modality"], patient_pk=patient.id,
+                study_pk=study.id, series_pk=series.id, new_patient=new_patient,
+                new_study=new_study, new_series=new_series, overwrite=overwrite,
+            ),
+        )  # fmt: skip
+        return result("stored")
+
     values = {
         "sop_class_uid": parsed.sop_class_uid,
         "transfer_syntax_uid": parsed.transfer_syntax_uid,
@@ -539,8 +562,7 @@ def _store(
             resource_id=parsed.study_instance_uid, patient_id=fields["patient_id"],
             detail={"sop_instance_uid": parsed.sop_instance_uid, "origin": origin},
         )  # fmt: skip
-        _after_store(session, series)
-        return result("stored")
+        return stored(overwrite=True)
 
     if existing is not None:  # soft-deleted earlier: received again, so it lives again
         old_key = existing.storage_key
@@ -578,8 +600,7 @@ def _store(
         resource_id=parsed.study_instance_uid, patient_id=fields["patient_id"],
         detail={"sop_instance_uid": parsed.sop_instance_uid, "origin": origin},
     )  # fmt: skip
-    _after_store(session, series)
-    return result("stored")
+    return stored()
 
 
 def _audit_resend(
@@ -670,7 +691,8 @@ def _get_or_create(
     return row, created
 
 
-def _upsert_patient(session: Session, fields: dict[str, Any]) -> Patient:
+def _upsert_patient(session: Session, fields: dict[str, Any]) -> tuple[Patient, bool]:
+    """The patient row, and whether this instance created it."""
     patient_fields: dict[str, Any] = fields["patient"]
     match = {
         "patient_id": fields["patient_id"],
@@ -682,12 +704,13 @@ def _upsert_patient(session: Session, fields: dict[str, Any]) -> Patient:
         for name, value in patient_fields.items():
             if value not in (None, "") and getattr(patient, name) != value:
                 setattr(patient, name, value)
-    return patient
+    return patient, created
 
 
 def _upsert_study(
     session: Session, patient: Patient, uid: str, fields: dict[str, Any]
-) -> tuple[Study, Note | None]:
+) -> tuple[Study, bool, Note | None]:
+    """The study row, whether it is new (created, or revived after a delete), a note."""
     study_fields: dict[str, Any] = fields["study"]
     study, created = _get_or_create(
         session,
@@ -696,8 +719,10 @@ def _upsert_study(
         {"patient_pk": patient.id, **study_fields},
     )
     note = None
+    new = created
     if not created:
         if study.deleted_at is not None:
+            new = True
             study = _lock(session, Study, study.id)
             study.deleted_at = None
             study.number_of_series = 0
@@ -709,10 +734,13 @@ def _upsert_study(
                 setattr(study, name, value)
         if study.patient_pk != patient.id:
             note = Note("other_patient")
-    return study, note
+    return study, new, note
 
 
-def _upsert_series(session: Session, study: Study, uid: str, fields: dict[str, Any]) -> Series:
+def _upsert_series(
+    session: Session, study: Study, uid: str, fields: dict[str, Any]
+) -> tuple[Series, bool]:
+    """The series row, and whether it is new in its study (created, revived or moved)."""
     series_fields: dict[str, Any] = fields["series"]
     series, created = _get_or_create(
         session,
@@ -721,7 +749,7 @@ def _upsert_series(session: Session, study: Study, uid: str, fields: dict[str, A
         {"study_pk": study.id, **series_fields},
     )
     if not created and series.deleted_at is None and series.study_pk == study.id:
-        return series
+        return series, False
     if not created:  # soft-deleted earlier (or moved): it counts as new in its study
         series = _lock(session, Series, series.id)
         series.deleted_at = None
@@ -735,7 +763,7 @@ def _upsert_series(session: Session, study: Study, uid: str, fields: dict[str, A
     locked.modalities_in_study = "\\".join(sorted(modalities))[:128]
     locked.number_of_series += 1
     session.flush()
-    return series
+    return series, True
 
 
 def _lock(session: Session, model: type[T], pk: int) -> T:
