@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from hounsfield.config import Settings
 from hounsfield.db import transaction
-from hounsfield.storage import StorageBackend
+from hounsfield.storage import StorageBackend, get_storage
+from hounsfield.storage.local import LocalStorage
 from hounsfield.studies.models import Instance
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ def sweep_orphan_objects(storage: StorageBackend, grace_s: float, now: float | N
 
 
 def sweep_temporary_files(settings: Settings, grace_s: float, now: float | None = None) -> int:
-    """Remove spool files and upload work directories left by a crash. Returns how many."""
+    """Remove spool files, upload work directories and unrenamed object files (local
+    storage) left by a crash. Returns how many."""
     cutoff = (now if now is not None else time.time()) - grace_s
     removed = 0
     candidates: list[Path] = []
@@ -66,6 +68,9 @@ def sweep_temporary_files(settings: Settings, grace_s: float, now: float | None 
     uploads = settings.data_dir / "uploads"
     if uploads.is_dir():
         candidates.extend(p for p in uploads.iterdir() if p.name.startswith(("upload-", "zip-")))
+    storage = get_storage(settings)
+    if isinstance(storage, LocalStorage):
+        candidates.extend(storage.temporary_files())
     for path in candidates:
         try:
             if path.stat().st_mtime >= cutoff:

@@ -100,6 +100,11 @@ class LocalStorage:
                     with contextlib.suppress(FileNotFoundError):
                         yield key, path.stat().st_mtime
 
+    def temporary_files(self) -> Iterator[Path]:
+        """Files a writer killed before its rename left behind (`put`'s `.tmp-*`)."""
+        if self.root.is_dir():
+            yield from self.root.glob("**/.tmp-*")
+
     def free_bytes(self) -> int:
         """Free space of the filesystem holding the root (for health checks)."""
         self.root.mkdir(parents=True, exist_ok=True)
