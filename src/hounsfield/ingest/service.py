@@ -20,9 +20,9 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol, TypeVar
+from typing import Any, BinaryIO, Literal, Protocol, TypeVar, cast
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -33,7 +33,7 @@ from pydicom.uid import (
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
 )
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -488,7 +488,7 @@ def _store(
     origin: str,
     actor: Actor | None,
 ) -> Outcome:
-    spool, parsed, fields, key = prepared.spool, prepared.parsed, prepared.fields, prepared.key
+    parsed, fields, key = prepared.parsed, prepared.fields, prepared.key
     settings = prepared.settings
     ids = _ids(parsed, fields)
     notes = list(parsed.warnings)
@@ -497,10 +497,10 @@ def _store(
         return Outcome(status, notes=tuple(notes), **ids)
 
     storage = get_storage(settings)
-    existing = _instance(session, parsed.sop_instance_uid)
-    if existing is not None and existing.deleted_at is None:
-        if _same_instance(existing, prepared):
-            _audit_resend(session, prepared, existing, origin, actor)
+    found = session.connection().execute(IDENTITY, {"uid": parsed.sop_instance_uid}).first()
+    if found is not None and found.deleted_at is None:
+        if _same_instance(found, prepared):
+            _audit_resend(session, prepared, found, origin, actor)
             return result("duplicate")
         if settings.ingest.duplicate_policy != "overwrite":
             if prepared.object_written:  # no row names this content's key: ours alone
@@ -508,6 +508,10 @@ def _store(
             raise InstanceConflict(ids)
     if not prepared.object_written:
         _write_object(prepared)
+    if found is None and (known := _known_parents(session, parsed, fields)) is not None:
+        _insert_under(session, known, prepared, origin, actor)
+        return result("stored")
+    existing = session.get(Instance, found.id) if found is not None else None
 
     patient, new_patient = _upsert_patient(session, fields)
     study, new_study, note = _upsert_study(session, patient, parsed.study_instance_uid, fields)
@@ -517,35 +521,12 @@ def _store(
 
     def stored(*, overwrite: bool = False) -> Outcome:
         _after_store(session, series)
-        hooks.emit(
-            session,
-            hooks.Stored(
-                origin=origin, sop_class_uid=parsed.sop_class_uid,
-                sop_instance_uid=parsed.sop_instance_uid,
-                series_instance_uid=parsed.series_instance_uid,
-                study_instance_uid=parsed.study_instance_uid,
-                patient_id=fields["patient_id"],
-                issuer_of_patient_id=fields["issuer_of_patient_id"],
-                modality=fields["series"]["modality"], patient_pk=patient.id,
-                study_pk=study.id, series_pk=series.id, new_patient=new_patient,
-                new_study=new_study, new_series=new_series, overwrite=overwrite,
-            ),
-        )  # fmt: skip
+        new = (new_patient, new_study, new_series)
+        _emit(session, prepared, origin, patient.id, study.id, series.id, new=new,
+              overwrite=overwrite)  # fmt: skip
         return result("stored")
 
-    values = {
-        "sop_class_uid": parsed.sop_class_uid,
-        "transfer_syntax_uid": parsed.transfer_syntax_uid,
-        "size": spool.size,
-        "sha256": spool.sha256,
-        "dataset_digest": parsed.dataset_digest,
-        "pixel_digest": prepared.pixel_digest,
-        "storage_key": key,
-        "verified_fingerprint": prepared.fingerprint,
-        "corrupt_at": None,
-        "origin": origin[:80],
-        **fields["instance"],
-    }
+    values = _instance_values(prepared, origin)
 
     if existing is not None and existing.deleted_at is None:
         # Policy "overwrite": replace in place (counts unchanged), drop the old object later.
@@ -595,12 +576,199 @@ def _store(
             raise InstanceConflict(ids) from None
     _bump_series(session, series.id, instances=1)
     _bump_study(session, study.id, instances=1)
+    _audit_store(session, prepared, origin, actor)
+    return stored()
+
+
+def _instance_values(prepared: PreparedInstance, origin: str) -> dict[str, Any]:
+    """The instance row's values (all but its UID and series)."""
+    parsed, spool = prepared.parsed, prepared.spool
+    return {
+        "sop_class_uid": parsed.sop_class_uid,
+        "transfer_syntax_uid": parsed.transfer_syntax_uid,
+        "size": spool.size,
+        "sha256": spool.sha256,
+        "dataset_digest": parsed.dataset_digest,
+        "pixel_digest": prepared.pixel_digest,
+        "storage_key": prepared.key,
+        "verified_fingerprint": prepared.fingerprint,
+        "corrupt_at": None,
+        "origin": origin[:80],
+        **prepared.fields["instance"],
+    }
+
+
+def _audit_store(
+    session: Session, prepared: PreparedInstance, origin: str, actor: Actor | None
+) -> None:
+    parsed = prepared.parsed
     audit.record(
         session, "image.store", actor, resource_type="study",
-        resource_id=parsed.study_instance_uid, patient_id=fields["patient_id"],
+        resource_id=parsed.study_instance_uid, patient_id=prepared.fields["patient_id"],
         detail={"sop_instance_uid": parsed.sop_instance_uid, "origin": origin},
     )  # fmt: skip
-    return stored()
+
+
+# -- the common case: a new instance of a known series, in fewer statements --------------
+
+#: The stored identity of an instance (what _same_instance compares), by SOP Instance UID.
+IDENTITY = select(
+    Instance.id,
+    Instance.sha256,
+    Instance.deleted_at,
+    Instance.dataset_digest,
+    Instance.pixel_digest,
+    Instance.transfer_syntax_uid,
+    Instance.storage_key,
+).where(Instance.sop_instance_uid == bindparam("uid"))
+
+# The attributes an instance may set on its patient and study rows (see _index_fields).
+PATIENT_FIELDS = (
+    "patient_name", "name_alphabetic", "name_ideographic", "name_phonetic", "name_search",
+    "birth_date", "sex",
+)  # fmt: skip
+STUDY_FIELDS = (
+    "patient_name", "patient_birth_date", "patient_sex", "accession_number", "study_id",
+    "study_date", "study_time", "study_description", "referring_physician_name",
+    "referring_physician_search", "department",
+)  # fmt: skip
+
+#: A series with its study and patient, in one statement: all that _known_parents checks.
+PARENTS = (
+    select(
+        Series.id.label("series_pk"),
+        Series.refresh_requested_at,
+        Study.id.label("study_pk"),
+        Study.study_instance_uid,
+        Study.deleted_at.label("study_deleted_at"),
+        Patient.id.label("patient_pk"),
+        Patient.patient_id,
+        Patient.issuer_of_patient_id,
+        *(Patient.__table__.c[name].label(f"p_{name}") for name in PATIENT_FIELDS),
+        *(Study.__table__.c[name].label(f"s_{name}") for name in STUDY_FIELDS),
+    )
+    .join_from(Series, Study, Series.study_pk == Study.id)
+    .join(Patient, Study.patient_pk == Patient.id)
+    .where(Series.series_instance_uid == bindparam("uid"), Series.deleted_at.is_(None))
+)
+
+
+_studies, _series = cast(Table, Study.__table__), cast(Table, Series.__table__)
+ADD_TO_STUDY = (
+    update(_studies)
+    .where(_studies.c.id == bindparam("pk"))
+    .values(number_of_instances=_studies.c.number_of_instances + 1, updated_at=bindparam("now"))
+)
+ADD_TO_SERIES = (
+    update(_series)
+    .where(_series.c.id == bindparam("pk"))
+    .values(
+        number_of_instances=_series.c.number_of_instances + 1,
+        metadata_version=_series.c.metadata_version + 1,
+        updated_at=bindparam("now"),
+    )
+)
+ADD_TO_SERIES_AND_REQUEST = ADD_TO_SERIES.values(refresh_requested_at=bindparam("now"))
+
+
+@dataclass(frozen=True)
+class _Parents:
+    patient_pk: int
+    study_pk: int
+    series_pk: int
+    refresh_requested_at: datetime | None
+
+
+def _known_parents(
+    session: Session, parsed: ParsedInstance, fields: dict[str, Any]
+) -> _Parents | None:
+    """The rows of a live series, its study and patient, if this instance changes none of
+    them (the common case: the 2nd to Nth instance of a series), else None.
+
+    SQLite only: there the transaction holds the database's write lock since BEGIN, so
+    this plain read is current. Elsewhere the upserts' row locks (patient, study, series,
+    in that order) are what serialize concurrent ingests, so they stay.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    row = session.connection().execute(PARENTS, {"uid": parsed.series_instance_uid}).first()
+    if row is None or row.study_deleted_at is not None:
+        return None
+    if row.study_instance_uid != parsed.study_instance_uid:
+        return None  # moved to another study: the upserts handle it
+    if (row.patient_id, row.issuer_of_patient_id) != (
+        fields["patient_id"],
+        fields["issuer_of_patient_id"],
+    ):
+        return None  # another patient: the upserts note it
+    current = row._mapping
+    for name, value in fields["patient"].items():  # _upsert_patient: the latest wins
+        if value not in (None, "") and current[f"p_{name}"] != value:
+            return None
+    for name, value in fields["study"].items():  # _upsert_study: fills empty attributes
+        if value not in (None, "") and current[f"s_{name}"] in (None, ""):
+            return None
+    return _Parents(row.patient_pk, row.study_pk, row.series_pk, row.refresh_requested_at)
+
+
+def _insert_under(
+    session: Session,
+    parents: _Parents,
+    prepared: PreparedInstance,
+    origin: str,
+    actor: Actor | None,
+) -> None:
+    """Index a new instance under known, unchanged parents: the instance row, one update
+    of the study, one of the series (its counts and, if due, its refresh request)."""
+    from hounsfield.studies.service import queue_refresh, refresh_due
+
+    parsed = prepared.parsed
+    now = utcnow()
+    refresh = refresh_due(parents.refresh_requested_at, now)
+    row = {
+        "sop_instance_uid": parsed.sop_instance_uid,
+        "series_pk": parents.series_pk,
+        **_instance_values(prepared, origin),
+    }
+    # Core statements built once, on the connection: no ORM execution layer per call.
+    connection = session.connection()
+    connection.execute(INSERT_INSTANCE, row)
+    connection.execute(ADD_TO_STUDY, {"pk": parents.study_pk, "now": now})
+    add_to_series = ADD_TO_SERIES_AND_REQUEST if refresh else ADD_TO_SERIES
+    connection.execute(add_to_series, {"pk": parents.series_pk, "now": now})
+    _audit_store(session, prepared, origin, actor)
+    if refresh:
+        queue_refresh(session, parsed.series_instance_uid)
+    _emit(session, prepared, origin, parents.patient_pk, parents.study_pk, parents.series_pk)
+
+
+def _emit(
+    session: Session,
+    prepared: PreparedInstance,
+    origin: str,
+    patient_pk: int,
+    study_pk: int,
+    series_pk: int,
+    *,
+    new: tuple[bool, bool, bool] = (False, False, False),
+    overwrite: bool = False,
+) -> None:
+    """The stored instance's event for the hooks (see ingest.hooks)."""
+    parsed, fields = prepared.parsed, prepared.fields
+    hooks.emit(
+        session,
+        hooks.Stored(
+            origin=origin, sop_class_uid=parsed.sop_class_uid,
+            sop_instance_uid=parsed.sop_instance_uid,
+            series_instance_uid=parsed.series_instance_uid,
+            study_instance_uid=parsed.study_instance_uid,
+            patient_id=fields["patient_id"],
+            issuer_of_patient_id=fields["issuer_of_patient_id"],
+            modality=fields["series"]["modality"], patient_pk=patient_pk,
+            study_pk=study_pk, series_pk=series_pk, new_patient=new[0],
+            new_study=new[1], new_series=new[2], overwrite=overwrite,
+        ),
+    )  # fmt: skip
 
 
 def _audit_resend(

@@ -327,15 +327,12 @@ def request_refresh(session: Session, series: Series) -> None:
     one. Inside a :class:`Transfer` the refresh is sent when the transfer ends. A request
     older than REFRESH_REQUEST_STALE is taken as lost and queued again.
     """
-    from hounsfield.studies.tasks import refresh_series
-    from hounsfield.worker import dispatch, record
-
     now = utcnow()
     # A locking read: the latest committed value, not a repeatable-read snapshot (InnoDB).
     requested = session.scalar(
         select(Series.refresh_requested_at).where(Series.id == series.id).with_for_update()
     )
-    if requested is not None and now - requested < REFRESH_REQUEST_STALE:
+    if not refresh_due(requested, now):
         return
     session.execute(
         update(Series)
@@ -343,7 +340,21 @@ def request_refresh(session: Session, series: Series) -> None:
         .values(refresh_requested_at=now)
         .execution_options(synchronize_session=False)
     )
-    entry_id = record(session, refresh_series, series_instance_uid=series.series_instance_uid)
+    queue_refresh(session, series.series_instance_uid)
+
+
+def refresh_due(requested: datetime | None, now: datetime) -> bool:
+    """Whether a series whose refresh was requested at `requested` needs a new request."""
+    return requested is None or now - requested >= REFRESH_REQUEST_STALE
+
+
+def queue_refresh(session: Session, series_instance_uid: str) -> None:
+    """The outbox row of a refresh, sent after commit (or when the transfer ends). For
+    callers that have already set the series' `refresh_requested_at` (see request_refresh)."""
+    from hounsfield.studies.tasks import refresh_series
+    from hounsfield.worker import dispatch, record
+
+    entry_id = record(session, refresh_series, series_instance_uid=series_instance_uid)
     held = _transfer.get()
     after_commit(session, lambda: held.hold(entry_id) if held else dispatch(entry_id))
 
