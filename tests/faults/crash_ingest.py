@@ -77,13 +77,11 @@ def _arm(step: str, armed: list[bool]) -> None:
             if armed[0] and session.info.get("wrote_instance"):
                 _die()
 
-        after_store = service._after_store
+        from hounsfield.ingest import hooks
 
-        def note_instance(session: Session, series: Any) -> None:
+        @hooks.on_indexed
+        def note_instance(session: Session, event: hooks.Stored) -> None:
             session.info["wrote_instance"] = True  # this transaction stores the instance
-            after_store(session, series)
-
-        service._after_store = note_instance
     else:
         raise SystemExit(f"unknown step {step}")
 
