@@ -236,6 +236,36 @@ class AuditSettings(BaseModel):
     )
 
 
+class WorkerSettings(BaseModel):
+    """Background tasks: the Celery broker's redelivery and the outbox's claims."""
+
+    visibility_timeout_s: int = Field(
+        3600,
+        ge=1,
+        description="A task a worker received but did not acknowledge (it died: tasks are "
+        "acknowledged late) is delivered again after this long (Redis broker).",
+    )
+    claim_timeout_s: int = Field(
+        600,
+        ge=1,
+        description="An outbox entry a worker took and has not finished is taken as "
+        "abandoned after this long: a redelivered or re-sent task may then run it. At most "
+        "`visibility_timeout_s`, so that a redelivery after a crash is not turned away.",
+    )
+    requeue_interval_s: float = Field(
+        30.0,
+        gt=0,
+        description="How often each server process re-sends outbox entries that were never "
+        "sent (the broker was down) or not finished within `claim_timeout_s`.",
+    )
+
+    @model_validator(mode="after")
+    def _claims_expire_before_redelivery(self) -> Self:
+        if self.claim_timeout_s > self.visibility_timeout_s:
+            raise ValueError("claim_timeout_s must not exceed visibility_timeout_s")
+        return self
+
+
 class Settings(BaseSettings):
     """Every setting of Hounsfield; see docs/configuration.md."""
 
@@ -303,6 +333,7 @@ class Settings(BaseSettings):
     dicomweb: DicomwebSettings = DicomwebSettings()
     audit: AuditSettings = AuditSettings()
     http: HttpSettings = HttpSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -30,7 +30,11 @@ from hounsfield.periodic import PeriodicThread
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-REDISPATCH_AFTER = timedelta(minutes=10)  # a dispatched task not done by then is sent again
+
+
+def _redispatch_after() -> timedelta:
+    """A dispatched task not done by then is sent again, and its claim taken as abandoned."""
+    return timedelta(seconds=get_settings().worker.claim_timeout_s)
 
 
 class OutboxEntry(Base):
@@ -56,7 +60,7 @@ def _make_celery() -> Celery:
         task_ignore_result=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options={"visibility_timeout": settings.worker.visibility_timeout_s},
         task_default_queue="default",
         # A standalone worker imports nothing else: name the modules that define tasks.
         imports=(
@@ -131,8 +135,9 @@ def dispatch(entry_id: uuid.UUID, queue: str | None = None) -> None:
 def _claim(key: uuid.UUID) -> tuple[str, dict[str, Any]] | None:
     """Take an entry for this run: one conditional UPDATE, so of several processes (or a
     requeue racing the first dispatch) exactly one wins. None: done, or running elsewhere.
-    A claim older than REDISPATCH_AFTER is taken as abandoned (its process died)."""
+    A claim older than the claim timeout is taken as abandoned (its process died)."""
     now = utcnow()
+    abandoned = now - _redispatch_after()
     with transaction(write=True) as session:
         result = session.execute(
             update(OutboxEntry)
@@ -140,7 +145,7 @@ def _claim(key: uuid.UUID) -> tuple[str, dict[str, Any]] | None:
             .where(
                 or_(
                     OutboxEntry.claimed_at.is_(None),
-                    OutboxEntry.claimed_at < now - REDISPATCH_AFTER,
+                    OutboxEntry.claimed_at < abandoned,
                 )
             )
             .values(claimed_at=now)
@@ -189,7 +194,7 @@ def run_outbox_entry(entry_id: str) -> None:
 
 def requeue_pending(*, everything: bool = False) -> int:
     """Dispatch entries never dispatched, or dispatched long ago and still not done."""
-    cutoff = utcnow() - REDISPATCH_AFTER
+    cutoff = utcnow() - _redispatch_after()
     with transaction() as session:
         stale = or_(OutboxEntry.dispatched_at.is_(None), OutboxEntry.dispatched_at < cutoff)
         query = select(OutboxEntry.id, OutboxEntry.task_name).where(
@@ -219,6 +224,7 @@ class Requeuer(PeriodicThread):
 
     def start(self) -> None:
         self._first = True
+        self.interval_s = get_settings().worker.requeue_interval_s
         super().start()
 
     def run_once(self) -> None:

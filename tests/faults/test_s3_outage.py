@@ -24,6 +24,7 @@ def _instances() -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.once
 def test_stow_is_503_while_s3_is_down_and_stored_once_it_is_back(
     settings_env: Callable[..., None], stow: Callable[..., Any]
 ) -> None:
