@@ -4,9 +4,9 @@
 
 A fresh SQLite database in a temporary data directory; `ingest()` (as every edge calls it)
 for small CT instances of several series, in order. Counts the SQL statements run per
-instance (by kind) and the process CPU per instance (time.process_time, so a loaded
-machine's waiting does not count), split into the preparation (spool, parse, object write)
-and the index transaction. Run it before and after a change of the ingest path.
+instance (by kind), the instances/s over `--threads` concurrent transfers (the
+wall clock: noisy on a loaded machine) and the process CPU per instance (time.process_time, so a loaded
+machine's waiting does not count).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import collections
 import os
 import sys
+import threading
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +26,9 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=4)
     parser.add_argument("--per-series", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="concurrent transfers (like associations)"
+    )
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="hf-ingest-bench-"))
     os.environ["HOUNSFIELD_DATA_DIR"] = str(data)
@@ -48,7 +52,12 @@ def main() -> None:
     def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
         kinds[statement.split(None, 1)[0].upper()] += 1
 
-    figures = []
+    def one_transfer(share: list[bytes]) -> None:
+        with transfer():  # as every edge does: refreshes held to the end, one audit event
+            for blob in share:
+                assert ingest(blob, origin="bench").status == "stored"
+
+    figures, rates = [], []
     for _round in range(args.rounds):
         blobs = []
         for s in range(args.series):
@@ -60,12 +69,16 @@ def main() -> None:
                 )
                 blobs.append(to_bytes(ds))
         kinds.clear()
-        start = time.process_time()
-        with transfer():  # as every edge does: refreshes held to the end, one audit event
-            for blob in blobs:
-                assert ingest(blob, origin="bench").status == "stored"
-            cpu = time.process_time() - start
+        shares = [blobs[t :: args.threads] for t in range(args.threads)]
+        start, wall = time.process_time(), time.perf_counter()
+        threads = [threading.Thread(target=one_transfer, args=(share,)) for share in shares]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        cpu, wall = time.process_time() - start, time.perf_counter() - wall
         n = len(blobs)
+        rates.append(n / wall)
         shutdown_local_pool(wait=True)  # derived work, queued when the transfer ended
         figures.append((cpu * 1000 / n, {k: v / n for k, v in kinds.items()}))
     cpu_ms = sorted(f[0] for f in figures)[len(figures) // 2]
@@ -73,6 +86,7 @@ def main() -> None:
     print(f"instances per round: {args.series * args.per_series}, rounds: {args.rounds}")
     print(f"CPU per instance (median of rounds): {cpu_ms:.2f} ms "
           f"(all: {', '.join(f'{f[0]:.2f}' for f in figures)})")
+    print(f"instances/s over {args.threads} thread(s) (median): {sorted(rates)[len(rates) // 2]:.1f}")
     print(f"statements per instance: {sum(statements.values()):.2f} "
           + " ".join(f"{k}={v:.2f}" for k, v in sorted(statements.items())))
 

@@ -175,3 +175,30 @@ def test_reads_answered_before_a_kill_are_all_audited_after_restart(make_user: A
     finally:
         process.kill()
         process.wait(timeout=30)
+
+
+def test_an_unsynced_line_is_made_durable_by_the_next_synced_append(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = Journal(tmp_path)
+    journal.append({"n": 0})  # opens the segment
+    real_fsync, fsyncs = os.fsync, []
+
+    def counted_fsync(fd: int) -> None:
+        fsyncs.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counted_fsync)
+    journal.append({"n": 1}, sync=False)  # e.g. an association opening
+    segment = journal._current
+    assert segment is not None
+    assert fsyncs == []
+    assert (segment.written, segment.synced) == (2, 1)
+    journal.append({"n": 2})  # the next access: its fsync covers the line before it
+    assert len(fsyncs) == 1
+    assert segment.synced == 3
+    journal.append({"n": 3}, sync=False)
+    rotated = journal.rotate()  # rotation (the drain) syncs what is left
+    assert rotated is segment
+    assert segment.synced == 4
+    assert [r["n"] for r in segment.records()] == [0, 1, 2, 3]

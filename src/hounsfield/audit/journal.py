@@ -99,15 +99,23 @@ class Journal:
             self._current = Segment(path, fd)
         return self._current
 
-    def append(self, record: dict[str, Any]) -> None:
-        """Write one record; returns when it is on disk."""
+    def append(self, record: dict[str, Any], *, sync: bool = True) -> None:
+        """Write one record; returns when it is on disk.
+
+        `sync=False` returns once the line is written (in the page cache: it survives the
+        process, not the machine) and leaves it to the next synced append, rotation or
+        drain, whose fsync covers every earlier line of the segment. For events that
+        touch no patient data (an association opening): every later access's own event
+        makes them durable before that access is answered.
+        """
         line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         with self._lock:
             segment = self._segment()
             os.write(segment.fd, line)
             segment.written += 1
             mine = segment.written
-        segment.sync(mine)
+        if sync:
+            segment.sync(mine)
 
     def age_s(self) -> float:
         """Seconds since the current segment was opened (0 when there is none)."""

@@ -221,6 +221,17 @@ def record_access(action: str, actor: Actor | None, **fields: Any) -> None:
     journal().append(event)
 
 
+def record_connection(action: str, actor: Actor | None, **fields: Any) -> None:
+    """Record an event that touches no patient data (a DICOM association opening): written
+    to the journal without waiting for its fsync. The next access's event, fsync'd before
+    that access is answered, covers it (same segment, written earlier), as do the drain
+    and a rotation; a crash of the process alone loses nothing (the line is in the page
+    cache). Saves one fsync (~5 ms here) on every association's set-up."""
+    event = _fields(action, actor, **fields)
+    event["occurred_at"] = event["occurred_at"].isoformat()
+    journal().append(event, sync=False)
+
+
 def _merged(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows to insert: a batch's instance events with equal facts become one row naming
     all its instances (first seen first); other records stay one row each."""

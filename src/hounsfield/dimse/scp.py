@@ -247,10 +247,10 @@ def _in_requestor_order(
 
 
 def _on_established(event: evt.Event) -> None:
-    # Reads and connections are buffered audit events (written in batches by the sealer
-    # thread); refusals are written at once.
+    # Journalled like reads, but not waited for: an association touches no patient data,
+    # and the fsync of its first find, move, get or store makes this line durable too.
     peer = _peer(event)
-    audit.record_access(
+    audit.record_connection(
         "dimse.association", peer.actor,
         resource_type="device", resource_id=peer.device_id,
         detail={
