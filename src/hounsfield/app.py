@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from hounsfield import __version__, processes
+from hounsfield.ai import router as ai_router
 from hounsfield.audit import router as audit_router
 from hounsfield.audit.service import sealer
 from hounsfield.auth import router as auth_router
@@ -81,6 +82,7 @@ def create_app() -> FastAPI:
     app.include_router(ingest_router.router)
     app.include_router(dicomweb_router.router)
     app.include_router(dicomweb_export.router)
+    app.include_router(ai_router.router)
     # Outermost last: the request context (id, client address, access log) wraps the
     # security headers, which wrap the rate limit, so a 429 is logged and has its headers.
     app.add_middleware(RateLimitMiddleware)

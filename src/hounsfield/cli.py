@@ -161,6 +161,18 @@ def migrate() -> None:
     settings = _settings_or_exit()
     upgrade()
     typer.echo(f"database migrated ({settings.sqlalchemy_url.split('://')[0]})")
+    _install_ai_defaults()
+
+
+def _install_ai_defaults() -> None:
+    """Register the built-in AI models (from installed packages, never downloaded)."""
+    from hounsfield.ai.service import install_defaults
+    from hounsfield.db import transaction
+
+    with transaction(write=True) as session:
+        added = install_defaults(session)
+    if added:
+        typer.echo(f"AI models registered: {', '.join(added)}")
 
 
 @user_app.command("create")

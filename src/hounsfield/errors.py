@@ -25,6 +25,10 @@ class HounsfieldError(Exception):
         self.details = details
         self.headers = headers
 
+    def message_for(self, accept_language: str | None) -> str:
+        """The message in the client's language (domains with zh-CN texts override this)."""
+        return str(self)
+
 
 class BadRequest(HounsfieldError):
     """The request is malformed."""
@@ -112,7 +116,8 @@ _HTTP_CODES = {
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(HounsfieldError)
     async def _domain(_request: Request, exc: HounsfieldError) -> JSONResponse:
-        body = error_body(exc.code, str(exc), exc.details)
+        message = exc.message_for(_request.headers.get("accept-language"))
+        body = error_body(exc.code, message, exc.details)
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -1,5 +1,6 @@
 """Every domain's tables, imported in one place for Alembic and the test fixtures."""
 
+from hounsfield.ai.models import AiFinding, AiModel, AiModelVersion, AiRun
 from hounsfield.audit.models import (
     AuditChainHead,
     AuditEvent,
@@ -14,6 +15,10 @@ from hounsfield.users.models import Group, Role, RolePermission, User, user_grou
 from hounsfield.worker import OutboxEntry
 
 __all__ = [
+    "AiFinding",
+    "AiModel",
+    "AiModelVersion",
+    "AiRun",
     "ApiKey",
     "AuditChainHead",
     "AuditEvent",

@@ -85,6 +85,11 @@ EVENT_CODES: dict[str, str] = {
     "image.store": "110107",  # Import (STOW-RS, uploads)
     "image.resend": "110107",  # Import: the same instance again, kept once
     "image.export": "110106",  # Export (study zip, de-identified or not)
+    "ai.model_register": "110113",  # a model that will read patient images: security-relevant
+    "ai.model_update": "110113",
+    "ai.run": "110110",  # Patient Record: a study is analysed
+    "ai.read": "110110",
+    "ai.review": "110110",
 }
 DEFAULT_EVENT_CODE = "110110"  # Patient Record
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from hounsfield.ai import service as ai_service
 from hounsfield.config import Settings
 from hounsfield.db import transaction
 from hounsfield.storage import StorageBackend, get_storage
@@ -36,6 +37,7 @@ def sweep_orphan_objects(storage: StorageBackend, grace_s: float, now: float | N
             known = set(
                 session.scalars(select(Instance.storage_key).where(Instance.storage_key.in_(batch)))
             )
+            known |= ai_service.model_keys(session, batch)  # AI model files live there too
         count = 0
         for key in batch:
             if key not in known:

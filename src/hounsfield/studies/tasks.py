@@ -30,6 +30,10 @@ def refresh_series(series_instance_uid: str) -> None:
     from hounsfield.studies.derived import build_series_derived
 
     build_series_derived(series_instance_uid)
+    # The series is complete for now (no refresh waiting): AI models may run on it by rule.
+    from hounsfield.ai.service import on_series_complete
+
+    on_series_complete(series_instance_uid)
 
 
 @celery.task(name="studies.purge_deleted", acks_late=True)

@@ -21,6 +21,7 @@ class Permission(StrEnum):
     ai_read = "ai:read"
     ai_run = "ai:run"
     ai_manage = "ai:manage"
+    ai_review = "ai:review"
     device_read = "device:read"
     device_manage = "device:manage"
     user_read = "user:read"
@@ -45,6 +46,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.ai_read: "View AI results",
     Permission.ai_run: "Run AI models and review their results",
     Permission.ai_manage: "Register and configure AI models",
+    Permission.ai_review: "Accept, reject or edit AI findings",
     Permission.device_read: "View DICOM devices",
     Permission.device_manage: "Register and configure DICOM devices",
     Permission.user_read: "View users and roles",
@@ -63,7 +65,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
             {
                 P.patient_read, P.image_read, P.image_retrieve, P.image_export, P.order_read,
                 P.report_read, P.report_write, P.report_approve,
-                P.ai_read, P.ai_run, P.device_read,
+                P.ai_read, P.ai_run, P.ai_review, P.device_read,
             }
         ),
     ),
