@@ -58,9 +58,10 @@ run: install web
 # Debian packages the tests drive: dcmtk (real DICOM clients), dicom3tools (dciodvfy checks
 # every DICOM object we create), chromium (browser tests),
 # CJK fonts (Chinese names in rendered pages and PDFs), Orthanc as a peer PACS (DIMSE
-# round trip in a network namespace: iproute2).
+# round trip in a network namespace: iproute2), nginx (the TLS front of deploy/, scanned by
+# sslyze in tests/security/test_tls_nginx.py).
 system-deps:
-	@missing=""; for p in dcmtk dicom3tools chromium fonts-noto-cjk orthanc iproute2; do \
+	@missing=""; for p in dcmtk dicom3tools chromium fonts-noto-cjk orthanc iproute2 nginx; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; apt-get update -qq && \
@@ -74,6 +75,17 @@ $(SEMGREP_VENV)/bin/semgrep:
 	$(PYTHON) -m venv $(SEMGREP_VENV)
 	$(SEMGREP_VENV)/bin/pip install -q "semgrep>=1.100"
 
+# sslyze (SECURITY T1 scan of deploy/nginx) also needs a venv of its own: it pins an older
+# cryptography than the project's.
+SSLYZE_VENV := .venv-sslyze
+
+.PHONY: sslyze
+sslyze: $(SSLYZE_VENV)/bin/sslyze
+
+$(SSLYZE_VENV)/bin/sslyze:
+	$(PYTHON) -m venv $(SSLYZE_VENV)
+	$(SSLYZE_VENV)/bin/pip install -q "sslyze>=6.0,<7"
+
 lint: install-dev $(SEMGREP_VENV)/bin/semgrep
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -84,7 +96,7 @@ lint: install-dev $(SEMGREP_VENV)/bin/semgrep
 typecheck: install-dev
 	$(BIN)/mypy
 
-test-sqlite: install-dev
+test-sqlite: install-dev $(SSLYZE_VENV)/bin/sslyze
 	$(PYTEST) -m "not server_db"
 
 # The database-independent tests (marked nodb or once) already ran in test-sqlite.
