@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=4)
     parser.add_argument("--per-series", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--size", type=int, default=16, help="rows and columns (512: a CT)")
     parser.add_argument(
         "--threads", type=int, default=1, help="concurrent transfers (like associations)"
     )
@@ -66,6 +67,7 @@ def main() -> None:
                 ds = make_dataset(
                     StudyInstanceUID=study, SeriesInstanceUID=series, InstanceNumber=i + 1,
                     PatientID=f"BENCH{s % 2}", PatientName="张^三" if s % 2 else "Doe^Jane",
+                    Rows=args.size, Columns=args.size, seed=i,
                 )
                 blobs.append(to_bytes(ds))
         kinds.clear()

@@ -202,3 +202,28 @@ def test_an_unsynced_line_is_made_durable_by_the_next_synced_append(
     assert rotated is segment
     assert segment.synced == 4
     assert [r["n"] for r in segment.records()] == [0, 1, 2, 3]
+
+
+def test_a_segment_being_opened_is_never_taken_for_an_orphan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's sealer scanning for orphans between the segment's creation and its
+    lock took it (the writer then failed its request); now it cannot see it until locked."""
+    from hounsfield.audit import journal as module
+
+    writer, other = Journal(tmp_path), Journal(tmp_path)
+    real_flock, claimed = module.fcntl.flock, []
+
+    def scan_then_flock(fd: int, operation: int) -> None:
+        if not claimed:  # the worst moment: created, not yet locked
+            claimed.append(other.orphans())
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(module.fcntl, "flock", scan_then_flock)
+    writer.append({"n": 1})
+    assert claimed == [[]]
+    monkeypatch.setattr(module.fcntl, "flock", real_flock)
+    assert other.orphans() == []  # locked by its writer
+    segment = writer.rotate()
+    assert segment is not None
+    assert [r["n"] for r in segment.records()] == [1]

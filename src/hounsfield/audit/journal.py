@@ -23,6 +23,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
+OPENING = ".opening"  # a segment being created (empty, not yet locked): not an orphan
 
 
 class Segment:
@@ -93,8 +94,13 @@ class Journal:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             name = f"{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}"
             path = self.directory / name
-            fd = _open_locked(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND)
-            assert fd is not None  # a new, unique file
+            # Created and locked under a name `orphans` does not look at, then renamed: under
+            # its real name it is never unlocked, so another process's sealer cannot take a
+            # segment being opened for an orphan (it did: the writer's lock then failed).
+            opening = self.directory / f".{name}{OPENING}"
+            fd = _open_locked(opening, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND)
+            assert fd is not None  # a new, unique file nobody else knows of
+            os.rename(opening, path)
             _fsync_dir(self.directory)  # the file's name is durable too
             self._current = Segment(path, fd)
         return self._current
