@@ -266,6 +266,51 @@ class WorkerSettings(BaseModel):
         return self
 
 
+class NotificationSettings(BaseModel):
+    """Channels of notifications (in-app is always on); a channel without its settings is off."""
+
+    locale: Literal["zh-CN", "en"] = Field(
+        "zh-CN", description="Language of the email, SMS, push and robot texts."
+    )
+    timeout_s: float = Field(10, gt=0, description="Timeout of one delivery attempt.")
+    smtp_host: str | None = Field(None, description="SMTP server; unset: no email.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS).")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="`starttls`, `tls` (implicit, port 465) or `none` (loopback relays only).",
+    )
+    smtp_username: str | None = Field(None, description="SMTP login; unset: no AUTH.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_from: str = Field("hounsfield@localhost", description="Sender address of emails.")
+    smtp_ca_file: Path | None = Field(
+        None,
+        description="PEM CA bundle that signs the SMTP server's certificate (default: system).",
+    )
+    sms_url: str | None = Field(
+        None, description="SMS gateway endpoint (Aliyun/Tencent-shaped JSON POST); unset: no SMS."
+    )
+    sms_sign_name: str = Field("", description="SMS signature (短信签名) the gateway registered.")
+    sms_template_id: str = Field("", description="SMS template id (模板 ID) with ${title}.")
+    sms_access_key_id: str | None = Field(None, description="Gateway access key id.")
+    sms_access_key_secret: SecretStr | None = Field(
+        None, description="Gateway secret: signs each request body (HMAC-SHA256)."
+    )
+    vapid_subject: str | None = Field(
+        None,
+        description="Web Push contact (`mailto:` or https URL); unset: no push. The VAPID key "
+        "is generated in `<data_dir>/secrets/vapid.pem`.",
+    )
+    dingtalk_webhook: str | None = Field(None, description="DingTalk robot webhook URL.")
+    dingtalk_secret: SecretStr | None = Field(
+        None, description="DingTalk robot signing secret (加签, timestamp + HMAC-SHA256)."
+    )
+    wecom_webhook: str | None = Field(None, description="WeCom (企业微信) robot webhook URL.")
+    robot_kinds: list[str] = Field(
+        default_factory=lambda: ["critical_result", "system_alert"],
+        description="Kinds of notification the group-chat robots also receive.",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of Hounsfield; see docs/configuration.md."""
 
@@ -334,6 +379,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     http: HttpSettings = HttpSettings()
     worker: WorkerSettings = WorkerSettings()
+    notifications: NotificationSettings = NotificationSettings()
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -10,6 +10,13 @@ from hounsfield.audit.models import (
 from hounsfield.auth.models import ApiKey, BreakGlass, RefreshToken
 from hounsfield.db import Base
 from hounsfield.dimse.models import Device, DimseJob
+from hounsfield.notifications.models import (
+    Delivery,
+    Notification,
+    NotificationEvent,
+    Preference,
+    PushSubscription,
+)
 from hounsfield.studies.models import Instance, Patient, Series, Study
 from hounsfield.users.models import Group, Role, RolePermission, User, user_groups, user_roles
 from hounsfield.worker import OutboxEntry
@@ -26,12 +33,17 @@ __all__ = [
     "AuditJournalSegment",
     "Base",
     "BreakGlass",
+    "Delivery",
     "Device",
     "DimseJob",
     "Group",
     "Instance",
+    "Notification",
+    "NotificationEvent",
     "OutboxEntry",
     "Patient",
+    "Preference",
+    "PushSubscription",
     "RefreshToken",
     "Role",
     "RolePermission",

@@ -67,6 +67,7 @@ def _make_celery() -> Celery:
             "hounsfield.studies.tasks",
             "hounsfield.dimse.tasks",
             "hounsfield.ingest.tasks",
+            "hounsfield.notifications.tasks",
             "hounsfield.schedule",
             "hounsfield.ai.tasks",
         ),

@@ -21,10 +21,13 @@ from starlette.requests import ClientDisconnect
 
 from hounsfield.auth.deps import requires
 from hounsfield.config import Settings, get_settings
+from hounsfield.db import transaction
 from hounsfield.dicomweb.multipart import SpooledPart, UnsupportedMediaType, spool_multipart
 from hounsfield.errors import BadRequest, HounsfieldError, PayloadTooLarge
 from hounsfield.ingest import uploads
 from hounsfield.ingest.uploads import UnsafeArchive
+from hounsfield.notifications import service as notifications
+from hounsfield.notifications.service import Kind
 from hounsfield.users.models import User
 from hounsfield.users.permissions import Permission
 
@@ -138,7 +141,18 @@ async def upload_files(request: Request, user: Uploader) -> UploadResponse:
         results = await to_thread.run_sync(_ingest_all, files, user, settings)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return _response(results)
+    response = _response(results)
+    await to_thread.run_sync(_notify_finished, user, response, settings)
+    return response
+
+
+def _notify_finished(user: User, response: UploadResponse, settings: Settings) -> None:
+    """Tell the uploader (bell, and the channels they chose) what became of the upload."""
+    counts = {"stored": response.stored, "duplicates": response.duplicates,
+              "refused": response.refused}  # fmt: skip
+    with transaction(write=True) as session:
+        notifications.emit(session, settings, Kind.upload_finished, recipients=[user.id],
+                           params=counts, link="/studies")  # fmt: skip
 
 
 # -- tus 1.0 --------------------------------------------------------------------------------
