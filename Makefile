@@ -124,6 +124,13 @@ bench-archive: install-dev
 profile: install-dev
 	$(BIN)/python bench/archive_bench.py --only hounsfield --runs 1 --profile var/profile $(BENCH_ARGS)
 
+# SECURITY I9 in depth: sqlmap with every technique (time-based and stacked queries too),
+# every parameter and level-3 header, any DBMS, against QIDO-RS and the user and audit
+# searches of a live server (several minutes; `make test` runs a quick subset).
+.PHONY: security-scan
+security-scan: install-dev
+	HOUNSFIELD_SQLMAP_FULL=1 $(PYTEST) tests/security/test_sqlmap.py
+
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
 
