@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import subprocess
+from pathlib import Path
+
+import pytest
+from pydicom import dcmread
 from sqlalchemy import select
 
 from hounsfield.db import transaction
 from hounsfield.storage import get_storage
-from hounsfield.studies.demo import seed_demo_studies
+from hounsfield.studies.demo import generated_dx, seed_demo_studies
 from hounsfield.studies.models import Instance, Series, Study
 from hounsfield.studies.queries import search
 
@@ -38,3 +44,20 @@ def test_demo_studies_are_stored_once() -> None:
     assert head[128:132] == b"DICM"
     assert b"GB18030" in head
     assert "张^伟".encode("gb18030") in head
+
+
+@pytest.mark.nodb
+def test_demo_chest_xray_is_monochrome2_and_valid(tmp_path: Path) -> None:
+    """Its values rise with attenuation, so MONOCHROME2: lungs dark, mediastinum bright."""
+    data = generated_dx()
+    ds = dcmread(io.BytesIO(data))
+    assert ds.PhotometricInterpretation == "MONOCHROME2"
+    assert ds.PresentationLUTShape == "IDENTITY"
+    pixels = ds.pixel_array
+    lung, mediastinum, air = pixels[300, 256 - 95], pixels[300, 256], pixels[5, 5]
+    assert air < lung < mediastinum
+    path = tmp_path / "dx.dcm"
+    path.write_bytes(data)
+    run = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, check=False)
+    errors = [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")]
+    assert errors == []

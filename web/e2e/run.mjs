@@ -448,9 +448,10 @@ async function main() {
   }
   const passed = results.filter((r) => r.status === 'passed').length;
   console.log(`\n${passed}/${results.length} browser steps passed${failed ? ' — FAILED' : ''}`);
-  // The device pages' steps run on their own server and storescp (e2e/devices.mjs).
+  // The device pages' and the viewer's steps run on their own servers (e2e/devices.mjs, e2e/viewer.mjs).
   const devices = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'devices.mjs')], { stdio: 'inherit' });
-  process.exit(failed || devices.status !== 0 ? 1 : 0);
+  const viewer = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'viewer.mjs')], { stdio: 'inherit' });
+  process.exit(failed || devices.status !== 0 || viewer.status !== 0 ? 1 : 0);
 }
 
 main().catch((err) => {

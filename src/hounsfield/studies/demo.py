@@ -122,8 +122,18 @@ def generated_ct_series() -> Iterator[bytes]:
         yield _encode(ds)
 
 
+def _code(value: str, scheme: str, meaning: str) -> Dataset:
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
+    return item
+
+
 def generated_dx() -> bytes:
-    """A 640×512 chest-like DX (MONOCHROME1), patient 王^芳 in UTF-8."""
+    """A 640×512 chest-like DX, patient 王^芳 in UTF-8.
+
+    Its values rise with attenuation (body bright, lungs and air dark): MONOCHROME2. It was
+    declared MONOCHROME1 once, which showed the chest inverted (issue 13.8).
+    """
     y, x = np.mgrid[0:640, 0:512].astype(np.float32)
     body = np.exp(-(((x - 256) / 210) ** 4) - (((y - 340) / 300) ** 4))
     lungs = np.exp(-(((np.abs(x - 256) - 95) / 60) ** 2) - (((y - 300) / 170) ** 2))
@@ -151,8 +161,25 @@ def generated_dx() -> bytes:
     ds.PresentationIntentType = "FOR PRESENTATION"
     ds.ImageType = ["ORIGINAL", "PRIMARY"]
     ds.ImagerPixelSpacing = [0.5, 0.5]
+    ds.StudyID = "1"
+    ds.ReferringPhysicianName = ""
+    ds.Manufacturer = "Hounsfield demo"
+    ds.DetectorType = "DIRECT"
+    ds.PositionerType = ""
+    ds.AcquisitionContextSequence = []
+    ds.PatientOrientation = ["L", "F"]  # PA chest, shown as facing the patient
+    ds.ImageLaterality = "U"
+    ds.AnatomicRegionSequence = [_code("43799004", "SCT", "Chest")]
+    ds.ViewCodeSequence = [_code("399348003", "SCT", "postero-anterior")]
+    ds.BurnedInAnnotation = "NO"
+    ds.LossyImageCompression = "00"
+    # Higher values where the beam was attenuated more (bone, soft tissue): sign −1, shown bright.
+    ds.PixelIntensityRelationship = "LIN"
+    ds.PixelIntensityRelationshipSign = -1
+    ds.PresentationLUTShape = "IDENTITY"
+    ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
     ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows, ds.Columns = 640, 512
     ds.BitsAllocated = 16
     ds.BitsStored = 12

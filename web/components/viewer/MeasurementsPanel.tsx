@@ -1,8 +1,9 @@
 'use client';
 
-import { useEffect, useState } from 'react';
-import { useT } from '@/lib/i18n';
-import { csCore, csTools, engine, MEASUREMENT_TOOLS, TOOL } from '@/lib/viewer/cornerstone';
+import { useEffect, useRef, useState } from 'react';
+import { useT, type TFunction } from '@/lib/i18n';
+import { calibrationFor, csCore, csTools, engine, MEASUREMENT_TOOLS, TOOL } from '@/lib/viewer/cornerstone';
+import { measurementSummary } from '@/lib/viewer/measurementText';
 
 interface Row {
   uid: string;
@@ -10,34 +11,28 @@ interface Row {
   value: string;
 }
 
-type Stats = Record<string, number | string | undefined>;
+type Stats = Record<string, unknown>;
 
-/** One line per measurement, from the tool's cached statistics. */
-export function describeMeasurement(tool: string, stats: Stats | undefined, text: string | undefined): string {
-  const num = (v: unknown, digits = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-');
-  if (tool === TOOL.arrow) return text ?? '';
-  if (!stats) return '';
-  if (tool === TOOL.length) return `${num(stats.length)} ${stats.unit ?? 'mm'}`;
-  if (tool === TOOL.angle) return `${num(stats.angle)}°`;
-  const unit = stats.modalityUnit ?? '';
-  return `${num(stats.mean)} ± ${num(stats.stdDev)} ${unit} · ${num(stats.area)} ${stats.areaUnit ?? ''}`.trim();
-}
-
-function collect(): Row[] {
+/** One line per measurement: the same words as on the image, joined. */
+function collect(t: TFunction): Row[] {
   const all = csTools.annotation.state.getAllAnnotations();
   return all
     .filter((a) => MEASUREMENT_TOOLS.includes(a.metadata?.toolName ?? ''))
     .map((a) => {
       const tool = a.metadata?.toolName ?? '';
-      const data = a.data as { cachedStats?: Record<string, Stats>; text?: string };
+      const data = a.data as { cachedStats?: Record<string, Stats>; label?: string };
+      if (tool === TOOL.arrow) return { uid: a.annotationUID ?? '', tool, value: data.label ?? '' };
       const stats = data.cachedStats ? Object.values(data.cachedStats)[0] : undefined;
-      return { uid: a.annotationUID ?? '', tool, value: describeMeasurement(tool, stats, data.text) };
+      const value = measurementSummary(tool, stats, calibrationFor(a.metadata?.referencedImageId), t);
+      return { uid: a.annotationUID ?? '', tool, value };
     });
 }
 
 export function MeasurementsPanel() {
   const t = useT();
   const [rows, setRows] = useState<Row[]>([]);
+  const tRef = useRef(t);
+  tRef.current = t;
 
   useEffect(() => {
     const E = csTools.Enums.Events;
@@ -45,7 +40,7 @@ export function MeasurementsPanel() {
     let frame = 0;
     const refresh = () => {
       cancelAnimationFrame(frame);
-      frame = requestAnimationFrame(() => setRows(collect()));
+      frame = requestAnimationFrame(() => setRows(collect(tRef.current)));
     };
     for (const e of events) csCore.eventTarget.addEventListener(e, refresh);
     refresh();
@@ -58,7 +53,7 @@ export function MeasurementsPanel() {
   const remove = (uid: string) => {
     csTools.annotation.state.removeAnnotation(uid);
     engine().render();
-    setRows(collect());
+    setRows(collect(t));
   };
 
   return (

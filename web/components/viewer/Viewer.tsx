@@ -21,9 +21,11 @@ import {
   TOOL,
   type PrimaryTool,
 } from '@/lib/viewer/cornerstone';
-import { CT_PRESETS, voiRange } from '@/lib/viewer/presets';
+import { presetsFor, voiRange } from '@/lib/viewer/presets';
+import { askText } from '@/lib/viewer/textPrompt';
 import { HelpDialog } from './HelpDialog';
 import { MeasurementsPanel } from './MeasurementsPanel';
+import { TextPromptDialog } from './TextPromptDialog';
 import { SERIES_DRAG_TYPE, stackViewport, ViewportPane } from './ViewportPane';
 
 type Layout = '1x1' | '1x2' | '2x2';
@@ -114,11 +116,11 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
   const [fps, setFps] = useState(15);
   const [help, setHelp] = useState(false);
   const [panelOpen, setPanelOpen] = useState(true);
-  const grid = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     let cancelled = false;
-    void initCornerstone(() => translate(localeRef.current, 'viewer.arrowText')).then(() => {
+    const text = { t: (key: string, vars?: Record<string, string | number>) => translate(localeRef.current, key, vars), promptText: askText };
+    void initCornerstone(text).then(() => {
       if (!cancelled) {
         setReady(true);
         // Read by the browser tests and bench/viewer_bench.mjs.
@@ -153,21 +155,9 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
     });
   }, [study, layout]);
 
-  // Keep the canvases sized to their panes.
-  useEffect(() => {
-    const el = grid.current;
-    if (!ready || !el) return;
-    const ro = new ResizeObserver(() => {
-      try {
-        // Re-fit the images to their new panes (layout change, side panel, window size).
-        engine().resize(true, false);
-      } catch {
-        /* not ready */
-      }
-    });
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, [ready]);
+  // Window presets follow the active pane's modality (HU windows mean nothing on MR, US, DX).
+  const activeModality = study?.series.find((s) => s.series_instance_uid === slots[active])?.modality;
+  const presets = presetsFor(activeModality);
 
   const withActive = useCallback(
     (fn: (vp: NonNullable<ReturnType<typeof stackViewport>>) => void) => {
@@ -186,7 +176,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
 
   const actions = {
     preset: (i: number) => {
-      const p = CT_PRESETS[i];
+      const p = presets[i];
       if (p) withActive((vp) => vp.setProperties({ voiRange: voiRange(p.width, p.center) }));
     },
     invert: () => withActive((vp) => vp.setProperties({ invert: !vp.getProperties().invert })),
@@ -226,6 +216,8 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
   };
   const actionsRef = useRef(actions);
   actionsRef.current = actions;
+  const presetsRef = useRef(presets);
+  presetsRef.current = presets;
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -234,7 +226,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       const a = actionsRef.current;
       const k = e.key;
-      const presetIndex = CT_PRESETS.findIndex((p) => p.key === k);
+      const presetIndex = presetsRef.current.findIndex((p) => p.key === k);
       const toolHit = TOOLS.find((x) => x.key === k.toLowerCase());
       if (k === '?') setHelp((h) => !h);
       else if (k === 'Escape') setHelp(false);
@@ -270,9 +262,10 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
   }, [fps, cine, active]);
 
   if (error) {
+    const info = describeError(error);
     return (
-      <p className="p-8 text-red-400" role="alert">
-        {errorMessage(t, describeError(error))}
+      <p className="p-8 text-red-400" role="alert" data-testid="viewer-error">
+        {info.status === 404 ? t('viewer.studyNotFound') : errorMessage(t, info)}
       </p>
     );
   }
@@ -302,8 +295,8 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
             {t(`viewer.tools.${x.toolName}`)}
           </Btn>
         ))}
-        <span className="mx-0.5 h-4 w-px bg-neutral-700" />
-        {CT_PRESETS.map((p, i) => (
+        {presets.length > 0 && <span className="mx-0.5 h-4 w-px bg-neutral-700" />}
+        {presets.map((p, i) => (
           <Btn key={p.id} onClick={() => actions.preset(i)} title={`${p.width}/${p.center} (${p.key})`} testId={`preset-${p.id}`}>
             {t(`viewer.presets.${p.id}`)}
           </Btn>
@@ -376,7 +369,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
             </button>
           ))}
         </aside>
-        <div ref={grid} className={`grid min-w-0 flex-1 gap-px bg-neutral-900 ${LAYOUT_GRID[layout]}`} data-testid="viewport-grid">
+        <div className={`grid min-w-0 flex-1 gap-px bg-neutral-900 ${LAYOUT_GRID[layout]}`} data-testid="viewport-grid">
           {Array.from({ length: n }, (_, i) => (
             <ViewportPane
               key={i}
@@ -404,6 +397,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
         )}
       </div>
       {help && <HelpDialog onClose={() => setHelp(false)} />}
+      <TextPromptDialog />
     </div>
   );
 }

@@ -5,8 +5,9 @@ import type { StudyDetail } from '@/lib/api/types';
 import { ageAt, displayDate } from '@/lib/dates';
 import { formatPersonName } from '@/lib/dicom/personName';
 import { useT } from '@/lib/i18n';
-import { csCore, csTools, engine, toolGroup } from '@/lib/viewer/cornerstone';
-import { tagNumber, tagString, TAG, type StackEntry } from '@/lib/viewer/imageIds';
+import { csCore, csTools, engine, scheduleResize, toolGroup } from '@/lib/viewer/cornerstone';
+import { tagNumber, tagString, TAG, type DicomJson, type StackEntry } from '@/lib/viewer/imageIds';
+import { isImage, objectKind, srLines, type ObjectKind } from '@/lib/viewer/objects';
 import { edgeMarkers, type Vec3 } from '@/lib/viewer/orientation';
 import { windowFromRange } from '@/lib/viewer/presets';
 import { loadSeriesStack } from '@/lib/viewer/series';
@@ -64,6 +65,7 @@ export function ViewportPane({
   const [overlay, setOverlay] = useState<OverlayState | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
+  const [objects, setObjects] = useState<{ kind: ObjectKind; instances: DicomJson[] } | null>(null);
   const id = viewportId(index);
 
   // Enable the element for the life of the pane.
@@ -77,7 +79,12 @@ export function ViewportPane({
       defaultOptions: { background: [0, 0, 0] },
     });
     toolGroup().addViewport(id, engine().id);
+    // Every pane follows its own size (layout, side panel, window): a canvas drawn at its old
+    // size but shown at a new one distorts the image.
+    const ro = new ResizeObserver(() => scheduleResize());
+    ro.observe(el);
     return () => {
+      ro.disconnect();
       try {
         csTools.utilities.cine.stopClip(el);
         toolGroup().removeViewports(engine().id, id);
@@ -148,15 +155,24 @@ export function ViewportPane({
     let cancelled = false;
     setLoading(true);
     setError(null);
+    setObjects(null);
     el.dataset.rendered = '0';
     void (async () => {
       try {
-        const entries = await loadSeriesStack(study.study_instance_uid, seriesUid);
+        const all = await loadSeriesStack(study.study_instance_uid, seriesUid);
         if (cancelled) return;
         const vp = stackViewport(index);
         if (!vp) return;
-        stack.current = entries;
         csTools.utilities.cine.stopClip(el);
+        const entries = all.filter((e) => isImage(e.instance));
+        stack.current = entries;
+        if (entries.length === 0) {
+          // A report, a plan...: say what it is instead of failing to load pixels.
+          const instances = [...new Set(all.map((e) => e.instance))];
+          setOverlay(null);
+          setObjects({ kind: instances[0] ? objectKind(instances[0]) : 'other', instances });
+          return;
+        }
         await vp.setStack(
           entries.map((e) => e.imageId),
           0,
@@ -256,6 +272,7 @@ export function ViewportPane({
             {t('viewer.dropHere')}
           </div>
         )}
+        {objects && <NonImageObjects index={index} kind={objects.kind} instances={objects.instances} />}
         {loading && <div className="absolute bottom-1 right-2 text-neutral-400">{t('common.loading')}</div>}
         {error && (
           <div className="absolute inset-0 flex items-center justify-center text-red-400" role="alert">
@@ -275,6 +292,32 @@ export function ViewportPane({
           className="absolute top-0 right-0 h-full w-4 [direction:ltr] [writing-mode:vertical-lr]"
         />
       )}
+    </div>
+  );
+}
+
+/** What a non-image series holds; for structured reports, their text. Text nodes only. */
+function NonImageObjects({ index, kind, instances }: { index: number; kind: ObjectKind; instances: DicomJson[] }) {
+  const t = useT();
+  return (
+    <div
+      className="pointer-events-auto absolute inset-0 overflow-y-auto bg-neutral-950 p-4 text-sm text-neutral-200 [text-shadow:none] select-text"
+      data-testid={`non-image-${index}`}
+      data-kind={kind}
+    >
+      <h3 className="mb-1 text-base font-semibold">{t(`viewer.objects.${kind}`)}</h3>
+      <p className="mb-3 text-xs text-neutral-400">{t('viewer.objects.notImage', { n: instances.length })}</p>
+      {kind === 'sr' &&
+        instances.map((ds) => (
+          <ul key={tagString(ds, TAG.SOPInstanceUID) ?? ''} className="mb-4 space-y-0.5" data-testid={`sr-text-${index}`}>
+            {srLines(ds).map((line, i) => (
+              <li key={i} style={{ paddingLeft: `${line.depth}rem` }}>
+                {line.name && <span className={line.value ? 'text-neutral-400' : 'font-semibold'}>{line.name}{line.value ? ': ' : ''}</span>}
+                {line.value && <span className="whitespace-pre-wrap">{line.value}</span>}
+              </li>
+            ))}
+          </ul>
+        ))}
     </div>
   );
 }

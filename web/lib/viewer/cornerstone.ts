@@ -8,6 +8,7 @@ import { utilities as metadataUtilities } from '@cornerstonejs/metadata';
 import * as csTools from '@cornerstonejs/tools';
 import { authHeader } from '@/lib/api/client';
 import type { DicomJson } from './imageIds';
+import { calibrationOf, measurementLines, UNCALIBRATED, type Calibration, type Translate } from './measurementText';
 import { isSoftwareRenderer } from './rendering';
 
 export const ENGINE_ID = 'hf-engine';
@@ -54,7 +55,47 @@ function readRenderingPreference(): string | null {
   }
 }
 
-export function initCornerstone(arrowText: () => string): Promise<void> {
+/** What the tools need from the app: its language, and a way to ask for an annotation's text. */
+export interface ToolText {
+  t: Translate;
+  /** Resolves to the text typed, or null when the user cancels. */
+  promptText: (current: string) => Promise<string | null>;
+}
+
+const instances = new Map<string, DicomJson>();
+
+/** The spacing a measurement on this image was made with (see measurementText.ts). */
+export function calibrationFor(imageId: string | undefined): Calibration {
+  return imageId ? calibrationOf(instances.get(imageId)) : UNCALIBRATED;
+}
+
+/** Cornerstone's target ids of stack images are `imageId:<imageId>`. */
+function imageIdOfTarget(targetId: unknown): string | undefined {
+  const id = Array.isArray(targetId) ? targetId[0] : targetId;
+  return typeof id === 'string' ? id.replace(/^imageId:/, '') : undefined;
+}
+
+function toolConfiguration(name: string, text: ToolText): Record<string, unknown> {
+  if (name === TOOL.arrow) {
+    return {
+      getTextCallback: (done: (label: string | null) => void) => void text.promptText('').then(done),
+      changeTextCallback: (annotation: { data?: { label?: string } }, _e: unknown, done: (label: string | null) => void) =>
+        void text.promptText(annotation.data?.label ?? '').then((label) => label && done(label)),
+    };
+  }
+  if ([TOOL.length, TOOL.angle, TOOL.rectangle, TOOL.ellipse].includes(name as never)) {
+    return {
+      getTextLines: (data: { cachedStats?: Record<string, Record<string, unknown>> }, targetId: unknown) => {
+        const key = Array.isArray(targetId) ? targetId[0] : targetId;
+        const stats = data.cachedStats?.[key as string];
+        return measurementLines(name, stats, calibrationFor(imageIdOfTarget(targetId)), text.t);
+      },
+    };
+  }
+  return {};
+}
+
+export function initCornerstone(text: ToolText): Promise<void> {
   initialized ??= (async () => {
     csCore.init();
     // WebGL emulated in software (SwiftShader, llvmpipe: no GPU) is about half as fast as
@@ -85,16 +126,7 @@ export function initCornerstone(arrowText: () => string): Promise<void> {
     }
     const group = csTools.ToolGroupManager.createToolGroup(TOOL_GROUP_ID);
     if (!group) throw new Error('tool group');
-    for (const name of Object.values(TOOL)) {
-      if (name === TOOL.arrow) {
-        group.addTool(name, {
-          getTextCallback: (done: (text: string) => void) => done(arrowText()),
-          changeTextCallback: (_data: unknown, _e: unknown, done: (text: string) => void) => done(arrowText()),
-        });
-      } else {
-        group.addTool(name);
-      }
-    }
+    for (const name of Object.values(TOOL)) group.addTool(name, toolConfiguration(name, text));
     const { MouseBindings } = csTools.Enums;
     group.setToolActive(TOOL.windowLevel, { bindings: [{ mouseButton: MouseBindings.Primary }] });
     group.setToolActive(TOOL.pan, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
@@ -110,6 +142,24 @@ export function engine(): csCore.RenderingEngine {
   const e = csCore.getRenderingEngine(ENGINE_ID);
   if (!e) throw new Error('rendering engine not initialised');
   return e;
+}
+
+let resizeFrame = 0;
+
+/**
+ * Resize every viewport to its element, once per frame however many panes changed size: the
+ * canvases get drawing buffers of their on-screen size × devicePixelRatio and the images are
+ * fitted again (a layout change is a new view).
+ */
+export function scheduleResize(): void {
+  cancelAnimationFrame(resizeFrame);
+  resizeFrame = requestAnimationFrame(() => {
+    try {
+      engine().resize(true, false);
+    } catch {
+      /* engine destroyed: nothing to resize */
+    }
+  });
 }
 
 export function toolGroup(): csTools.Types.IToolGroup {
@@ -143,6 +193,7 @@ export function setPrimaryTool(tool: PrimaryTool): void {
 }
 
 export function registerInstance(imageId: string, json: DicomJson): void {
+  instances.set(imageId, json);
   void metadataUtilities.addDicomWebInstance(imageId, json as Record<string, unknown>);
 }
 

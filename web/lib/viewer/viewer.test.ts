@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildStack, type DicomJson } from './imageIds';
 import { edgeMarkers, orientationLetters } from './orientation';
-import { CT_PRESETS, voiRange, windowFromRange } from './presets';
+import { CT_PRESETS, presetsFor, voiRange, windowFromRange } from './presets';
 import { isSoftwareRenderer } from './rendering';
 
 describe('software WebGL detection', () => {
@@ -53,8 +53,15 @@ describe('window presets', () => {
     expect(CT_PRESETS.map((p) => p.key)).toEqual(['1', '2', '3', '4', '5']);
     expect(CT_PRESETS.map((p) => p.id)).toEqual(['lung', 'mediastinum', 'bone', 'brain', 'abdomen']);
   });
-  it('converts width/center to a VOI range and back', () => {
-    expect(voiRange(400, 40)).toEqual({ lower: -160, upper: 240 });
-    expect(windowFromRange({ lower: -160, upper: 240 })).toEqual({ width: 400, center: 40 });
+  it('converts width/center to a VOI range with DICOM linear VOI (as Cornerstone) and back', () => {
+    // Cornerstone's toLowHighRange(400, 40): center − 0.5 ∓ (width − 1)/2.
+    expect(voiRange(400, 40)).toEqual({ lower: -160, upper: 239 });
+    expect(windowFromRange({ lower: -160, upper: 239 })).toEqual({ width: 400, center: 40 });
+    for (const p of CT_PRESETS) expect(windowFromRange(voiRange(p.width, p.center))).toEqual({ width: p.width, center: p.center });
+    expect(windowFromRange(voiRange(1, 0.5))).toEqual({ width: 1, center: 0.5 });
+  });
+  it('offers the CT presets for CT only', () => {
+    expect(presetsFor('CT')).toBe(CT_PRESETS);
+    for (const m of ['MR', 'US', 'DX', 'CR', 'OT', null, undefined]) expect(presetsFor(m)).toEqual([]);
   });
 });

@@ -1,0 +1,345 @@
+// Browser tests of the viewer's defects (issue 13, "Viewer defects" 1–7): Debian's chromium
+// driven by playwright-core against a throw-away `hounsfield serve`, with the studies of
+// e2e/make_viewer_zip.py (CT + MR, DX/CR/OT/US, SR + RT plan) uploaded through the upload page.
+// Run alone with `node e2e/viewer.mjs` (needs web/out); run.mjs runs it after its own steps.
+// Exit code 0 when every step passed, 1 otherwise. Screenshots go to test-artifacts/ (repo root).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { launchBrowser, PYTHON, REPO, startServer, USERS } from './harness.mjs';
+
+const ARTIFACTS = path.join(REPO, 'test-artifacts');
+const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
+const STEP_TIMEOUT = 30000;
+
+const results = [];
+let page;
+let failed = false;
+
+// Each step opens what it needs, so every defect is reported even when another fails.
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, status: 'passed', ms: Date.now() - t0 });
+    console.log(`  ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (err) {
+    failed = true;
+    results.push({ name, status: 'failed', error: String(err?.stack ?? err) });
+    console.log(`  FAIL ${name}\n${String(err?.stack ?? err)}`);
+    if (page) await page.screenshot({ path: path.join(ARTIFACTS, `failure-viewer-${name.replace(/\W+/g, '_')}.png`) }).catch(() => {});
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+async function openStudy(base, uid) {
+  await page.goto(`${base}/viewer/?study=${uid}`);
+  await page.getByTestId('viewer').waitFor({ timeout: 60000 });
+}
+
+async function waitRendered(i = 0) {
+  await page.waitForSelector(`[data-testid=viewport-element-${i}][data-rendered="1"]`, { timeout: 60000 });
+}
+
+/** Show a series (by its number in the overlay/panel label) in the active viewport. */
+async function showSeries(number) {
+  await page.locator('[data-testid=series-item]', { hasText: `#${number} ` }).click();
+}
+
+/** Each pane: canvas drawing size, its on-screen size × devicePixelRatio, zoom shown and zoom true. */
+async function paneGeometry(n) {
+  return page.evaluate((count) => {
+    const out = [];
+    for (let i = 0; i < count; i += 1) {
+      const el = document.querySelector(`[data-testid=viewport-element-${i}]`);
+      const canvas = el?.querySelector('canvas');
+      const vp = window.__hf.viewport(i);
+      const image = vp?.getCornerstoneImage?.();
+      const rect = canvas.getBoundingClientRect();
+      const dpr = window.devicePixelRatio;
+      const shown = /缩放: (\d+)%/.exec(document.querySelector(`[data-testid=overlay-wl-${i}]`)?.textContent ?? '');
+      // A fitted image fills the pane in one direction: screen pixels per image pixel.
+      const fit = image ? Math.min(rect.width / image.columns, rect.height / image.rows) : null;
+      out.push({
+        i,
+        drawing: [canvas.width, canvas.height],
+        screen: [rect.width * dpr, rect.height * dpr],
+        zoomShown: shown ? Number(shown[1]) : null,
+        zoomFit: fit === null ? null : Math.round(fit * 100),
+      });
+    }
+    return out;
+  }, n);
+}
+
+async function assertUndistorted(n, label) {
+  // The observer fires after layout; wait until every canvas matches (or fail with the numbers).
+  await page
+    .waitForFunction(
+      (count) => {
+        for (let i = 0; i < count; i += 1) {
+          const c = document.querySelector(`[data-testid=viewport-element-${i}] canvas`);
+          const el = document.querySelector(`[data-testid=viewport-element-${i}]`);
+          if (!c || el?.dataset.rendered !== '1') return false;
+          const r = c.getBoundingClientRect();
+          if (Math.abs(c.width - r.width * devicePixelRatio) > 1 || Math.abs(c.height - r.height * devicePixelRatio) > 1) return false;
+        }
+        return true;
+      },
+      n,
+      { timeout: 10000 },
+    )
+    .catch(() => {});
+  // The readout follows the render after the resize.
+  await page.waitForTimeout(200);
+  const panes = await paneGeometry(n);
+  for (const p of panes) {
+    assert(
+      Math.abs(p.drawing[0] - p.screen[0]) <= 1 && Math.abs(p.drawing[1] - p.screen[1]) <= 1,
+      `${label}, pane ${p.i}: canvas ${p.drawing.join('×')} drawn, ${p.screen.map((v) => v.toFixed(1)).join('×')} on screen`,
+    );
+    assert(p.zoomShown !== null && p.zoomFit !== null, `${label}, pane ${p.i}: zoom shown`);
+    assert(Math.abs(p.zoomShown - p.zoomFit) <= 1, `${label}, pane ${p.i}: zoom shown ${p.zoomShown}%, true ${p.zoomFit}%`);
+  }
+}
+
+/** The text Cornerstone draws on the image (SVG annotation layer) of a viewport. */
+async function svgText(i = 0) {
+  return page.evaluate(
+    (idx) =>
+      Array.from(document.querySelectorAll(`[data-testid=viewport-element-${idx}] svg text`))
+        .map((t) => t.textContent)
+        .join(' | '),
+    i,
+  );
+}
+
+async function drag(fromDx, fromDy, toDx, toDy, i = 0) {
+  const box = await page.getByTestId(`viewport-element-${i}`).boundingBox();
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  await page.mouse.move(cx + fromDx, cy + fromDy);
+  await page.mouse.down();
+  await page.mouse.move(cx + toDx, cy + toDy, { steps: 10 });
+  await page.mouse.up();
+}
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const server = await startServer({ webDir: WEB_OUT });
+  const userData = mkdtempSync(path.join(os.tmpdir(), 'hf-chromium-'));
+  const context = await launchBrowser(chromium, userData, { width: 1600, height: 900 });
+  const consoleErrors = [];
+  try {
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(STEP_TIMEOUT);
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    const base = server.base;
+    const patientId = `VW${Date.now() % 100000}`;
+    const zipPath = path.join(userData, 'viewer.zip');
+    let studies;
+
+    await step('viewer fixtures uploaded', async () => {
+      const r = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_viewer_zip.py'), zipPath, patientId], { encoding: 'utf8' });
+      assert(r.status === 0, `zip built: ${r.stderr}`);
+      studies = JSON.parse(r.stdout);
+      await page.goto(`${base}/login/`);
+      await page.fill('input[name=username]', USERS.admin.username);
+      await page.fill('input[name=password]', USERS.admin.password);
+      await page.getByTestId('login-submit').click();
+      await page.waitForURL(/\/studies\/$/);
+      await page.goto(`${base}/upload/`);
+      await page.getByTestId('file-input').setInputFiles(zipPath);
+      await page.locator('[data-testid=upload-item][data-state=done], [data-testid=upload-item][data-state=failed]').first().waitFor({ timeout: 60000 });
+      const stored = await page.locator('[data-testid=upload-result][data-status=stored]').count();
+      assert(stored === 13, `13 instances stored, got ${stored}`);
+    });
+
+    await step('W/L readout shows the file window exactly (400/40)', async () => {
+      await openStudy(base, studies.ct);
+      await waitRendered(0);
+      await page.waitForFunction(() => /W: \d+ L: -?\d+/.test(document.querySelector('[data-testid=overlay-wl-0]')?.textContent ?? ''));
+      const text = (await page.getByTestId('overlay-wl-0').textContent()) ?? '';
+      assert(text.includes('W: 400 L: 40'), `readout: ${text}`);
+      // A preset reads back as itself.
+      await page.keyboard.press('5'); // abdomen 400/40
+      await page.keyboard.press('2'); // mediastinum 350/50
+      await page.waitForFunction(() => (document.querySelector('[data-testid=overlay-wl-0]')?.textContent ?? '').includes('W: 350 L: 50'));
+    });
+
+    await step('layouts 1×1, 1×2, 2×2: canvases undistorted, zoom readout true', async () => {
+      await openStudy(base, studies.ct);
+      await waitRendered(0);
+      await assertUndistorted(1, '1×1');
+      await page.getByTestId('layout-1x2').click();
+      await waitRendered(1);
+      await assertUndistorted(2, '1×2');
+      await page.getByTestId('layout-2x2').click();
+      await waitRendered(3);
+      await assertUndistorted(4, '2×2');
+      await shot('viewer-2x2-undistorted');
+      await page.getByTestId('toggle-panel').click();
+      await assertUndistorted(4, '2×2 without the side panel');
+      await page.getByTestId('toggle-panel').click();
+      await page.getByTestId('layout-1x1').click();
+      await assertUndistorted(1, 'back to 1×1');
+    });
+
+    await step('CT presets for CT only: none for MR', async () => {
+      await openStudy(base, studies.ct);
+      await waitRendered(0);
+      assert(await page.getByTestId('preset-lung').isVisible(), 'lung preset offered for CT');
+      await page.getByTestId('viewport-0').click();
+      await showSeries(3); // MR
+      await page.waitForFunction(() => /: 3\b/.test(document.querySelector('[data-testid=viewport-0]')?.textContent ?? ''));
+      await waitRendered(0);
+      assert((await page.locator('[data-testid^=preset-]').count()) === 0, 'no CT presets for MR');
+      const wl = await page.getByTestId('overlay-wl-0').textContent();
+      await page.keyboard.press('1');
+      await page.waitForTimeout(200);
+      assert((await page.getByTestId('overlay-wl-0').textContent()) === wl, 'key 1 does not apply the lung window to MR');
+    });
+
+    await step('measurement labels on the image are Chinese', async () => {
+      await openStudy(base, studies.ct);
+      await waitRendered(0);
+      await page.getByTestId('tool-ellipse').click();
+      await drag(-60, -40, 30, 30);
+      await page.locator('[data-testid=measurement][data-tool=EllipticalROI]').waitFor();
+      await page.waitForFunction(() => /均值/.test(Array.from(document.querySelectorAll('[data-testid=viewport-element-0] svg text')).map((t) => t.textContent).join(' ')));
+      const text = await svgText(0);
+      for (const word of ['面积', '均值', '标准差']) assert(text.includes(word), `"${word}" drawn: ${text}`);
+      for (const word of ['Area', 'Mean', 'Std Dev', 'Max', 'Min']) assert(!text.includes(word), `no "${word}": ${text}`);
+      assert(/HU/.test(text), `HU unit: ${text}`);
+      await shot('viewer-roi-zh');
+    });
+
+    await step('arrow annotation text is typed in a dialog', async () => {
+      await openStudy(base, studies.ct);
+      await waitRendered(0);
+      await page.getByTestId('tool-arrow').click();
+      await drag(40, 40, 90, 70);
+      const dialog = page.getByTestId('annotation-text-dialog');
+      await dialog.waitFor();
+      assert(((await dialog.textContent()) ?? '').includes('标注文字'), 'dialog in Chinese');
+      await page.getByTestId('annotation-text-input').fill('结节 A');
+      await page.getByTestId('annotation-text-ok').click();
+      await dialog.waitFor({ state: 'detached' });
+      await page.waitForFunction(() => /结节 A/.test(Array.from(document.querySelectorAll('[data-testid=viewport-element-0] svg text')).map((t) => t.textContent).join(' ')));
+      const row = page.locator('[data-testid=measurement][data-tool=ArrowAnnotate]');
+      assert(((await row.textContent()) ?? '').includes('结节 A'), 'listed with its text');
+      // Cancel removes the new arrow: still one.
+      await drag(-90, 60, -40, 90);
+      await dialog.waitFor();
+      await page.getByTestId('annotation-text-cancel').click();
+      await dialog.waitFor({ state: 'detached' });
+      await page.waitForTimeout(200);
+      assert((await row.count()) === 1, 'cancelled arrow not kept');
+      await page.getByTestId('tool-windowLevel').click();
+      await shot('viewer-arrow-text');
+    });
+
+    /** The newest length's label on the image (after drawing a 120 px horizontal line). */
+    async function drawLength() {
+      await page.getByTestId('tool-length').click();
+      const before = await page.locator('[data-testid=measurement][data-tool=Length]').count();
+      await drag(-60, 0, 60, 0);
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=measurement][data-tool=Length]').length === n + 1, before);
+      await page.getByTestId('tool-windowLevel').click();
+      await page.waitForTimeout(100);
+      const zoomText = (await page.getByTestId('overlay-wl-0').textContent()) ?? '';
+      const zoom = Number(/缩放: (\d+)%/.exec(zoomText)?.[1]) / 100;
+      const listed = (await page.locator('[data-testid=measurement][data-tool=Length]').last().textContent()) ?? '';
+      return { image: await svgText(0), listed, imagePixels: 120 / zoom };
+    }
+
+    await step('DX/CR lengths: Pixel Spacing, then Imager Pixel Spacing with the caveat, else px', async () => {
+      await openStudy(base, studies.xr);
+      await waitRendered(0);
+      // DX with Imager Pixel Spacing 0.2 mm only: mm, with the caveat.
+      const dx = await drawLength();
+      const mm = Number(/([\d.]+) mm/.exec(dx.listed)?.[1]);
+      assert(Number.isFinite(mm), `DX length in mm: ${dx.listed}`);
+      assert(Math.abs(mm - dx.imagePixels * 0.2) < dx.imagePixels * 0.2 * 0.05, `DX length ${mm} mm ≈ ${(dx.imagePixels * 0.2).toFixed(1)}`);
+      assert(dx.image.includes('mm') && dx.image.includes('探测器像素间距'), `DX label with the caveat: ${dx.image}`);
+      assert(dx.listed.includes('探测器像素间距'), `DX list row with the caveat: ${dx.listed}`);
+      await shot('viewer-dx-length');
+      // CR with Pixel Spacing 0.5 (and Imager Pixel Spacing 0.6): Pixel Spacing wins, no caveat.
+      await showSeries(2);
+      await page.waitForFunction(() => /: 2\b/.test(document.querySelector('[data-testid=viewport-0]')?.textContent ?? ''));
+      await waitRendered(0);
+      const cr = await drawLength();
+      const crMm = Number(/([\d.]+) mm/.exec(cr.listed)?.[1]);
+      assert(Math.abs(crMm - cr.imagePixels * 0.5) < cr.imagePixels * 0.5 * 0.05, `CR length ${cr.listed} ≈ ${(cr.imagePixels * 0.5).toFixed(1)} mm`);
+      assert(!cr.listed.includes('探测器'), `no caveat with Pixel Spacing: ${cr.listed}`);
+      // No spacing at all: px.
+      await showSeries(3);
+      await page.waitForFunction(() => /: 3\b/.test(document.querySelector('[data-testid=viewport-0]')?.textContent ?? ''));
+      await waitRendered(0);
+      const ot = await drawLength();
+      assert(/\d px/.test(ot.listed) && !ot.listed.includes('mm'), `px without spacing: ${ot.listed}`);
+    });
+
+    await step('no CT presets for DX, CR or US', async () => {
+      await openStudy(base, studies.xr);
+      await waitRendered(0);
+      for (const n of [1, 4]) {
+        await showSeries(n);
+        await page.waitForFunction((k) => new RegExp(`: ${k}\\b`).test(document.querySelector('[data-testid=viewport-0]')?.textContent ?? ''), n);
+        assert((await page.locator('[data-testid^=preset-]').count()) === 0, `no CT presets for series ${n}`);
+      }
+    });
+
+    await step('unknown study: a localized message, not a code', async () => {
+      await page.goto(`${base}/viewer/?study=1.2.826.0.1.3680043.8.498.1`);
+      const alert = page.getByTestId('viewer-error');
+      await alert.waitFor({ timeout: 60000 });
+      const text = (await alert.textContent()) ?? '';
+      assert(text.includes('未找到该检查'), `message: ${text}`);
+      assert(!/study_not_found|not_found|_/.test(text), `no raw code: ${text}`);
+    });
+
+    await step('SR shows its text, RT plan says what it is', async () => {
+      await openStudy(base, studies.objects);
+      const sr = page.getByTestId('non-image-0');
+      await sr.waitFor({ timeout: 60000 });
+      const srText = (await sr.textContent()) ?? '';
+      assert(srText.includes('结构化报告'), `SR named: ${srText}`);
+      assert(srText.includes(studies.srText), `SR text shown: ${srText}`);
+      assert(srText.includes('Finding') || srText.includes('所见'), `concept name shown: ${srText}`);
+      await shot('viewer-sr');
+      await showSeries(11);
+      await page.waitForFunction(() => /放疗计划/.test(document.querySelector('[data-testid=non-image-0]')?.textContent ?? ''));
+      assert((await page.getByText('图像加载失败').count()) === 0, 'no "image failed" for non-image objects');
+    });
+
+    await step('no script errors and no CSP violations', async () => {
+      const bad = consoleErrors.filter((m) => /Content Security Policy|pageerror|Refused to/i.test(m));
+      assert(bad.length === 0, `console: ${bad.join('\n')}`);
+    });
+  } finally {
+    writeFileSync(path.join(ARTIFACTS, 'e2e-viewer-results.json'), JSON.stringify({ results, consoleErrors }, null, 2));
+    await context.close();
+    rmSync(userData, { recursive: true, force: true });
+    if (failed) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
+    await server.stop();
+  }
+  const passed = results.filter((r) => r.status === 'passed').length;
+  console.log(`\n${passed}/${results.length} viewer browser steps passed${failed ? ' — FAILED' : ''}`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
