@@ -24,6 +24,7 @@ from hounsfield.monitoring import router as monitoring_router
 from hounsfield.monitoring.edge import RateLimitMiddleware, SecurityHeadersMiddleware
 from hounsfield.monitoring.middleware import RequestContextMiddleware
 from hounsfield.notifications import router as notifications_router
+from hounsfield.patients import router as patients_router
 from hounsfield.schedule import scheduler
 from hounsfield.studies import router as studies_router
 from hounsfield.users import router as users_router
@@ -85,6 +86,7 @@ def create_app() -> FastAPI:
     app.include_router(dicomweb_export.router)
     app.include_router(ai_router.router)
     app.include_router(notifications_router.router)
+    app.include_router(patients_router.router)
     # Outermost last: the request context (id, client address, access log) wraps the
     # security headers, which wrap the rate limit, so a 429 is logged and has its headers.
     app.add_middleware(RateLimitMiddleware)

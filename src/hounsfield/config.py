@@ -266,6 +266,22 @@ class WorkerSettings(BaseModel):
         return self
 
 
+class PatientSettings(BaseModel):
+    encryption_keys: SecretStr | None = Field(
+        None,
+        description="AES-256-GCM keys of the national ID and phone at rest, as "
+        "`id:base64key,...` (32-byte keys, the first encrypts, the others still decrypt). "
+        "Required in production; embedded mode generates one under "
+        "`<data_dir>/secrets/patient-keys/`. Rotation: docs/patients.md.",
+    )
+    hash_key: SecretStr | None = Field(
+        None,
+        description="Keys the HMAC that finds a patient by national ID or phone (32+ "
+        "characters, not an encryption key). Required in production; embedded mode generates "
+        "`<data_dir>/secrets/patient-hash.key`.",
+    )
+
+
 class NotificationSettings(BaseModel):
     """Channels of notifications (in-app is always on); a channel without its settings is off."""
 
@@ -380,6 +396,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     worker: WorkerSettings = WorkerSettings()
     notifications: NotificationSettings = NotificationSettings()
+    patients: PatientSettings = PatientSettings()
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -17,6 +17,13 @@ from hounsfield.notifications.models import (
     Preference,
     PushSubscription,
 )
+from hounsfield.patients.models import (
+    PatientMerge,
+    PatientRecord,
+    PatientSearchTerm,
+    Reconciliation,
+    Visit,
+)
 from hounsfield.studies.models import Instance, Patient, Series, Study
 from hounsfield.users.models import Group, Role, RolePermission, User, user_groups, user_roles
 from hounsfield.worker import OutboxEntry
@@ -42,14 +49,19 @@ __all__ = [
     "NotificationEvent",
     "OutboxEntry",
     "Patient",
+    "PatientMerge",
+    "PatientRecord",
+    "PatientSearchTerm",
     "Preference",
     "PushSubscription",
+    "Reconciliation",
     "RefreshToken",
     "Role",
     "RolePermission",
     "Series",
     "Study",
     "User",
+    "Visit",
     "user_groups",
     "user_roles",
 ]

@@ -23,6 +23,7 @@ MIN_LENGTH = 32
 # bandit B105: a file name under data_dir, not a secret.
 TOKEN_KEY_FILE = "token.key"  # nosec B105
 DEIDENTIFICATION_KEY_FILE = "deidentification.key"
+PATIENT_HASH_KEY_FILE = "patient-hash.key"
 
 _create_lock = threading.Lock()
 
@@ -43,6 +44,16 @@ def deidentification_key(settings: Settings) -> str:
         settings.deidentification_key,
         DEIDENTIFICATION_KEY_FILE,
         "HOUNSFIELD_DEIDENTIFICATION_KEY",
+    )
+
+
+def patient_hash_key(settings: Settings) -> str:
+    """The HMAC secret that finds patients by national ID or phone (patients/crypto.py)."""
+    return _secret(
+        settings,
+        settings.patients.hash_key,
+        PATIENT_HASH_KEY_FILE,
+        "HOUNSFIELD_PATIENTS__HASH_KEY",
     )
 
 

@@ -1068,3 +1068,8 @@ def _index_fields(ds: Dataset) -> dict[str, Any]:
             "photometric_interpretation": _text(ds, "PhotometricInterpretation", 16),
         },
     }
+
+
+# Domains that react to stored instances register their hooks when imported; importing
+# them here makes every process that ingests (API, DICOM listener, worker) register them.
+import hounsfield.patients.reconcile  # noqa: E402,F401  (patient records of new studies)

@@ -44,6 +44,9 @@ class Patient(Base):
     name_search: Mapped[str] = mapped_column(String(1024), default="")
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(16), default="")
+    # The hospital's record of this person (patients/models.py), set when the first study
+    # arrives; a merge of records moves it. None: anonymous, or indexed before records.
+    patient_record_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

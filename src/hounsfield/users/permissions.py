@@ -8,6 +8,7 @@ from enum import StrEnum
 class Permission(StrEnum):
     patient_read = "patient:read"
     patient_write = "patient:write"
+    patient_read_sensitive = "patient:read_sensitive"
     image_read = "image:read"
     image_retrieve = "image:retrieve"
     image_create = "image:create"
@@ -33,6 +34,7 @@ class Permission(StrEnum):
 DESCRIPTIONS: dict[Permission, str] = {
     Permission.patient_read: "View patients, visits and their demographics",
     Permission.patient_write: "Register and edit patients and visits",
+    Permission.patient_read_sensitive: "See patients' national ID and phone unmasked",
     Permission.image_read: "Search and view studies and images",
     Permission.image_retrieve: "Retrieve whole DICOM objects and bulk data (WADO-RS/URI)",
     Permission.image_create: "Store images (upload, STOW-RS, import)",
@@ -59,6 +61,9 @@ P = Permission
 
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
     "admin": ("Administrator: every permission", frozenset(Permission)),
+    # patient:read_sensitive (national ID and phone in full) only where the work needs it:
+    # nurses register patients and call them, so they check and see both; doctors and
+    # technicians identify a patient by name, MRN and birth date and see them masked.
     "doctor": (
         "Radiologist / physician: reads images, reports, uses AI",
         frozenset(
@@ -80,6 +85,11 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
     ),
     "nurse": (
         "Nurse: registers patients and visits, views images and final reports",
-        frozenset({P.patient_read, P.patient_write, P.image_read, P.order_read, P.report_read}),
+        frozenset(
+            {
+                P.patient_read, P.patient_write, P.patient_read_sensitive, P.image_read,
+                P.order_read, P.report_read,
+            }
+        ),
     ),
 }  # fmt: skip

@@ -1,0 +1,529 @@
+"""The Patients service: records, search, a patient's studies, visits and timeline.
+
+Reads are audited through the journal (`patient.query`, `patient.read`), changes inside
+their transaction (`patient.create`, `.update`, `.delete`), each with the record's id.
+The national ID and phone leave this module masked unless the caller may read them in
+full (`patient:read_sensitive`); they are decrypted only to be shown or masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from hounsfield.audit import service as audit
+from hounsfield.audit.service import Actor
+from hounsfield.auth import scope
+from hounsfield.config import get_settings
+from hounsfield.db import utcnow
+from hounsfield.errors import Conflict, NotFound
+from hounsfield.patients import crypto, search
+from hounsfield.patients.hooks import TIMELINE_PROVIDERS, TimelineEntry, register_timeline_provider
+from hounsfield.patients.models import PatientRecord, PatientSearchTerm, Reconciliation, Visit
+from hounsfield.patients.schemas import PatientCreate, PatientRead, PatientUpdate, VisitCreate
+from hounsfield.patients.validation import (
+    MESSAGES,
+    PatientFieldInvalid,
+    check_birth_date,
+    check_icd10,
+    mask,
+    national_id_birth_date,
+    normalize_national_id,
+    normalize_phone,
+)
+from hounsfield.studies.models import Patient as DicomPatient
+from hounsfield.studies.models import Study
+from hounsfield.users.permissions import Permission
+
+SortKey = Literal[
+    "name", "-name", "created_at", "-created_at", "mrn", "-mrn", "birth_date", "-birth_date"
+]
+SORTS: dict[str, Any] = {
+    "name": PatientRecord.sort_name,
+    "created_at": PatientRecord.created_at,
+    "mrn": PatientRecord.mrn,
+    "birth_date": PatientRecord.birth_date,
+}
+SEARCHED_FIELDS = ("mrn", "name_ideographic", "name_alphabetic", "name_phonetic")
+GENERATED_MRN_PREFIX = "HF"
+
+
+class PatientNotFound(NotFound):
+    """No such patient."""
+
+    code = "patient_not_found"
+
+
+class VersionConflict(Conflict):
+    """Someone else changed this patient since you read it; reload and try again."""
+
+    code = "version_conflict"
+
+
+class MrnTaken(Conflict):
+    """This MRN is already in use for this issuer."""
+
+    code = "mrn_taken"
+
+
+def can_read_sensitive(actor: Actor | None) -> bool:
+    permissions: frozenset[str] = getattr(actor, "permissions", frozenset())
+    return Permission.patient_read_sensitive.value in permissions
+
+
+# -- shaping ---------------------------------------------------------------------------
+
+
+def display_name(patient: PatientRecord) -> str:
+    """`张三丰 (Zhang Sanfeng)`; either form alone when the other is missing."""
+    chinese = patient.name_ideographic.replace("^", "")
+    latin = " ".join(part for part in patient.name_alphabetic.split("^") if part)
+    if chinese and latin:
+        return f"{chinese} ({latin})"
+    return chinese or latin or patient.name_phonetic.replace("^", " ")
+
+
+def secrets_of(patient: PatientRecord) -> tuple[str | None, str | None]:
+    """The national ID and phone in clear."""
+    if patient.key_id is None:
+        return None, None
+    ring = crypto.keyring(get_settings())
+    national_id = phone = None
+    if patient.national_id_enc:
+        national_id = ring.decrypt(patient.key_id, "national_id", patient.national_id_enc)
+    if patient.phone_enc:
+        phone = ring.decrypt(patient.key_id, "phone", patient.phone_enc)
+    return national_id, phone
+
+
+def to_read(patient: PatientRecord, *, sensitive: bool, flagged: bool) -> PatientRead:
+    national_id, phone = secrets_of(patient)
+    if not sensitive:
+        national_id = mask(national_id) if national_id else None
+        phone = mask(phone) if phone else None
+    return PatientRead(
+        id=patient.id,
+        mrn=patient.mrn,
+        issuer=patient.issuer,
+        name=display_name(patient),
+        name_ideographic=patient.name_ideographic,
+        name_alphabetic=patient.name_alphabetic,
+        name_phonetic=patient.name_phonetic,
+        sex=patient.sex,
+        birth_date=patient.birth_date,
+        national_id=national_id,
+        phone=phone,
+        address=patient.address,
+        allergies=patient.allergies,
+        notes=patient.notes,
+        version=patient.version,
+        created_at=patient.created_at,
+        updated_at=patient.updated_at,
+        needs_reconciliation=flagged,
+    )
+
+
+def flagged_ids(session: Session, ids: Iterable[int]) -> set[int]:
+    """Which of these patients have a study waiting for reconciliation."""
+    wanted = list(ids)
+    if not wanted:
+        return set()
+    found = session.scalars(
+        select(Reconciliation.patient_id)
+        .where(Reconciliation.patient_id.in_(wanted), Reconciliation.resolved_at.is_(None))
+        .distinct()
+    )
+    return set(found)
+
+
+# -- writing ---------------------------------------------------------------------------
+
+
+def set_secrets(patient: PatientRecord, national_id: str | None, phone: str | None) -> None:
+    """Encrypt both with the current key (one key id per row) and hash them for search."""
+    settings = get_settings()
+    ring = crypto.keyring(settings)
+    patient.key_id = ring.current if (national_id or phone) else None
+    patient.national_id_enc = ring.encrypt("national_id", national_id) if national_id else None
+    patient.phone_enc = ring.encrypt("phone", phone) if phone else None
+    patient.national_id_hash = (
+        crypto.keyed_hash(settings, "national_id", national_id) if national_id else None
+    )
+    patient.phone_hash = crypto.keyed_hash(settings, "phone", phone) if phone else None
+
+
+def refresh_terms(session: Session, patient: PatientRecord) -> None:
+    """Rewrite the patient's search terms and sort name from its current fields."""
+    patient.sort_name = search.sort_name(patient.name_ideographic, patient.name_alphabetic)
+    session.flush()
+    session.execute(delete(PatientSearchTerm).where(PatientSearchTerm.patient_id == patient.id))
+    found = search.terms(
+        search.Searchable(
+            mrn=patient.mrn,
+            name_ideographic=patient.name_ideographic,
+            name_alphabetic=patient.name_alphabetic,
+            name_phonetic=patient.name_phonetic,
+            national_id_hash=patient.national_id_hash,
+            phone_hash=patient.phone_hash,
+        )
+    )
+    if found:
+        session.execute(
+            insert(PatientSearchTerm), [{"term": t, "patient_id": patient.id} for t in found]
+        )
+
+
+def _ensure_mrn_free(session: Session, mrn: str, issuer: str, *, english: bool) -> None:
+    taken = session.scalar(
+        select(PatientRecord.id).where(PatientRecord.mrn == mrn, PatientRecord.issuer == issuer)
+    )
+    if taken is not None:
+        raise MrnTaken(MESSAGES["mrn_taken"][1 if english else 0])
+
+
+def audit_change(
+    session: Session, action: str, actor: Actor | None, patient: PatientRecord, **detail: Any
+) -> None:
+    audit.record(
+        session,
+        action,
+        actor,
+        resource_type="patient",
+        resource_id=str(patient.id),
+        patient_id=patient.mrn,
+        detail=detail,
+    )
+
+
+def new_record(
+    session: Session, values: dict[str, Any], national_id: str | None, phone: str | None
+) -> PatientRecord:
+    """Insert a record (MRN generated from its id when none is given) with its terms."""
+    generate = not values.get("mrn")
+    patient = PatientRecord(**{**values, "mrn": values.get("mrn") or f"~{utcnow().timestamp()}"})
+    set_secrets(patient, national_id, phone)
+    session.add(patient)
+    session.flush()
+    if generate:
+        patient.mrn = f"{GENERATED_MRN_PREFIX}{patient.id:08d}"
+        clash = session.scalar(
+            select(func.count()).where(
+                PatientRecord.mrn == patient.mrn,
+                PatientRecord.issuer == patient.issuer,
+                PatientRecord.id != patient.id,
+            )
+        )
+        if clash:
+            patient.mrn = f"{patient.mrn}-{patient.id}"
+    refresh_terms(session, patient)
+    return patient
+
+
+def create_patient(
+    session: Session, actor: Actor | None, body: PatientCreate, *, english: bool = False
+) -> PatientRecord:
+    national_id = (
+        normalize_national_id(body.national_id, english=english) if body.national_id else None
+    )
+    phone = normalize_phone(body.phone, english=english) if body.phone else None
+    check_birth_date(national_id, body.birth_date, english=english)
+    values = body.model_dump(exclude={"national_id", "phone"})
+    if values["birth_date"] is None and national_id:
+        values["birth_date"] = national_id_birth_date(national_id)
+    if body.mrn:
+        _ensure_mrn_free(session, body.mrn, body.issuer, english=english)
+    patient = new_record(session, values, national_id, phone)
+    audit_change(session, "patient.create", actor, patient, fields=sorted(body.model_fields_set))
+    return patient
+
+
+def get_record(session: Session, patient_id: int, *, lock: bool = False) -> PatientRecord:
+    query = select(PatientRecord).where(
+        PatientRecord.id == patient_id, PatientRecord.deleted_at.is_(None)
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    patient = session.scalar(query)
+    if patient is None:
+        raise PatientNotFound()
+    return patient
+
+
+def read_patient(session: Session, actor: Actor | None, patient_id: int) -> PatientRead:
+    patient = get_record(session, patient_id)
+    sensitive = can_read_sensitive(actor)
+    shown = to_read(patient, sensitive=sensitive, flagged=bool(flagged_ids(session, [patient.id])))
+    audit.record_now(
+        "patient.read",
+        actor,
+        resource_type="patient",
+        resource_id=str(patient.id),
+        patient_id=patient.mrn,
+        detail={"sensitive": sensitive},
+    )
+    return shown
+
+
+def update_patient(
+    session: Session,
+    actor: Actor | None,
+    patient_id: int,
+    body: PatientUpdate,
+    *,
+    english: bool = False,
+) -> PatientRecord:
+    patient = get_record(session, patient_id, lock=True)
+    if body.version != patient.version:
+        raise VersionConflict(details={"current_version": patient.version})
+    sent = body.model_fields_set - {"version"}
+    national_id, phone = secrets_of(patient)
+    if "national_id" in sent:
+        national_id = (
+            normalize_national_id(body.national_id, english=english) if body.national_id else None
+        )
+    if "phone" in sent:
+        phone = normalize_phone(body.phone, english=english) if body.phone else None
+    birth_date = body.birth_date if "birth_date" in sent else patient.birth_date
+    check_birth_date(national_id, birth_date, english=english)
+    plain = {n: getattr(body, n) for n in sent - {"national_id", "phone"}}
+    plain = {n: v for n, v in plain.items() if v is not None or n == "birth_date"}
+    mrn, issuer = plain.get("mrn", patient.mrn), plain.get("issuer", patient.issuer)
+    if (mrn, issuer) != (patient.mrn, patient.issuer):
+        _ensure_mrn_free(session, mrn, issuer, english=english)
+    for name, value in plain.items():
+        setattr(patient, name, value)
+    if sent & {"national_id", "phone"}:
+        set_secrets(patient, national_id, phone)
+    patient.version += 1
+    if sent & {*SEARCHED_FIELDS, "national_id", "phone"}:
+        refresh_terms(session, patient)
+    audit_change(session, "patient.update", actor, patient, fields=sorted(sent))
+    return patient
+
+
+def delete_patient(session: Session, actor: Actor | None, patient_id: int) -> None:
+    """Soft delete: hidden from lists and reads at once; its studies stay in the archive."""
+    patient = get_record(session, patient_id, lock=True)
+    patient.deleted_at = utcnow()
+    patient.version += 1
+    audit_change(session, "patient.delete", actor, patient)
+
+
+# -- search ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientFilters:
+    q: str | None = None
+    sex: str | None = None
+    birth_date: date | None = None
+
+
+def _exact_hashes(q: str) -> list[str]:
+    """The keyed hashes q may be: a national ID, a phone number (only if it is one)."""
+    settings = get_settings()
+    found = []
+    for kind, normalize, mark in (
+        ("national_id", normalize_national_id, "n"),
+        ("phone", normalize_phone, "p"),
+    ):
+        try:
+            value = normalize(q)
+        except PatientFieldInvalid:  # not this kind of number
+            continue
+        found.append(search.hash_term(mark, crypto.keyed_hash(settings, kind, value)))
+    return found
+
+
+def _conditions(filters: PatientFilters) -> list[ColumnElement[bool]] | None:
+    """The WHERE of a search; None when q can match nothing."""
+    where: list[ColumnElement[bool]] = [PatientRecord.deleted_at.is_(None)]
+    if filters.q and filters.q.strip():
+        ids = search.matching_ids(filters.q, _exact_hashes(filters.q.strip()))
+        if ids is None:
+            return None
+        where.append(PatientRecord.id.in_(ids))
+    if filters.sex is not None:
+        where.append(PatientRecord.sex == filters.sex)
+    if filters.birth_date is not None:
+        where.append(PatientRecord.birth_date == filters.birth_date)
+    return where
+
+
+def search_records(
+    session: Session, filters: PatientFilters, *, sort: str, limit: int, offset: int
+) -> tuple[list[PatientRecord], int]:
+    """One page of matching records, and how many match in all."""
+    where = _conditions(filters)
+    if where is None:
+        return [], 0
+    total = session.scalar(select(func.count(PatientRecord.id)).where(*where)) or 0
+    column = SORTS[sort.lstrip("-")]
+    descending = sort.startswith("-")
+    order = [column.desc(), PatientRecord.id.desc()] if descending else [column, PatientRecord.id]
+    rows = session.scalars(
+        select(PatientRecord).where(*where).order_by(*order).limit(limit).offset(offset)
+    ).all()
+    return list(rows), int(total)
+
+
+def list_patients(
+    session: Session,
+    actor: Actor | None,
+    filters: PatientFilters,
+    *,
+    sort: str = "name",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[PatientRead], int]:
+    rows, total = search_records(session, filters, sort=sort, limit=limit, offset=offset)
+    sensitive = can_read_sensitive(actor)
+    flagged = flagged_ids(session, (p.id for p in rows))
+    items = [to_read(p, sensitive=sensitive, flagged=p.id in flagged) for p in rows]
+    used = sorted(k for k, v in vars(filters).items() if v not in (None, ""))
+    audit.record_now(
+        "patient.query",
+        actor,
+        resource_type="patient",
+        detail={
+            "filters": used,
+            "sort": sort,
+            "total": total,
+            "patient_ids": [p.id for p in rows],
+            "sensitive": sensitive,
+        },
+    )
+    return items, total
+
+
+# -- studies, visits, timeline ---------------------------------------------------------
+
+
+def studies_of(session: Session, patient_id: int) -> list[Study]:
+    """Every study of the record's DICOM patients the caller may read, newest first."""
+    return list(
+        session.scalars(
+            select(Study)
+            .join(DicomPatient, Study.patient_pk == DicomPatient.id)
+            .where(
+                DicomPatient.patient_record_id == patient_id,
+                Study.deleted_at.is_(None),
+                scope.visible(),
+            )
+            .order_by(
+                Study.study_date.is_(None),
+                Study.study_date.desc(),
+                Study.study_time.desc(),
+                Study.received_at.desc(),
+            )
+        )
+    )
+
+
+def list_studies(session: Session, actor: Actor | None, patient_id: int) -> list[Study]:
+    patient = get_record(session, patient_id)
+    studies = studies_of(session, patient.id)
+    audit.record_now(
+        "patient.read",
+        actor,
+        resource_type="patient",
+        resource_id=str(patient.id),
+        patient_id=patient.mrn,
+        detail={"part": "studies", "returned": len(studies)},
+    )
+    return studies
+
+
+def list_visits(session: Session, actor: Actor | None, patient_id: int) -> list[Visit]:
+    patient = get_record(session, patient_id)
+    visits = session.scalars(
+        select(Visit)
+        .where(Visit.patient_id == patient.id)
+        .order_by(Visit.visit_date.desc(), Visit.id.desc())
+    ).all()
+    audit.record_now(
+        "patient.read",
+        actor,
+        resource_type="patient",
+        resource_id=str(patient.id),
+        patient_id=patient.mrn,
+        detail={"part": "visits", "returned": len(visits)},
+    )
+    return list(visits)
+
+
+def create_visit(
+    session: Session, actor: Actor | None, patient_id: int, body: VisitCreate, *, english: bool
+) -> Visit:
+    patient = get_record(session, patient_id)
+    values = body.model_dump()
+    if values["icd10_code"]:
+        values["icd10_code"] = check_icd10(values["icd10_code"], english=english)
+    visit = Visit(patient_id=patient.id, **values)
+    session.add(visit)
+    session.flush()
+    audit_change(session, "patient.visit_create", actor, patient, visit_id=visit.id)
+    return visit
+
+
+VISIT_TITLES = {"outpatient": "门诊", "inpatient": "住院", "emergency": "急诊", "physical": "体检"}
+
+
+def _visit_entries(session: Session, patient_id: int) -> Sequence[TimelineEntry]:
+    visits = session.scalars(select(Visit).where(Visit.patient_id == patient_id))
+    return [
+        TimelineEntry(
+            kind="visit",
+            at=v.visit_date,
+            title=" ".join(
+                p
+                for p in (VISIT_TITLES.get(v.visit_type, v.visit_type), v.department, v.diagnosis)
+                if p
+            ),
+            ref=str(v.id),
+        )
+        for v in visits
+    ]
+
+
+def _study_entries(session: Session, patient_id: int) -> Sequence[TimelineEntry]:
+    return [
+        TimelineEntry(
+            kind="study",
+            at=s.study_date or s.received_at,
+            title=" ".join(p for p in ("/".join(s.modalities), s.study_description) if p),
+            ref=s.study_instance_uid,
+        )
+        for s in studies_of(session, patient_id)
+    ]
+
+
+register_timeline_provider("visits", _visit_entries)
+register_timeline_provider("studies", _study_entries)
+
+
+def _moment(at: datetime | date) -> datetime:
+    if isinstance(at, datetime):
+        return at
+    return datetime(at.year, at.month, at.day, tzinfo=UTC)
+
+
+def timeline(session: Session, actor: Actor | None, patient_id: int) -> list[TimelineEntry]:
+    """Visits, studies and what other domains register (orders, reports), newest first."""
+    patient = get_record(session, patient_id)
+    entries = [e for provider in TIMELINE_PROVIDERS.values() for e in provider(session, patient.id)]
+    entries.sort(key=lambda e: _moment(e.at), reverse=True)
+    audit.record_now(
+        "patient.read",
+        actor,
+        resource_type="patient",
+        resource_id=str(patient.id),
+        patient_id=patient.mrn,
+        detail={"part": "timeline", "returned": len(entries)},
+    )
+    return entries
