@@ -19,6 +19,7 @@ from hounsfield.ai import runtime, service
 from hounsfield.ai.algorithms import lung_ct
 from hounsfield.ai.models import AiRun
 from hounsfield.db import transaction
+from hounsfield.studies import service as studies_service
 from hounsfield.worker import pending_count, shutdown_local_pool
 from tests.ai.helpers import dciodvfy_errors
 from tests.ai.test_e2e import finished_run, retrieve, store
@@ -90,7 +91,8 @@ def test_the_algorithm_runs_on_arrival_by_rule_and_stores_its_seg(
     head = ct_datasets(hu[:2], BodyPartExamined="HEAD")  # another body part: no run
     store(head)
     datasets = ct_datasets(hu)
-    store(datasets)
+    with studies_service.transfer():  # one association or request: one refresh at its end
+        store(datasets)
     for _ in range(10):  # the refresh queues the run, which may land in a fresh pool
         shutdown_local_pool(wait=True)
         if pending_count() == 0:
@@ -112,3 +114,17 @@ def test_the_algorithm_runs_on_arrival_by_rule_and_stores_its_seg(
     assert dciodvfy_errors(sr, tmp_path) == []
     with transaction() as session:  # the SR and SEG series did not trigger runs of their own
         assert len(list(session.scalars(select(AiRun)))) == 1
+    assert service.on_series_complete(datasets[0].SeriesInstanceUID) == 0  # nothing new
+
+
+def test_rules_match_modality_body_part_sop_class_and_station() -> None:
+    manifest = service.parse_manifest({**service.LUNG_CT, "filters": {
+        "modalities": ["CT"], "body_parts": ["CHEST"],
+        "sop_classes": ["1.2.840.10008.5.1.4.1.1.2"], "stations": ["CT01"]}})  # fmt: skip
+    facts = {"Modality": "CT", "BodyPartExamined": "chest",
+             "SOPClassUID": "1.2.840.10008.5.1.4.1.1.2", "StationName": "ct01"}  # fmt: skip
+    assert service.matches(manifest, facts)
+    others = {"Modality": "MR", "BodyPartExamined": "HEAD", "StationName": "CT02",
+              "SOPClassUID": "1.2.840.10008.5.1.4.1.1.4"}  # fmt: skip
+    for key, other in others.items():
+        assert not service.matches(manifest, {**facts, key: other}), key

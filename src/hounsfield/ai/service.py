@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import onnx
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from hounsfield.ai import runtime
@@ -534,10 +534,12 @@ def _succeed(job: _Job, result: runtime.Result, latency_ms: float,
 
 
 def on_series_complete(series_uid: str) -> int:
-    """Queue the auto-run models whose filters match a completed series. Runs queued.
+    """Queue the auto-run models whose rules match a completed series. Runs queued.
 
-    Called once the series' refresh ran (the archive's one debounce of series changes),
-    so a transfer of N instances gives one call. A version runs once per series.
+    Called once the series' refresh ran: the archive's one debounce of series changes holds
+    a transfer's refresh until the transfer (association, request) ends, so a transfer of
+    N instances gives one call. A version runs once per series, and again only when the
+    series received instances after its last automatic run (a later transfer).
     """
     with transaction() as session:  # the common case, cheaply: no model runs by itself
         if session.scalar(select(AiModel.id).where(AiModel.auto_run.is_(True)).limit(1)) is None:
@@ -551,38 +553,53 @@ def on_series_complete(series_uid: str) -> int:
         if row is None or row[0] in NON_IMAGE_MODALITIES:
             return 0
         modality, body_part, study_uid, series_pk = row
-        sop_class = session.scalar(
-            select(Instance.sop_class_uid).where(Instance.series_pk == series_pk).limit(1)
-        )
-        facts = {"Modality": modality, "BodyPartExamined": body_part, "SOPClassUID": sop_class}
+        newest = session.execute(
+            select(Instance.sop_class_uid, Instance.received_at)
+            .where(Instance.series_pk == series_pk, Instance.deleted_at.is_(None))
+            .order_by(Instance.received_at.desc())
+            .limit(1)
+        ).first()
+        if newest is None:
+            return 0
+        indexed = {"Modality": modality, "BodyPartExamined": body_part, "SOPClassUID": newest[0]}
+        facts = _SeriesFacts(session, study_uid, series_uid, indexed)
         queued = 0
         for model in session.scalars(select(AiModel).where(AiModel.auto_run.is_(True))):
-            version = (
-                session.get(AiModelVersion, model.active_version_id)
-                if model.active_version_id
-                else None
-            )
+            version = session.get(AiModelVersion, model.active_version_id or uuid.UUID(int=0))
             if version is None or not version.enabled:
                 continue
             manifest = Manifest.model_validate_json(version.manifest)
-            # The station is checked on the images themselves when the run starts.
-            if not matches(
-                manifest.model_copy(
-                    update={"filters": manifest.filters.model_copy(update={"stations": []})}
-                ),
-                facts,
-            ):
+            if not matches(manifest, facts.for_filters(manifest)):
                 continue
-            done = session.scalar(
-                select(AiRun.id).where(
+            last_run = session.scalar(
+                select(func.max(AiRun.created_at)).where(
                     AiRun.model_version_id == version.id, AiRun.series_instance_uid == series_uid
                 )
             )
-            if done:
+            if last_run is not None and newest[1] <= last_run:
                 continue
             request_run(session, None, model.name, study_uid, series_uid, triggered_by="auto")
             queued += 1
         return queued
+
+
+class _SeriesFacts:
+    """What the rules look at: the index's columns, and StationName (read from the newest
+    instance's header only when a rule names stations: the index does not keep it)."""
+
+    def __init__(self, session: Session, study_uid: str, series_uid: str,
+                 indexed: dict[str, Any]) -> None:  # fmt: skip
+        self._session, self._study, self._series = session, study_uid, series_uid
+        self._facts = indexed
+
+    def for_filters(self, manifest: Manifest) -> dict[str, Any]:
+        if manifest.filters.stations and "StationName" not in self._facts:
+            from hounsfield.studies import objects
+
+            ref = refs.instances(self._session, self._study, self._series)[-1]
+            header = objects.dataset(ref, stop_before_pixels=True, cache_it=False)
+            self._facts["StationName"] = header.get("StationName", "")
+        return self._facts
 
 
 # -- review -------------------------------------------------------------------------------------
