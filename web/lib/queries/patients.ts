@@ -1,0 +1,126 @@
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api } from '@/lib/api/client';
+import type { Page } from '@/lib/api/types';
+import type {
+  MergeResult,
+  Patient,
+  PatientBody,
+  PatientStudy,
+  Reconciliation,
+  TimelineItem,
+} from '@/lib/patients/types';
+
+export interface PatientFilters {
+  q: string;
+  sex: string;
+  birth_date: string;
+  sort: string;
+  limit: number;
+  offset: number;
+}
+
+export const DEFAULT_PATIENT_FILTERS: PatientFilters = {
+  q: '',
+  sex: '',
+  birth_date: '',
+  sort: 'name',
+  limit: 25,
+  offset: 0,
+};
+
+const nonEmpty = (o: object): Record<string, string | number> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== '' && v !== null && v !== undefined));
+const id = (n: number | string) => encodeURIComponent(String(n));
+
+/** GET /api/patients (patient:read): search across MRN, name, pinyin, initials, ID and phone. */
+export function usePatients(filters: PatientFilters) {
+  return useQuery({
+    queryKey: ['patients', filters],
+    queryFn: async () => (await api.get<Page<Patient>>('/api/patients', { params: nonEmpty(filters) })).data,
+    placeholderData: keepPreviousData,
+    staleTime: 0,
+  });
+}
+
+export function usePatient(patientId: string | null) {
+  return useQuery({
+    queryKey: ['patient', patientId],
+    enabled: !!patientId,
+    queryFn: async () => (await api.get<Patient>(`/api/patients/${id(patientId ?? '')}`)).data,
+    staleTime: 0,
+  });
+}
+
+export function usePatientStudies(patientId: string | null) {
+  return useQuery({
+    queryKey: ['patient', patientId, 'studies'],
+    enabled: !!patientId,
+    queryFn: async () =>
+      (await api.get<Page<PatientStudy>>(`/api/patients/${id(patientId ?? '')}/studies`)).data,
+  });
+}
+
+export function usePatientTimeline(patientId: string | null) {
+  return useQuery({
+    queryKey: ['patient', patientId, 'timeline'],
+    enabled: !!patientId,
+    queryFn: async () =>
+      (await api.get<{ items: TimelineItem[] }>(`/api/patients/${id(patientId ?? '')}/timeline`)).data,
+  });
+}
+
+/** Create (patientId null) or update; an update carries the version it was read at (409 if stale). */
+export function useSavePatient() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ patientId, body }: { patientId: number | null; body: PatientBody }) =>
+      patientId === null
+        ? (await api.post<Patient>('/api/patients', body)).data
+        : (await api.patch<Patient>(`/api/patients/${id(patientId)}`, body)).data,
+    onSuccess: (saved) => {
+      client.setQueryData(['patient', String(saved.id)], saved);
+      void client.invalidateQueries({ queryKey: ['patients'] });
+    },
+  });
+}
+
+export function useReconciliation() {
+  return useQuery({
+    queryKey: ['reconciliation'],
+    queryFn: async () => (await api.get<Page<Reconciliation>>('/api/patients/reconciliation')).data,
+    staleTime: 0,
+  });
+}
+
+export function useResolveReconciliation() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ itemId, action }: { itemId: number; action: 'keep_record' | 'accept_dicom' }) =>
+      (await api.post(`/api/patients/reconciliation/${id(itemId)}/resolve`, { action })).data,
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ['reconciliation'] });
+      void client.invalidateQueries({ queryKey: ['patient'] });
+      void client.invalidateQueries({ queryKey: ['patients'] });
+    },
+  });
+}
+
+export function useMergePatients() {
+  const client = useQueryClient();
+  const refresh = () => {
+    void client.invalidateQueries({ queryKey: ['patients'] });
+    void client.invalidateQueries({ queryKey: ['patient'] });
+    void client.invalidateQueries({ queryKey: ['reconciliation'] });
+  };
+  const merge = useMutation({
+    mutationFn: async (body: { source_id: number; target_id: number }) =>
+      (await api.post<MergeResult>('/api/patients/merge', body)).data,
+    onSuccess: refresh,
+  });
+  const undo = useMutation({
+    mutationFn: async (mergeId: number | string) =>
+      (await api.post(`/api/patients/merges/${id(mergeId)}/undo`)).data,
+    onSuccess: refresh,
+  });
+  return { merge, undo };
+}
