@@ -125,6 +125,12 @@ bench-archive: install-dev
 profile: install-dev
 	$(BIN)/python bench/archive_bench.py --only hounsfield --runs 1 --profile var/profile $(BENCH_ARGS)
 
+# Patient search on 1,000,000 synthetic patients, SQLite then MariaDB: p50/p95 per kind of
+# query (docs/patients.md). Loading takes minutes; BENCH_ARGS="--n 200000" for a quicker run.
+.PHONY: bench-patients
+bench-patients: install-dev
+	$(BIN)/python bench/patient_search.py --db sqlite --db mariadb $(BENCH_ARGS)
+
 # SECURITY I9 in depth: sqlmap with every technique (time-based and stacked queries too),
 # every parameter and level-3 header, any DBMS, against QIDO-RS and the user and audit
 # searches of a live server (several minutes; `make test` runs a quick subset).

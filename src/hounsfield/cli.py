@@ -22,7 +22,9 @@ app = typer.Typer(
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="Inspect the audit trail.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+patients_app = typer.Typer(help="Manage patient records.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(patients_app, name="patients")
 
 
 def _settings_or_exit() -> Settings:
@@ -290,6 +292,47 @@ def audit_verify() -> None:
         err=True,
     )
     raise typer.Exit(1)
+
+
+@patients_app.command("rotate-key")
+def patients_rotate_key(
+    new_key: Annotated[
+        bool,
+        typer.Option(
+            "--new-key/--no-new-key",
+            help="Embedded mode: generate a new key first (it becomes current).",
+        ),
+    ] = True,
+) -> None:
+    """Re-encrypt every national ID and phone with the current key (docs/patients.md).
+
+    Embedded mode generates the new key under <data_dir>/secrets/patient-keys/. With keys in
+    HOUNSFIELD_PATIENTS__ENCRYPTION_KEYS, put the new key first there, restart, then run this;
+    remove the old key only after it reports 0 records left.
+    """
+    from hounsfield.audit import service as audit
+    from hounsfield.db import transaction
+    from hounsfield.patients import crypto
+    from hounsfield.patients.service import reencrypt_batch
+
+    settings = _settings_or_exit()
+    directory = crypto.generated_key_dir(settings)
+    if new_key and directory is not None:
+        crypto.add_generated_key(directory)
+    current = crypto.keyring(settings).current
+    total = 0
+    while True:
+        with transaction(write=True) as session:
+            done = reencrypt_batch(session)
+            if done:
+                audit.record(
+                    session, "patient.rotate_key", None, resource_type="patient",
+                    detail={"key_id": current, "records": done},
+                )  # fmt: skip
+        total += done
+        if not done:
+            break
+    typer.echo(f"{total} patient records re-encrypted with key {current}; 0 records left")
 
 
 def main() -> None:  # pragma: no cover

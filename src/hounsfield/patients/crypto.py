@@ -58,7 +58,16 @@ class Keyring:
         return plain.decode("utf-8")
 
 
-def keyring(settings: Settings) -> Keyring:
+def keyring(settings: Settings, *, needs: str | None = None) -> Keyring:
+    """The keyring; reloaded once when it lacks key `needs` (another process rotated)."""
+    ring = _keyring(settings)
+    if needs is not None and needs not in ring.keys:
+        forget()
+        ring = _keyring(settings)
+    return ring
+
+
+def _keyring(settings: Settings) -> Keyring:
     configured = settings.patients.encryption_keys
     if configured is not None:
         return _parse_keyring(configured.get_secret_value())
@@ -125,11 +134,23 @@ def generated_key_dir(settings: Settings) -> Path | None:
 
 def keyed_hash(settings: Settings, kind: str, value: str) -> str:
     """HMAC-SHA256 of a normalized value, per kind (a phone never matches an ID)."""
-    key = patient_hash_key(settings).encode("utf-8")
-    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_hash_key(settings), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def _hash_key(settings: Settings) -> bytes:
+    # Cached per settings object: finding the key file costs a path resolution per call.
+    key = _hash_keys.get(id(settings))
+    if key is None or key[0] is not settings:
+        key = (settings, patient_hash_key(settings).encode("utf-8"))
+        _hash_keys[id(settings)] = key
+    return key[1]
+
+
+_hash_keys: dict[int, tuple[Settings, bytes]] = {}
 
 
 def forget() -> None:
     """Drop cached keyrings (after a key is added, and in tests)."""
     _parse_keyring.cache_clear()
     _generated_keyring.cache_clear()
+    _hash_keys.clear()

@@ -62,6 +62,11 @@ def _char_readings(char: str) -> tuple[str, ...]:
     return tuple(sorted(readings)) or (char,)
 
 
+@lru_cache(maxsize=65536)
+def _usual_reading(char: str) -> str:
+    return fold(lazy_pinyin(char)[0]) or char
+
+
 def _readings(chars: str) -> list[tuple[str, ...]]:
     return [_char_readings(c) for c in chars]
 
@@ -132,7 +137,7 @@ def sort_name(ideographic: str, alphabetic: str) -> str:
     """The name the list sorts by: the pinyin of the Chinese name, else the Latin name."""
     chars = "".join(_components(ideographic))
     if chars:
-        return "".join(lazy_pinyin(chars))[:200] + chars
+        return ("".join(_usual_reading(c) for c in chars) + chars)[:200]
     return fold(alphabetic)
 
 

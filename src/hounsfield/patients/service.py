@@ -92,7 +92,7 @@ def secrets_of(patient: PatientRecord) -> tuple[str | None, str | None]:
     """The national ID and phone in clear."""
     if patient.key_id is None:
         return None, None
-    ring = crypto.keyring(get_settings())
+    ring = crypto.keyring(get_settings(), needs=patient.key_id)
     national_id = phone = None
     if patient.national_id_enc:
         national_id = ring.decrypt(patient.key_id, "national_id", patient.national_id_enc)
@@ -527,3 +527,23 @@ def timeline(session: Session, actor: Actor | None, patient_id: int) -> list[Tim
         detail={"part": "timeline", "returned": len(entries)},
     )
     return entries
+
+
+# -- key rotation ----------------------------------------------------------------------
+
+
+def reencrypt_batch(session: Session, limit: int = 500) -> int:
+    """Re-encrypt up to `limit` records made with an older key; returns how many.
+
+    The keyed hashes stay (their key never rotates), so search is unaffected."""
+    current = crypto.keyring(get_settings()).current
+    rows = session.scalars(
+        select(PatientRecord)
+        .where(PatientRecord.key_id.is_not(None), PatientRecord.key_id != current)
+        .order_by(PatientRecord.id)
+        .limit(limit)
+        .with_for_update()
+    ).all()
+    for patient in rows:
+        set_secrets(patient, *secrets_of(patient))
+    return len(rows)
