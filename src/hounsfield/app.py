@@ -24,13 +24,16 @@ from hounsfield.monitoring import router as monitoring_router
 from hounsfield.monitoring.edge import RateLimitMiddleware, SecurityHeadersMiddleware
 from hounsfield.monitoring.middleware import RequestContextMiddleware
 from hounsfield.notifications import router as notifications_router
+from hounsfield.orders import router as orders_router
 from hounsfield.patients import router as patients_router
 from hounsfield.schedule import scheduler
+from hounsfield.statistics import router as statistics_router
 from hounsfield.studies import router as studies_router
 from hounsfield.users import router as users_router
 from hounsfield.users import service as users_service
 from hounsfield.webui import install as install_webui
 from hounsfield.worker import requeuer, shutdown_local_pool
+from hounsfield.worklist import router as worklist_router
 
 
 @asynccontextmanager
@@ -87,6 +90,9 @@ def create_app() -> FastAPI:
     app.include_router(ai_router.router)
     app.include_router(notifications_router.router)
     app.include_router(patients_router.router)
+    app.include_router(orders_router.router)
+    app.include_router(worklist_router.router)
+    app.include_router(statistics_router.router)
     # Outermost last: the request context (id, client address, access log) wraps the
     # security headers, which wrap the rate limit, so a 429 is logged and has its headers.
     app.add_middleware(RateLimitMiddleware)

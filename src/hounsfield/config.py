@@ -202,6 +202,20 @@ class DicomwebSettings(BaseModel):
     )
 
 
+class WorklistSettings(BaseModel):
+    """The reading worklist."""
+
+    claim_minutes: int = Field(
+        30, ge=1, le=24 * 60,
+        description="How long a reader's claim on a study lasts (renewed by claiming again).",
+    )  # fmt: skip
+    timezone: str = Field(
+        "Asia/Shanghai",
+        description="The hospital's time zone (IANA name): Modality Worklist dates and times, "
+        "and study dates when arriving studies are matched to orders.",
+    )
+
+
 class AuditSettings(BaseModel):
     """The audit trail: sealing, and the export to an ATNA syslog collector (PS3.15 A.5)."""
 
@@ -393,6 +407,7 @@ class Settings(BaseSettings):
     dicom: DicomSettings = DicomSettings()
     dicomweb: DicomwebSettings = DicomwebSettings()
     audit: AuditSettings = AuditSettings()
+    worklist: WorklistSettings = WorklistSettings()
     http: HttpSettings = HttpSettings()
     worker: WorkerSettings = WorkerSettings()
     notifications: NotificationSettings = NotificationSettings()

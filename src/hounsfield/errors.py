@@ -13,6 +13,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 class HounsfieldError(Exception):
     status_code = 500
     code = "internal_error"  # stable and machine-readable: the UI translates by it
+    # The message in English where the default message is zh-CN; the handler answers with
+    # it when Accept-Language prefers English.
+    english: str | None = None
 
     def __init__(
         self,
@@ -20,13 +23,21 @@ class HounsfieldError(Exception):
         *,
         details: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        english: str | None = None,
     ) -> None:
         super().__init__(message or self.__class__.__doc__ or self.code)
         self.details = details
         self.headers = headers
+        if english is not None:
+            self.english = english
 
     def message_for(self, accept_language: str | None) -> str:
-        """The message in the client's language (domains with zh-CN texts override this)."""
+        """The message in the client's language (domains with zh-CN texts override this):
+        `english` when the client prefers English and the error has one."""
+        from hounsfield.ingest.outcome import language
+
+        if self.english and language(accept_language) == "en":
+            return self.english
         return str(self)
 
 
@@ -115,8 +126,8 @@ _HTTP_CODES = {
 
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(HounsfieldError)
-    async def _domain(_request: Request, exc: HounsfieldError) -> JSONResponse:
-        message = exc.message_for(_request.headers.get("accept-language"))
+    async def _domain(request: Request, exc: HounsfieldError) -> JSONResponse:
+        message = exc.message_for(request.headers.get("accept-language"))
         body = error_body(exc.code, message, exc.details)
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 

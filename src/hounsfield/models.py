@@ -17,6 +17,7 @@ from hounsfield.notifications.models import (
     Preference,
     PushSubscription,
 )
+from hounsfield.orders.models import Order
 from hounsfield.patients.models import (
     PatientMerge,
     PatientRecord,
@@ -27,6 +28,7 @@ from hounsfield.patients.models import (
 from hounsfield.studies.models import Instance, Patient, Series, Study
 from hounsfield.users.models import Group, Role, RolePermission, User, user_groups, user_roles
 from hounsfield.worker import OutboxEntry
+from hounsfield.worklist.models import Reading
 
 __all__ = [
     "AiFinding",
@@ -47,6 +49,7 @@ __all__ = [
     "Instance",
     "Notification",
     "NotificationEvent",
+    "Order",
     "OutboxEntry",
     "Patient",
     "PatientMerge",
@@ -54,6 +57,7 @@ __all__ = [
     "PatientSearchTerm",
     "Preference",
     "PushSubscription",
+    "Reading",
     "Reconciliation",
     "RefreshToken",
     "Role",

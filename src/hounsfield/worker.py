@@ -68,6 +68,7 @@ def _make_celery() -> Celery:
             "hounsfield.dimse.tasks",
             "hounsfield.ingest.tasks",
             "hounsfield.notifications.tasks",
+            "hounsfield.orders.tasks",
             "hounsfield.schedule",
             "hounsfield.ai.tasks",
         ),

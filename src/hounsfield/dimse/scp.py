@@ -99,12 +99,11 @@ _SERVICE_CLASSES: dict[str, set[str]] = {
 
 
 def worklist_items(session: Session, identifier: Dataset) -> list[Dataset]:
-    """Scheduled procedure steps matching a Modality Worklist query (PS3.4 K.6).
+    """Scheduled procedure steps matching a Modality Worklist query (PS3.4 K.6): the
+    imaging orders still scheduled (orders/mwl.py), in the character set asked for."""
+    from hounsfield.orders import mwl
 
-    The seam for the patients/orders domain: until imaging orders exist, the worklist is
-    empty, which is a correct answer (C-FIND success, no matches).
-    """
-    return []
+    return mwl.worklist_items(session, identifier, _charset_for(identifier))
 
 
 @dataclass
@@ -393,6 +392,11 @@ def _on_find(
     if sop_class == str(ModalityWorklistInformationFind):
         with transaction() as session:
             items = worklist_items(session, identifier)
+        audit.record_access(
+            "dimse.find", peer.actor, resource_type="query", resource_id="WORKLIST",
+            detail={"calling_ae": peer.calling_ae, "keys": sorted(_filters(identifier)),
+                    "matches": len(items)},
+        )  # fmt: skip
         for item in items:
             yield PENDING, item
         return

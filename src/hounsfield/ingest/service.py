@@ -58,6 +58,7 @@ from hounsfield.dicom.parse import (
 from hounsfield.errors import Conflict
 from hounsfield.ingest import hooks
 from hounsfield.ingest.outcome import Ids, Outcome
+from hounsfield.orders import tasks as _orders_tasks  # noqa: F401  (registers arrival matching)
 from hounsfield.storage import StorageUnavailable, get_storage
 from hounsfield.studies import derived
 from hounsfield.studies.models import ANONYMOUS_ISSUER_PREFIX, Instance, Patient, Series, Study

@@ -16,6 +16,8 @@ class Permission(StrEnum):
     image_export = "image:export"
     order_read = "order:read"
     order_write = "order:write"
+    worklist_assign = "worklist:assign"
+    statistics_read = "statistics:read"
     report_read = "report:read"
     report_write = "report:write"
     report_approve = "report:approve"
@@ -42,6 +44,8 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.image_export: "Export studies (incl. de-identified exports)",
     Permission.order_read: "View imaging orders and the worklist",
     Permission.order_write: "Schedule and edit imaging orders",
+    Permission.worklist_assign: "Assign worklist studies to readers and release others' claims",
+    Permission.statistics_read: "View department statistics (volumes, turnaround, workload)",
     Permission.report_read: "Read reports",
     Permission.report_write: "Write and submit reports",
     Permission.report_approve: "Approve (sign) and amend reports",
@@ -71,6 +75,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
                 P.patient_read, P.image_read, P.image_retrieve, P.image_export, P.order_read,
                 P.report_read, P.report_write, P.report_approve,
                 P.ai_read, P.ai_run, P.ai_review, P.device_read,
+                P.worklist_assign, P.statistics_read,
             }
         ),
     ),

@@ -4,6 +4,50 @@
  */
 
 export interface paths {
+    "/api/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Api Keys
+         * @description Every API key (never the key itself), revoked and expired ones too.
+         */
+        get: operations["list_api_keys_api_api_keys_get"];
+        put?: never;
+        /**
+         * Create Api Key
+         * @description Create a service account with one role and its API key. The key is shown only here.
+         */
+        post: operations["create_api_key_api_api_keys_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Api Key
+         * @description Revoke a key at once; its service account is disabled.
+         */
+        delete: operations["revoke_api_key_api_api_keys__key_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -18,6 +62,26 @@ export interface paths {
         get: operations["search_audit_api_audit_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/break-glass": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Break Glass
+         * @description Emergency access to every study for a while, with a reason: a Security Alert.
+         */
+        post: operations["break_glass_api_auth_break_glass_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -95,7 +159,7 @@ export interface paths {
         put?: never;
         /**
          * Change Password
-         * @description Change one's own password; every other session of the account ends.
+         * @description Change one's own password; every session of the account ends (log in again).
          */
         post: operations["change_password_api_auth_password_post"];
         delete?: never;
@@ -235,6 +299,27 @@ export interface paths {
         get: operations["get_job_api_dimse_jobs__job_id__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Groups
+         * @description Groups (departments) that scope what their members read.
+         */
+        get: operations["list_groups_api_groups_get"];
+        put?: never;
+        /** Create Group */
+        post: operations["create_group_api_groups_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -905,6 +990,7 @@ export interface paths {
         /**
          * Metrics
          * @description Prometheus metrics (request counts and latency by route template and status).
+         *     Public in embedded mode; in production it needs `HOUNSFIELD_HTTP__METRICS_TOKEN`.
          */
         get: operations["metrics_metrics_get"];
         put?: never;
@@ -939,6 +1025,93 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ApiKeyCreate */
+        ApiKeyCreate: {
+            /**
+             * Expires In Days
+             * @default 90
+             */
+            expires_in_days: number;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+        };
+        /** ApiKeyCreated */
+        ApiKeyCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Key
+             * @description Shown once: send it as `Authorization: Bearer <key>`.
+             */
+            key: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Role */
+            role: string;
+            /**
+             * Username
+             * @description The service account that audit events name.
+             */
+            username: string;
+        };
+        /** ApiKeyRead */
+        ApiKeyRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Role */
+            role: string;
+            /**
+             * Username
+             * @description The service account that audit events name.
+             */
+            username: string;
+        };
         /** AuditEventRead */
         AuditEventRead: {
             /** Action */
@@ -976,6 +1149,35 @@ export interface components {
             resource_type: string | null;
             /** Seq */
             seq: number | null;
+        };
+        /** BreakGlassClaim */
+        BreakGlassClaim: {
+            /**
+             * Minutes
+             * @description How long the emergency access lasts.
+             * @default 60
+             */
+            minutes: number;
+            /**
+             * Reason
+             * @description Why, for the audit trail.
+             */
+            reason: string;
+        };
+        /** BreakGlassRead */
+        BreakGlassRead: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
         };
         /** DeviceCreate */
         DeviceCreate: {
@@ -1089,6 +1291,28 @@ export interface components {
             status?: number | null;
             /** Success */
             success: boolean;
+        };
+        /** GroupCreate */
+        GroupCreate: {
+            /**
+             * Department
+             * @description InstitutionalDepartmentName it reads.
+             */
+            department: string;
+            /** Name */
+            name: string;
+        };
+        /** GroupRead */
+        GroupRead: {
+            /** Department */
+            department: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -1497,6 +1721,11 @@ export interface components {
              * @default
              */
             display_name: string;
+            /**
+             * Groups
+             * @description Groups (departments) by name.
+             */
+            groups?: string[];
             /** Password */
             password: string;
             /** Roles */
@@ -1517,6 +1746,8 @@ export interface components {
             demo: boolean;
             /** Display Name */
             display_name: string;
+            /** Groups */
+            groups: string[];
             /**
              * Id
              * Format: uuid
@@ -1536,6 +1767,11 @@ export interface components {
             active?: boolean | null;
             /** Display Name */
             display_name?: string | null;
+            /**
+             * Groups
+             * @description Groups by name; [] unscopes the user.
+             */
+            groups?: string[] | null;
             /** Password */
             password?: string | null;
             /** Roles */
@@ -1563,6 +1799,88 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_api_keys_api_api_keys_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyRead"][];
+                };
+            };
+        };
+    };
+    create_api_key_api_api_keys_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_api_key_api_api_keys__key_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     search_audit_api_audit_get: {
         parameters: {
             query?: {
@@ -1589,6 +1907,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_AuditEventRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    break_glass_api_auth_break_glass_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BreakGlassClaim"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakGlassRead"];
                 };
             };
             /** @description Validation Error */
@@ -2033,6 +2384,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_groups_api_groups_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupRead"][];
+                };
+            };
+        };
+    };
+    create_group_api_groups_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupRead"];
                 };
             };
             /** @description Validation Error */
