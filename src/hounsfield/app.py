@@ -19,6 +19,7 @@ from hounsfield.dicomweb import router as dicomweb_router
 from hounsfield.dimse import router as dimse_router
 from hounsfield.dimse import scp as dicom_scp
 from hounsfield.errors import install_handlers
+from hounsfield.hl7 import listener as hl7_listener
 from hounsfield.ingest import router as ingest_router
 from hounsfield.monitoring import router as monitoring_router
 from hounsfield.monitoring.edge import RateLimitMiddleware, SecurityHeadersMiddleware
@@ -45,9 +46,11 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     if not get_settings().redis_url and processes.leads():
         scheduler.start()
     dicom_scp.start_embedded()  # the DICOM listener, in embedded mode only
+    hl7_listener.start_embedded()  # the HL7 listener, in embedded mode when a port is set
     try:
         yield
     finally:
+        hl7_listener.stop_embedded()
         dicom_scp.stop_embedded()  # in-flight associations finish first
         scheduler.stop()
         requeuer.stop()

@@ -141,6 +141,17 @@ def dicom(
 
 
 @app.command()
+def hl7() -> None:
+    """Run the HL7 v2 (MLLP) listener for the hospital information system on its own."""
+    from hounsfield.hl7 import listener
+    from hounsfield.logging import configure
+
+    settings = _settings_or_exit()
+    configure(settings.log_level, settings.log_json)
+    listener.serve()
+
+
+@app.command()
 def beat() -> None:
     """Run Celery beat: periodic maintenance (orphan sweep, purges) for the workers."""
     from hounsfield import schedule  # sets the beat schedule on the Celery app

@@ -216,6 +216,29 @@ class WorklistSettings(BaseModel):
     )
 
 
+class Hl7Settings(BaseModel):
+    """HL7 v2 over MLLP from the hospital information system (patients and orders)."""
+
+    port: int | None = Field(
+        None, ge=1, le=65535,
+        description="MLLP listening port; unset: no listener inside `serve` (embedded mode). "
+        "`hounsfield hl7` runs one on its own (port 2575 when unset).",
+    )  # fmt: skip
+    host: str = Field("127.0.0.1", description="Bind address of the MLLP listener.")
+    allowed_peers: list[str] = Field(
+        ["127.0.0.1/32", "::1/128"],
+        description="Networks (CIDR) allowed to connect: MLLP has no authentication, so "
+        "only the hospital system's addresses belong here.",
+    )
+    encoding: str = Field(
+        "utf-8", description="Character encoding of received messages (e.g. `gb18030`)."
+    )
+    max_message_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest message accepted; a larger frame is refused."
+    )
+    timeout_s: float = Field(60, gt=0, description="Idle timeout of an MLLP connection.")
+
+
 class AuditSettings(BaseModel):
     """The audit trail: sealing, and the export to an ATNA syslog collector (PS3.15 A.5)."""
 
@@ -408,6 +431,7 @@ class Settings(BaseSettings):
     dicomweb: DicomwebSettings = DicomwebSettings()
     audit: AuditSettings = AuditSettings()
     worklist: WorklistSettings = WorklistSettings()
+    hl7: Hl7Settings = Hl7Settings()
     http: HttpSettings = HttpSettings()
     worker: WorkerSettings = WorkerSettings()
     notifications: NotificationSettings = NotificationSettings()

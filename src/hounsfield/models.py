@@ -10,6 +10,7 @@ from hounsfield.audit.models import (
 from hounsfield.auth.models import ApiKey, BreakGlass, RefreshToken
 from hounsfield.db import Base
 from hounsfield.dimse.models import Device, DimseJob
+from hounsfield.hl7.models import Hl7Message
 from hounsfield.notifications.models import (
     Delivery,
     Notification,
@@ -46,6 +47,7 @@ __all__ = [
     "Device",
     "DimseJob",
     "Group",
+    "Hl7Message",
     "Instance",
     "Notification",
     "NotificationEvent",

@@ -69,6 +69,8 @@ class Order(Base):
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     station_ae: Mapped[str] = mapped_column(String(16), default="")
     status: Mapped[str] = mapped_column(String(16), default=OrderStatus.scheduled)
+    # ORC-2 of an order placed by the hospital system over HL7 (how its changes find it).
+    placer_order_number: Mapped[str | None] = mapped_column(String(32), unique=True)
     # One order per study: a study answers at most one order (a second match is refused).
     study_instance_uid: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -323,3 +323,51 @@ def unmatched_studies(
         detail={"filters": ["unmatched"], "returned": len(rows), "total": total},
     )  # fmt: skip
     return [(s, p) for s, p in rows], int(total)
+
+
+# -- orders placed by the hospital system (HL7 ORM / OMI, hl7/service.py) -----------------
+
+
+def by_placer_number(session: Session, placer_number: str) -> Order | None:
+    return session.scalar(
+        select(Order).where(Order.placer_order_number == placer_number).with_for_update()
+    )
+
+
+def upsert_from_his(
+    session: Session, actor: Actor | None, existing: Order | None, patient_id: int, facts: Any
+) -> Order:
+    """Schedule (existing None) or change an order the hospital system placed. `facts` is
+    an hl7.messages.OrderFacts; its fields go through OrderCreate's checks like the API's."""
+    data = OrderCreate.model_validate(
+        {
+            "patient_id": patient_id, "procedure": facts.procedure, "modality": facts.modality,
+            "body_part": facts.body_part, "priority": facts.priority,
+            "clinical_question": facts.clinical_question,
+            "ordering_doctor": facts.ordering_doctor,
+            "ordering_department": facts.ordering_department,
+            "patient_source": facts.patient_source, "scheduled_at": facts.scheduled_at,
+        }
+    )  # fmt: skip
+    if existing is None:
+        order = create_order(session, actor, data)
+        order.placer_order_number = facts.placer_number
+        session.flush()
+        return order
+    if existing.status != OrderStatus.scheduled.value:
+        raise InvalidOrderTransition(
+            f"已{existing.status}的检查申请不能再修改",
+            english=f"An order that is {existing.status} can no longer change",
+            details={"from": existing.status, "to": "changed"},
+        )
+    for name, value in data.model_dump(exclude={"accession_number", "station_ae"}).items():
+        setattr(existing, name, value)
+    mrn = order_patients.facts(session, patient_id).mrn
+    _audit(session, "order.update", actor, existing, mrn)
+    session.flush()
+    return existing
+
+
+def cancel_from_his(session: Session, actor: Actor | None, order: Order) -> Order:
+    """Cancel an order on the hospital system's word (409 once it completed)."""
+    return change_status(session, actor, order.id, OrderStatus.cancelled)

@@ -1,4 +1,4 @@
-"""imaging_orders and study_readings: orders, the Modality Worklist and the reading worklist
+"""imaging_orders, study_readings, hl7_messages: orders, the two worklists, HL7 intake
 
 Revision ID: 0015_orders_worklist
 Revises: 0014_patients
@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("scheduled_at", When, nullable=False),
         sa.Column("station_ae", sa.String(16), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("placer_order_number", sa.String(32), nullable=True),
         sa.Column("study_instance_uid", sa.String(64), nullable=True),
         sa.Column("created_at", When, nullable=False),
         sa.Column("updated_at", When, nullable=False),
@@ -48,6 +49,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("accession_number", name=op.f("uq_imaging_orders_accession_number")),
         sa.UniqueConstraint(
             "study_instance_uid", name=op.f("uq_imaging_orders_study_instance_uid")
+        ),
+        sa.UniqueConstraint(
+            "placer_order_number", name=op.f("uq_imaging_orders_placer_order_number")
         ),
     )
     op.create_index(
@@ -82,8 +86,27 @@ def upgrade() -> None:
     )  # fmt: skip
     op.create_index("ix_study_readings_status", "study_readings", ["status"])
     op.create_index("ix_study_readings_assigned_to_id", "study_readings", ["assigned_to_id"])
+    op.create_table(
+        "hl7_messages",
+        sa.Column("id", BigId, autoincrement=True, nullable=False),
+        sa.Column("received_at", When, nullable=False),
+        sa.Column("peer", sa.String(64), nullable=False),
+        sa.Column("sending_application", sa.String(64), nullable=False),
+        sa.Column("control_id", sa.String(64), nullable=False),
+        sa.Column("message_type", sa.String(32), nullable=False),
+        sa.Column("ack_code", sa.String(2), nullable=False),
+        sa.Column("reason_code", sa.String(64), nullable=False),
+        sa.Column("reason", sa.String(255), nullable=False),
+        sa.Column("raw", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_hl7_messages")),
+    )
+    op.create_index(
+        "ix_hl7_messages_sender_control_id", "hl7_messages", ["sending_application", "control_id"]
+    )
+    op.create_index("ix_hl7_messages_ack_code", "hl7_messages", ["ack_code", "received_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("hl7_messages")
     op.drop_table("study_readings")
     op.drop_table("imaging_orders")
