@@ -99,7 +99,7 @@ def test_adt_registers_updates_and_merges(mllp: Callable[..., list[str]]) -> Non
         adt("A04", "C1"),
         adt("A01", "C2", other),
         adt("A08", "C3", updated),
-        adt("A40", "C4", PID, "MRG|MRN-OLD^^^HOSP^MR"),
+        adt("A40", "C4", updated, "MRG|MRN-OLD^^^HOSP^MR"),
     )
     assert [msa(a)[:2] for a in acks] == [["AA", "C1"], ["AA", "C2"], ["AA", "C3"], ["AA", "C4"]]
     assert acks[0].startswith("MSH|^~\\&|HOUNSFIELD||HIS|HOSP|")

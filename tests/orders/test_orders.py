@@ -176,3 +176,23 @@ def test_a_second_matching_order_leaves_the_study_unmatched(
     with transaction(write=True) as session:
         assert service.match_arrival(session, uid) is None
         assert session.scalar(select(Order.id).where(Order.study_instance_uid == uid)) is None
+
+
+def test_a_patient_merge_moves_orders_and_the_timeline_shows_them(
+    make_record: Callable[..., Any], make_order: Callable[..., Any]
+) -> None:
+    from hounsfield.patients import merge as patients_merge
+    from hounsfield.patients import service as patients_service
+
+    source, target = make_record(mrn="OLD"), make_record(mrn="NEW")
+    order = make_order(source.id)
+    with transaction(write=True) as session:
+        done = patients_merge.merge(session, None, source.id, target.id)
+        assert session.get(Order, order.id).patient_id == target.id  # type: ignore[union-attr]
+    with transaction() as session:
+        entries = patients_service.timeline(session, None, target.id)
+    assert [(e.kind, e.ref) for e in entries if e.kind == "order"] == [("order", str(order.id))]
+    with transaction(write=True) as session:
+        patients_merge.undo(session, None, done.id)
+    with transaction() as session:
+        assert session.get(Order, order.id).patient_id == source.id  # type: ignore[union-attr]

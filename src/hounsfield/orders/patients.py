@@ -7,13 +7,22 @@ Worklist hands them to the modality).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hounsfield.errors import Unprocessable
+from hounsfield.orders.models import Order
+from hounsfield.patients.hooks import (
+    MergeHook,
+    RowId,
+    TimelineEntry,
+    register_merge_hook,
+    register_timeline_provider,
+)
 from hounsfield.patients.models import PatientRecord
 from hounsfield.studies.models import Study, public_issuer
 
@@ -89,3 +98,33 @@ def record_of_study(session: Session, study: Study) -> int | None:
             PatientRecord.deleted_at.is_(None),
         )
     )
+
+
+# -- what orders plug into the patient domain -----------------------------------------------
+
+
+def _move(session: Session, source_id: int, target_id: int) -> Sequence[RowId]:
+    """A merge moves the source's orders to the target (their ids, for an undo)."""
+    ids = list(session.scalars(select(Order.id).where(Order.patient_id == source_id)))
+    if ids:
+        session.execute(update(Order).where(Order.id.in_(ids)).values(patient_id=target_id))
+    return ids
+
+
+def _restore(session: Session, source_id: int, ids: Sequence[RowId]) -> None:
+    if ids:
+        session.execute(update(Order).where(Order.id.in_(ids)).values(patient_id=source_id))
+
+
+def _timeline(session: Session, patient_id: int) -> Sequence[TimelineEntry]:
+    orders = session.scalars(select(Order).where(Order.patient_id == patient_id))
+    return [
+        TimelineEntry(
+            kind="order", at=o.scheduled_at, title=f"{o.procedure} ({o.modality})", ref=str(o.id)
+        )
+        for o in orders
+    ]
+
+
+register_merge_hook(MergeHook(name="orders", move=_move, restore=_restore))
+register_timeline_provider("orders", _timeline)
