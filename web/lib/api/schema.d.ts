@@ -4,6 +4,134 @@
  */
 
 export interface paths {
+    "/api/ai/diagnose": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Diagnose
+         * @description Queue a run of a model (name or id) on a study, series or instance.
+         */
+        post: operations["diagnose_api_ai_diagnose_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/findings/{finding_id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Review Finding
+         * @description Accept, reject or edit one finding (stored and audited).
+         */
+        post: operations["review_finding_api_ai_findings__finding_id__review_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Metrics
+         * @description Per model version over 30 days: runs, failures, latency, acceptance, labels per day.
+         */
+        get: operations["get_metrics_api_ai_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Models
+         * @description Every model with its versions; `active_version` is the one runs use.
+         */
+        get: operations["list_models_api_ai_models_get"];
+        put?: never;
+        /**
+         * Upload Model
+         * @description Register a new version: a JSON manifest and (kind onnx) the ONNX file.
+         */
+        post: operations["upload_model_api_ai_models_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ai/models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Model
+         * @description One model and its versions.
+         */
+        get: operations["get_model_api_ai_models__model_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Model
+         * @description Enable or disable a version, roll back (make an earlier version active), auto-run.
+         */
+        patch: operations["update_model_api_ai_models__model_id__patch"];
+        trace?: never;
+    };
+    "/api/ai/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Run
+         * @description A run's status, its reason when it failed, and its findings (suggestions until reviewed).
+         */
+        get: operations["get_run_api_ai_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/api-keys": {
         parameters: {
             query?: never;
@@ -320,6 +448,305 @@ export interface paths {
         put?: never;
         /** Create Group */
         post: operations["create_group_api_groups_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Notifications
+         * @description The user's notifications, newest first, with the unread count.
+         */
+        get: operations["list_notifications_api_notifications_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Preferences */
+        get: operations["get_preferences_api_notifications_preferences_get"];
+        /**
+         * Put Preferences
+         * @description Replace the user's addresses and the channels of the kinds given.
+         */
+        put: operations["put_preferences_api_notifications_preferences_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/push/key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Push Key
+         * @description The server's VAPID public key, for PushManager.subscribe().
+         */
+        get: operations["push_key_api_notifications_push_key_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/push/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Subscribe */
+        post: operations["subscribe_api_notifications_push_subscriptions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read All */
+        post: operations["read_all_api_notifications_read_all_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{notification_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read One */
+        post: operations["read_one_api_notifications__notification_id__read_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Patients
+         * @description Search patients: sorted, paged, with the total count.
+         */
+        get: operations["list_patients_api_patients_get"];
+        put?: never;
+        /**
+         * Create Patient
+         * @description Register a patient; the MRN is generated when none is given.
+         */
+        post: operations["create_patient_api_patients_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patients/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge Patients
+         * @description Move everything of the source record to the target; the source is hidden.
+         */
+        post: operations["merge_patients_api_patients_merge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patients/merges/{merge_id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo Merge
+         * @description Undo a merge: exactly what it moved goes back, and the source returns.
+         */
+        post: operations["undo_merge_api_patients_merges__merge_id__undo_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patients/reconciliation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Reconciliation
+         * @description Studies whose demographics differ from their patient record, newest first.
+         */
+        get: operations["list_reconciliation_api_patients_reconciliation_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patients/reconciliation/{item_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve Reconciliation
+         * @description Keep the record as it is, or take the study's values; returns the record.
+         */
+        post: operations["resolve_reconciliation_api_patients_reconciliation__item_id__resolve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patients/{patient_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Patient */
+        get: operations["get_patient_api_patients__patient_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Patient
+         * @description Soft delete: the record is hidden; its studies stay in the archive.
+         */
+        delete: operations["delete_patient_api_patients__patient_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Patient
+         * @description Change the fields sent; `version` must be the one read (else 409 version_conflict).
+         */
+        patch: operations["update_patient_api_patients__patient_id__patch"];
+        trace?: never;
+    };
+    "/api/patients/{patient_id}/studies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Studies
+         * @description Every study of the patient, newest first (the viewer's priors).
+         */
+        get: operations["list_studies_api_patients__patient_id__studies_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patients/{patient_id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Timeline
+         * @description Visits, studies (and orders and reports once those domains register), newest first.
+         */
+        get: operations["get_timeline_api_patients__patient_id__timeline_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patients/{patient_id}/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Visits */
+        get: operations["list_visits_api_patients__patient_id__visits_get"];
+        put?: never;
+        /** Create Visit */
+        post: operations["create_visit_api_patients__patient_id__visits_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1150,6 +1577,13 @@ export interface components {
             /** Seq */
             seq: number | null;
         };
+        /** Body_upload_model_api_ai_models_post */
+        Body_upload_model_api_ai_models_post: {
+            /** File */
+            file?: string | null;
+            /** Manifest */
+            manifest: string;
+        };
         /** BreakGlassClaim */
         BreakGlassClaim: {
             /**
@@ -1179,6 +1613,11 @@ export interface components {
              */
             started_at: string;
         };
+        /**
+         * Channel
+         * @enum {string}
+         */
+        Channel: "in_app" | "email" | "sms" | "push";
         /** DeviceCreate */
         DeviceCreate: {
             /** Ae Title */
@@ -1275,6 +1714,17 @@ export interface components {
             /** Tls */
             tls?: boolean | null;
         };
+        /** DiagnoseRequest */
+        DiagnoseRequest: {
+            /** Model */
+            model: string;
+            /** Series Instance Uid */
+            series_instance_uid?: string | null;
+            /** Sop Instance Uid */
+            sop_instance_uid?: string | null;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+        };
         /**
          * EchoResult
          * @description Outcome of a C-ECHO to a device.
@@ -1291,6 +1741,57 @@ export interface components {
             status?: number | null;
             /** Success */
             success: boolean;
+        };
+        /** FindingRead */
+        FindingRead: {
+            /** Edited Geometry */
+            edited_geometry: {
+                [key: string]: unknown;
+            } | null;
+            /** Edited Label */
+            edited_label: string | null;
+            /** Frame */
+            frame: number | null;
+            /** Geometry */
+            geometry: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Label */
+            label: string;
+            /** Measurements */
+            measurements: {
+                [key: string]: number;
+            };
+            /** Probability */
+            probability: number;
+            /** Review Comment */
+            review_comment: string | null;
+            /** Reviewed At */
+            reviewed_at: string | null;
+            /** Reviewed By */
+            reviewed_by: string | null;
+            /** Sop Instance Uid */
+            sop_instance_uid: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "suggestion" | "accepted" | "rejected" | "edited";
+        };
+        /**
+         * Geometry
+         * @description An edited geometry, in image pixel coordinates (column, row).
+         */
+        Geometry: {
+            /** Bbox */
+            bbox?: number[] | null;
+            /** Contour */
+            contour?: number[][] | null;
         };
         /** GroupCreate */
         GroupCreate: {
@@ -1371,6 +1872,11 @@ export interface components {
             /** Warning */
             warning: number;
         };
+        /**
+         * Kind
+         * @enum {string}
+         */
+        Kind: "report_approved" | "critical_result" | "ai_result_ready" | "upload_finished" | "study_arrived_for_assignee" | "system_alert";
         /** LoginRequest */
         LoginRequest: {
             /** Password */
@@ -1395,6 +1901,133 @@ export interface components {
             roles: string[];
             /** Username */
             username: string;
+        };
+        /** MergeRead */
+        MergeRead: {
+            /** Merge Id */
+            merge_id: string;
+            /** Target Id */
+            target_id: number;
+        };
+        /** MergeRequest */
+        MergeRequest: {
+            /** Source Id */
+            source_id: number;
+            /** Target Id */
+            target_id: number;
+        };
+        /** MetricsRead */
+        MetricsRead: {
+            /** Versions */
+            versions: components["schemas"]["VersionMetrics"][];
+        };
+        /** ModelRead */
+        ModelRead: {
+            /** Active Version */
+            active_version: string | null;
+            /** Active Version Id */
+            active_version_id: string | null;
+            /** Auto Run */
+            auto_run: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Versions */
+            versions: components["schemas"]["ModelVersionRead"][];
+        };
+        /**
+         * ModelUpdate
+         * @description Enable, disable or roll back: `active_version` names the version to use (it is
+         *     enabled, the previous one stays enabled but inactive); `enabled` on a version id.
+         */
+        ModelUpdate: {
+            /** Active Version */
+            active_version?: string | null;
+            /** Auto Run */
+            auto_run?: boolean | null;
+            /** Disable */
+            disable?: string | null;
+            /** Enable */
+            enable?: string | null;
+        };
+        /** ModelVersionRead */
+        ModelVersionRead: {
+            /**
+             * Active
+             * @default false
+             */
+            active: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Manifest */
+            manifest: {
+                [key: string]: unknown;
+            };
+            /** Sha256 */
+            sha256: string | null;
+            /** Size */
+            size: number;
+            /** Task */
+            task: string;
+            /** Version */
+            version: string;
+        };
+        /**
+         * NotificationPage
+         * @description One page of the user's notifications, newest first, with the unread count.
+         */
+        NotificationPage: {
+            /** Items */
+            items: components["schemas"]["NotificationRead"][];
+            /** Total */
+            total: number;
+            /** Unread */
+            unread: number;
+        };
+        /** NotificationRead */
+        NotificationRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Detail */
+            detail: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Link */
+            link: string | null;
+            /** Params */
+            params: {
+                [key: string]: string | number;
+            };
+            /** Read At */
+            read_at: string | null;
+            /** Title */
+            title: string;
         };
         /** Page[AuditEventRead] */
         Page_AuditEventRead_: {
@@ -1431,17 +2064,285 @@ export interface components {
             /** New Password */
             new_password: string;
         };
+        /** PatientCreate */
+        PatientCreate: {
+            /**
+             * Address
+             * @default
+             */
+            address: string;
+            /**
+             * Allergies
+             * @default
+             */
+            allergies: string;
+            /** Birth Date */
+            birth_date?: string | null;
+            /**
+             * Issuer
+             * @default
+             */
+            issuer: string;
+            /**
+             * Mrn
+             * @description Medical record number; generated (HF00000001) when absent.
+             */
+            mrn?: string | null;
+            /**
+             * Name Alphabetic
+             * @description Latin name: Zhang^Sanfeng
+             * @default
+             */
+            name_alphabetic: string;
+            /**
+             * Name Ideographic
+             * @description Chinese name, family^given: 张^三丰
+             * @default
+             */
+            name_ideographic: string;
+            /**
+             * Name Phonetic
+             * @default
+             */
+            name_phonetic: string;
+            /**
+             * National Id
+             * @description 居民身份证号 (GB 11643)
+             */
+            national_id?: string | null;
+            /**
+             * Notes
+             * @default
+             */
+            notes: string;
+            /** Phone */
+            phone?: string | null;
+            /**
+             * Sex
+             * @default
+             * @enum {string}
+             */
+            sex: "M" | "F" | "O" | "";
+        };
+        /** PatientPage */
+        PatientPage: {
+            /** Items */
+            items: components["schemas"]["PatientRead"][];
+            /** Total */
+            total: number;
+        };
+        /** PatientRead */
+        PatientRead: {
+            /** Address */
+            address: string;
+            /** Allergies */
+            allergies: string;
+            /** Birth Date */
+            birth_date: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Issuer */
+            issuer: string;
+            /** Mrn */
+            mrn: string;
+            /**
+             * Name
+             * @description Display name: "张三丰 (Zhang Sanfeng)", either form alone
+             */
+            name: string;
+            /** Name Alphabetic */
+            name_alphabetic: string;
+            /** Name Ideographic */
+            name_ideographic: string;
+            /** Name Phonetic */
+            name_phonetic: string;
+            /**
+             * National Id
+             * @description Masked unless patient:read_sensitive
+             */
+            national_id: string | null;
+            /** Needs Reconciliation */
+            needs_reconciliation: boolean;
+            /** Notes */
+            notes: string;
+            /**
+             * Phone
+             * @description Masked unless patient:read_sensitive
+             */
+            phone: string | null;
+            /** Sex */
+            sex: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** PatientStudies */
+        PatientStudies: {
+            /** Items */
+            items: components["schemas"]["PatientStudy"][];
+            /** Total */
+            total: number;
+        };
+        /** PatientStudy */
+        PatientStudy: {
+            /** Accession Number */
+            accession_number: string;
+            /** Description */
+            description: string;
+            /** Modalities */
+            modalities: string[];
+            /** Number Of Instances */
+            number_of_instances: number;
+            /** Study Date */
+            study_date: string | null;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+        };
+        /**
+         * PatientUpdate
+         * @description Only the fields sent change; `version` is the one the client last read.
+         */
+        PatientUpdate: {
+            /** Address */
+            address?: string | null;
+            /** Allergies */
+            allergies?: string | null;
+            /** Birth Date */
+            birth_date?: string | null;
+            /** Issuer */
+            issuer?: string | null;
+            /** Mrn */
+            mrn?: string | null;
+            /** Name Alphabetic */
+            name_alphabetic?: string | null;
+            /** Name Ideographic */
+            name_ideographic?: string | null;
+            /** Name Phonetic */
+            name_phonetic?: string | null;
+            /** National Id */
+            national_id?: string | null;
+            /** Notes */
+            notes?: string | null;
+            /** Phone */
+            phone?: string | null;
+            /** Sex */
+            sex?: ("M" | "F" | "O" | "") | null;
+            /** Version */
+            version: number;
+        };
         /**
          * Permission
          * @enum {string}
          */
-        Permission: "patient:read" | "patient:write" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "order:read" | "order:write" | "report:read" | "report:write" | "report:approve" | "ai:read" | "ai:run" | "ai:manage" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
+        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "order:read" | "order:write" | "report:read" | "report:write" | "report:approve" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
         /** PermissionRead */
         PermissionRead: {
             /** Description */
             description: string;
             /** Name */
             name: string;
+        };
+        /** PreferencesRead */
+        PreferencesRead: {
+            /**
+             * Available
+             * @description Channels this server has configured.
+             */
+            available: components["schemas"]["Channel"][];
+            /** Channels */
+            channels: {
+                [key: string]: components["schemas"]["Channel"][];
+            };
+            /** Email */
+            email: string | null;
+            /** Phone */
+            phone: string | null;
+        };
+        /** PreferencesUpdate */
+        PreferencesUpdate: {
+            /**
+             * Channels
+             * @description Kinds left out keep their defaults.
+             */
+            channels?: {
+                [key: string]: components["schemas"]["Channel"][];
+            };
+            /** Email */
+            email?: string | null;
+            /** Phone */
+            phone?: string | null;
+        };
+        /** PushKeys */
+        PushKeys: {
+            /** Auth */
+            auth: string;
+            /** P256Dh */
+            p256dh: string;
+        };
+        /**
+         * PushSubscriptionCreate
+         * @description What the browser's PushManager.subscribe() returns (PushSubscription.toJSON()).
+         */
+        PushSubscriptionCreate: {
+            /** Endpoint */
+            endpoint: string;
+            keys: components["schemas"]["PushKeys"];
+        };
+        /** PushSubscriptionRead */
+        PushSubscriptionRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
+        /** ReadAllResult */
+        ReadAllResult: {
+            /** Marked */
+            marked: number;
+            /** Unread */
+            unread: number;
+        };
+        /** ReconciliationPage */
+        ReconciliationPage: {
+            /** Items */
+            items: components["schemas"]["ReconciliationRead"][];
+            /** Total */
+            total: number;
+        };
+        /** ReconciliationRead */
+        ReconciliationRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Differences */
+            differences: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            };
+            /** Id */
+            id: number;
+            /** Patient Id */
+            patient_id: number;
+            /** Study Instance Uid */
+            study_instance_uid: string;
         };
         /** RefreshRequest */
         RefreshRequest: {
@@ -1491,6 +2392,27 @@ export interface components {
             /** Study Instance Uid */
             study_instance_uid: string;
         };
+        /** ResolveRequest */
+        ResolveRequest: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "keep_record" | "accept_dicom";
+        };
+        /** ReviewRequest */
+        ReviewRequest: {
+            /** Comment */
+            comment?: string | null;
+            /**
+             * Decision
+             * @enum {string}
+             */
+            decision: "accept" | "reject" | "edit";
+            geometry?: components["schemas"]["Geometry"] | null;
+            /** Label */
+            label?: string | null;
+        };
         /** RoleCreate */
         RoleCreate: {
             /**
@@ -1525,6 +2447,67 @@ export interface components {
             description?: string | null;
             /** Permissions */
             permissions?: components["schemas"]["Permission"][] | null;
+        };
+        /** RunCreated */
+        RunCreated: {
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed";
+        };
+        /** RunRead */
+        RunRead: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Findings */
+            findings: components["schemas"]["FindingRead"][];
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Images */
+            images: number;
+            /** Latency Ms */
+            latency_ms: number | null;
+            /** Model */
+            model: string;
+            /** Reason */
+            reason: string | null;
+            /** Reason Code */
+            reason_code: string | null;
+            /** Seg Sop Instance Uid */
+            seg_sop_instance_uid: string | null;
+            /** Series Instance Uid */
+            series_instance_uid: string | null;
+            /** Sop Instance Uid */
+            sop_instance_uid: string | null;
+            /** Sr Sop Instance Uid */
+            sr_sop_instance_uid: string | null;
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed";
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Triggered By */
+            triggered_by: string;
+            /** Version */
+            version: string;
         };
         /** SendRequest */
         SendRequest: {
@@ -1642,6 +2625,25 @@ export interface components {
              * @description HHMMSS[.ffffff], or empty.
              */
             study_time: string;
+        };
+        /** Timeline */
+        Timeline: {
+            /** Items */
+            items: components["schemas"]["TimelineItem"][];
+        };
+        /** TimelineItem */
+        TimelineItem: {
+            /** At */
+            at: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "visit" | "study" | "order" | "report";
+            /** Ref */
+            ref: string;
+            /** Title */
+            title: string;
         };
         /** TokenResponse */
         TokenResponse: {
@@ -1790,6 +2792,120 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /** VapidKey */
+        VapidKey: {
+            /**
+             * Public Key
+             * @description applicationServerKey for PushManager.subscribe().
+             */
+            public_key: string;
+        };
+        /** VersionMetrics */
+        VersionMetrics: {
+            /** Acceptance Rate */
+            acceptance_rate: number | null;
+            /** Accepted */
+            accepted: number;
+            /** Failures */
+            failures: number;
+            /** Labels Per Day */
+            labels_per_day: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            /** Latency P50 Ms */
+            latency_p50_ms: number | null;
+            /** Latency P95 Ms */
+            latency_p95_ms: number | null;
+            /** Model */
+            model: string;
+            /** Reviewed */
+            reviewed: number;
+            /** Runs */
+            runs: number;
+            /** Version */
+            version: string;
+            /**
+             * Version Id
+             * Format: uuid
+             */
+            version_id: string;
+        };
+        /** VisitCreate */
+        VisitCreate: {
+            /**
+             * Attending Doctor
+             * @default
+             */
+            attending_doctor: string;
+            /**
+             * Chief Complaint
+             * @default
+             */
+            chief_complaint: string;
+            /**
+             * Department
+             * @default
+             */
+            department: string;
+            /**
+             * Diagnosis
+             * @default
+             */
+            diagnosis: string;
+            /**
+             * Icd10 Code
+             * @default
+             */
+            icd10_code: string;
+            /**
+             * Visit Date
+             * Format: date
+             */
+            visit_date: string;
+            /**
+             * Visit Type
+             * @enum {string}
+             */
+            visit_type: "outpatient" | "inpatient" | "emergency" | "physical";
+        };
+        /** VisitPage */
+        VisitPage: {
+            /** Items */
+            items: components["schemas"]["VisitRead"][];
+            /** Total */
+            total: number;
+        };
+        /** VisitRead */
+        VisitRead: {
+            /** Attending Doctor */
+            attending_doctor: string;
+            /** Chief Complaint */
+            chief_complaint: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Department */
+            department: string;
+            /** Diagnosis */
+            diagnosis: string;
+            /** Icd10 Code */
+            icd10_code: string;
+            /** Id */
+            id: number;
+            /** Patient Id */
+            patient_id: number;
+            /**
+             * Visit Date
+             * Format: date
+             */
+            visit_date: string;
+            /** Visit Type */
+            visit_type: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1799,6 +2915,244 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    diagnose_api_ai_diagnose_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiagnoseRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    review_finding_api_ai_findings__finding_id__review_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                finding_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FindingRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_metrics_api_ai_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricsRead"];
+                };
+            };
+        };
+    };
+    list_models_api_ai_models_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelRead"][];
+                };
+            };
+        };
+    };
+    upload_model_api_ai_models_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_model_api_ai_models_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_model_api_ai_models__model_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_model_api_ai_models__model_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_run_api_ai_runs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_api_keys_api_api_keys_get: {
         parameters: {
             query?: never;
@@ -2437,6 +3791,620 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GroupRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_notifications_api_notifications_get: {
+        parameters: {
+            query?: {
+                unread?: boolean;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_preferences_api_notifications_preferences_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesRead"];
+                };
+            };
+        };
+    };
+    put_preferences_api_notifications_preferences_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreferencesUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    push_key_api_notifications_push_key_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VapidKey"];
+                };
+            };
+        };
+    };
+    subscribe_api_notifications_push_subscriptions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscriptionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_all_api_notifications_read_all_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadAllResult"];
+                };
+            };
+        };
+    };
+    read_one_api_notifications__notification_id__read_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                notification_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_patients_api_patients_get: {
+        parameters: {
+            query?: {
+                /** @description MRN, name (汉字, pinyin, initials, Latin), national ID or phone (exact) */
+                q?: string | null;
+                sex?: ("M" | "F" | "O" | "") | null;
+                birth_date?: string | null;
+                sort?: "name" | "-name" | "created_at" | "-created_at" | "mrn" | "-mrn" | "birth_date" | "-birth_date";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_patient_api_patients_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatientCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    merge_patients_api_patients_merge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    undo_merge_api_patients_merges__merge_id__undo_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                merge_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_reconciliation_api_patients_reconciliation_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconciliationPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    resolve_reconciliation_api_patients_reconciliation__item_id__resolve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_patient_api_patients__patient_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_patient_api_patients__patient_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_patient_api_patients__patient_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatientUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_studies_api_patients__patient_id__studies_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientStudies"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_timeline_api_patients__patient_id__timeline_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Timeline"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_visits_api_patients__patient_id__visits_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_visit_api_patients__patient_id__visits_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VisitCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitRead"];
                 };
             };
             /** @description Validation Error */
