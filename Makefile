@@ -60,9 +60,10 @@ run: install web
 # CJK fonts (Chinese names in rendered pages and PDFs), Orthanc as a peer PACS (DIMSE
 # round trip in a network namespace: iproute2), nginx (the TLS front of deploy/, scanned by
 # sslyze in tests/security/test_tls_nginx.py), insighttoolkit5-examples (healthy brain MR
-# slices for the AI tumour-classifier test).
+# slices for the AI tumour-classifier test), prometheus + prometheus-alertmanager (promtool
+# and amtool check deploy/prometheus/ in tests/test_deploy.py).
 system-deps:
-	@missing=""; for p in dcmtk dicom3tools chromium fonts-noto-cjk orthanc iproute2 nginx insighttoolkit5-examples; do \
+	@missing=""; for p in dcmtk dicom3tools chromium fonts-noto-cjk orthanc iproute2 nginx insighttoolkit5-examples prometheus prometheus-alertmanager; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; apt-get update -qq && \

@@ -15,8 +15,10 @@ from hounsfield.config import get_settings
 from hounsfield.db import get_engine
 from hounsfield.errors import NotFound
 from hounsfield.kv import get_store
+from hounsfield.monitoring import collectors
 
 router = APIRouter(tags=["monitoring"])
+collectors.register()
 
 
 @router.get("/healthz", dependencies=[Public])

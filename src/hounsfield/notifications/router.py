@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from hounsfield.audit import service as audit
-from hounsfield.auth.deps import CurrentUser
+from hounsfield.auth.deps import CurrentUser, requires
 from hounsfield.auth.router import prefers_english
 from hounsfield.config import get_settings
 from hounsfield.db import SessionDep, WriteSessionDep, transaction
@@ -21,6 +21,8 @@ from hounsfield.notifications import channels, service
 from hounsfield.notifications.hub import hub
 from hounsfield.notifications.models import Notification
 from hounsfield.notifications.schemas import (
+    AlertmanagerWebhook,
+    AlertsReceived,
     NotificationPage,
     NotificationRead,
     PreferencesRead,
@@ -30,6 +32,8 @@ from hounsfield.notifications.schemas import (
     ReadAllResult,
     VapidKey,
 )
+from hounsfield.users.models import User
+from hounsfield.users.permissions import Permission
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
@@ -136,6 +140,26 @@ def subscribe(
 ) -> PushSubscriptionRead:
     row = service.subscribe_push(session, user.id, body.endpoint, body.keys.p256dh, body.keys.auth)
     return PushSubscriptionRead(id=row.id, created_at=row.created_at)
+
+
+@router.post("/alerts")
+def receive_alerts(
+    body: AlertmanagerWebhook,
+    _user: Annotated[User, requires(Permission.system_admin)],
+    session: WriteSessionDep,
+) -> AlertsReceived:
+    """Alertmanager's webhook: each firing alert becomes a system_alert to the administrators
+    (and the group robots). Its title carries only the alert's name."""
+    firing = [alert for alert in body.alerts if alert.status == "firing"]
+    for alert in firing:
+        name = alert.labels.get("alertname", "")
+        service.emit(
+            session, get_settings(), service.Kind.system_alert,
+            permission=Permission.system_admin,
+            params={"alert": name if service.PARAM.fullmatch(name) else "unnamed"},
+            detail=alert.annotations.get("summary"),
+        )  # fmt: skip
+    return AlertsReceived(emitted=len(firing))
 
 
 # Not in the OpenAPI document: an endless text/event-stream has no response schema, and

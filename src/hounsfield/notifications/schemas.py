@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -80,3 +80,27 @@ class PushSubscriptionRead(BaseModel):
 
 class VapidKey(BaseModel):
     public_key: str = Field(description="applicationServerKey for PushManager.subscribe().")
+
+
+# Alertmanager's webhook (payload version 4), the parts we use. Newlines and tabs are kept
+# (annotations are prose); other control characters are refused.
+_Text = Annotated[str, StringConstraints(max_length=1024, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")]
+
+
+_Name = Annotated[str, StringConstraints(max_length=128, pattern=r"^\w+$")]
+
+
+class Alert(BaseModel):
+    status: Literal["firing", "resolved"]
+    labels: dict[_Name, _Text] = Field(default_factory=dict, max_length=64)
+    annotations: dict[_Name, _Text] = Field(default_factory=dict, max_length=64)
+
+
+class AlertmanagerWebhook(BaseModel):
+    """What Alertmanager POSTs to a webhook receiver (deploy/prometheus/alertmanager.yml)."""
+
+    alerts: list[Alert] = Field(max_length=100)
+
+
+class AlertsReceived(BaseModel):
+    emitted: int = Field(description="system_alert notifications made (firing alerts only).")

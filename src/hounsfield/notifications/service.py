@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from prometheus_client import Counter
@@ -375,3 +376,14 @@ def record_outcome(
 
 def deliveries_of(session: Session, event_id: uuid.UUID) -> list[Delivery]:
     return list(session.scalars(select(Delivery).where(Delivery.event_id == event_id)))
+
+
+def unacknowledged_critical(session: Session, older_than: timedelta) -> int:
+    """Critical results older than `older_than` that no recipient has read yet."""
+    read = select(Notification.event_id).where(Notification.read_at.is_not(None))
+    query = select(func.count()).where(
+        NotificationEvent.kind == Kind.critical_result.value,
+        NotificationEvent.created_at < utcnow() - older_than,
+        NotificationEvent.id.not_in(read),
+    )
+    return session.scalar(query) or 0
