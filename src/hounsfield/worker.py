@@ -96,8 +96,11 @@ def _local_pool() -> ThreadPoolExecutor:
 
 
 def shutdown_local_pool(wait: bool = True) -> None:
-    """Finish (or abandon) embedded tasks; abandoned ones stay in the outbox for next time."""
+    """Finish (or abandon) embedded tasks; abandoned ones stay in the outbox for next time.
+
+    Finishing first dispatches the entries still waiting in `dispatch_later`."""
     global _pool
+    _flush_later(dispatch_now=wait)
     with _pool_lock:
         pool, _pool = _pool, None
     if pool is not None:
@@ -117,6 +120,38 @@ def record(session: Session, task: Task, **kwargs: Any) -> uuid.UUID:
     session.add(entry)
     session.flush()
     return entry.id
+
+
+_later_lock = threading.Lock()
+_later: dict[uuid.UUID, tuple[threading.Timer, str | None]] = {}
+
+
+def dispatch_later(entry_id: uuid.UUID, delay_s: float, queue: str | None = None) -> None:
+    """`dispatch` after `delay_s` seconds, from a timer thread: a debounce for work that
+    later changes make redundant (see studies.service.Transfer). The outbox row is already
+    committed, so a process that exits meanwhile loses nothing: the requeuer sends it."""
+
+    def fire() -> None:
+        with _later_lock:
+            if _later.pop(entry_id, None) is None:
+                return  # flushed meanwhile
+        dispatch(entry_id, queue)
+
+    timer = threading.Timer(delay_s, fire)
+    timer.daemon = True
+    with _later_lock:
+        _later[entry_id] = (timer, queue)
+    timer.start()
+
+
+def _flush_later(*, dispatch_now: bool) -> None:
+    with _later_lock:
+        pending = list(_later.items())
+        _later.clear()
+    for entry_id, (timer, queue) in pending:
+        timer.cancel()
+        if dispatch_now:
+            dispatch(entry_id, queue)
 
 
 def dispatch(entry_id: uuid.UUID, queue: str | None = None) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from hounsfield.db import transaction
 from hounsfield.ingest.service import ingest
-from hounsfield.studies import derived
+from hounsfield.studies import derived, service
 from hounsfield.studies import refs as lookup
 from hounsfield.studies.models import Series
 from hounsfield.studies.service import transfer
@@ -62,3 +63,28 @@ def test_outside_a_transfer_the_refresh_is_sent_at_commit() -> None:
     shutdown_local_pool(wait=True)
     assert refresh_rows(ds.SeriesInstanceUID) == []
     assert document_of(ds.SeriesInstanceUID) == (1, True)
+
+
+def test_transfers_of_one_instance_each_share_one_delayed_refresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A client sending a series one instance per request (STOW-RS of one): the refresh
+    queued when the first request ends waits REFRESH_QUIET_S, and the next requests add
+    none, so the series is rebuilt once, not once per instance."""
+    monkeypatch.setattr(service, "REFRESH_QUIET_S", 3600.0)  # no timer fires in this test
+    first = make_dataset()
+    same = {
+        "StudyInstanceUID": first.StudyInstanceUID,
+        "SeriesInstanceUID": first.SeriesInstanceUID,
+    }
+    series_uid = first.SeriesInstanceUID
+    for n in range(1, 6):
+        ds = first if n == 1 else make_dataset(**same, InstanceNumber=n)
+        with transfer():
+            assert ingest(to_bytes(ds), origin="test").status == "stored"
+    rows = refresh_rows(series_uid)
+    assert len(rows) == 1
+    assert rows[0].dispatched_at is None  # waiting for more transfers
+    shutdown_local_pool(wait=True)  # finishing sends the waiting refresh at once
+    assert refresh_rows(series_uid) == []
+    assert document_of(series_uid) == (5, True)

@@ -261,6 +261,8 @@ def _after_partial_delete(session: Session, study: Study, series: Series) -> Non
 
 
 REFRESH_REQUEST_STALE = timedelta(minutes=10)
+#: How long a refresh queued at the end of a transfer waits for the next transfers.
+REFRESH_QUIET_S = 1.0
 
 #: The transfer (association, request) whose ingests run in this context, if any.
 _transfer: contextvars.ContextVar[Transfer | None] = contextvars.ContextVar(
@@ -299,13 +301,21 @@ class Transfer:
             self._held.append(entry_id)
 
     def end(self) -> None:
-        """Send the held refreshes to the worker (idempotent)."""
-        from hounsfield.worker import dispatch
+        """Send the held refreshes to the worker, REFRESH_QUIET_S from now (idempotent).
+
+        The delay is a debounce across transfers: a client sending a series one instance
+        per request (STOW-RS of one, an association per image) ended a transfer, and so
+        queued a rebuild of the whole series, for every instance (~8 ms of CPU each in
+        bench/ingest_statements.py --per-transfer 1). While this refresh waits, the
+        series' `refresh_requested_at` is set, so the next transfers add no other: one
+        rebuild covers them. Reads never wait for it (metadata documents are built on
+        demand at the series' current version)."""
+        from hounsfield.worker import dispatch_later
 
         with self._lock:
             held, self._held = self._held, []
         for entry_id in held:
-            dispatch(entry_id)
+            dispatch_later(entry_id, REFRESH_QUIET_S)
 
 
 @contextmanager
