@@ -112,6 +112,10 @@ test: system-deps install-dev lint typecheck test-sqlite test-mariadb test-postg
 
 # DICOMweb side by side with Orthanc (root: a loopback-only network namespace; a few minutes).
 # Not part of `make test`. Needs Debian's orthanc, orthanc-dicomweb and wrk.
+.PHONY: bench-ai
+bench-ai: install-dev
+	$(BIN)/python bench/ai_bench.py
+
 .PHONY: bench-dicomweb
 bench-dicomweb: install-dev
 	$(BIN)/python bench/dicomweb_bench.py

@@ -136,6 +136,11 @@ def test_segmentation_model_end_to_end(
     assert mine["failures"] == 0
     assert mine["acceptance_rate"] == 1.0
     assert list(mine["labels_per_day"].values()) == [{"bright": 1}]
+    exposition = client.get("/metrics").text
+    assert 'hounsfield_ai_runs_total{model="bright-seg",status="succeeded",version="1.0.0"}' in (
+        exposition
+    )
+    assert 'hounsfield_ai_reviews_total{decision="accepted",model="bright-seg"' in exposition
 
 
 def test_unreviewed_findings_stay_suggestions_and_never_reach_a_report(
@@ -143,7 +148,7 @@ def test_unreviewed_findings_stay_suggestions_and_never_reach_a_report(
 ) -> None:
     admin = auth_headers("admin")
     upload(client, admin, manifest("bright-seg", "segmentation"), bright_segmenter())
-    series = ct_series(slices=1)
+    series = ct_series(slices=1, PatientBirthDate=None, StudyID=None)  # type 2, left out
     store(series)
     started = client.post("/api/ai/diagnose", headers=admin, json={
         "study_instance_uid": series[0].StudyInstanceUID, "model": "bright-seg"})  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import highdicom as hd
 import numpy as np
@@ -87,6 +87,33 @@ def _group(
     )  # fmt: skip
 
 
+# Type 2 attributes highdicom copies from the source images: present (maybe empty) in a
+# valid image, but often left out by real devices. Copies get them as empty values.
+_COPIED = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyID",
+           "StudyDate", "StudyTime", "AccessionNumber", "ReferringPhysicianName")  # fmt: skip
+
+
+def _complete(ds: Dataset) -> Dataset:
+    """A shallow copy of a source image with the copied type 2 attributes present."""
+    missing = [keyword for keyword in _COPIED if keyword not in ds]
+    if not missing:
+        return ds
+    copy = Dataset(ds)
+    copy.file_meta = ds.file_meta
+    for keyword in missing:
+        setattr(copy, keyword, "")
+    return copy
+
+
+def _built(build: Callable[[], Dataset]) -> Dataset:
+    """Run a highdicom constructor; what it refuses is the run's failure reason."""
+    try:
+        return build()
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ExportFailed(problem=first) from exc
+
+
 def _bytes(ds: Dataset) -> bytes:
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
@@ -97,7 +124,18 @@ def build_sr(
     manifest: Manifest, findings: Sequence[FindingDraft], images: Sequence[SourceImage]
 ) -> Dataset:
     """A Comprehensive 3D SR measurement report (TID 1500) of the findings."""
-    by_uid = {image.sop_instance_uid: image.dataset for image in images}
+    return _built(lambda: _sr(manifest, findings, images))
+
+
+def build_seg(manifest: Manifest, mask: MaskResult) -> Dataset:
+    """A binary DICOM SEG of the masks, one segment per label, over the source images."""
+    return _built(lambda: _seg(manifest, mask))
+
+
+def _sr(
+    manifest: Manifest, findings: Sequence[FindingDraft], images: Sequence[SourceImage]
+) -> Dataset:
+    by_uid = {image.sop_instance_uid: _complete(image.dataset) for image in images}
     observer = hd.sr.ObserverContext(
         observer_type=codes.DCM.Device,
         observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
@@ -115,15 +153,14 @@ def build_sr(
     )  # fmt: skip
     evidence = [by_uid[uid] for uid in {f.sop_instance_uid for f in findings} if uid in by_uid]
     return hd.sr.Comprehensive3DSR(
-        evidence=evidence or [images[0].dataset], content=report[0],
+        evidence=evidence or [_complete(images[0].dataset)], content=report[0],
         series_instance_uid=generate_uid(), series_number=SR_SERIES_NUMBER,
         sop_instance_uid=generate_uid(), instance_number=1, manufacturer=MANUFACTURER,
         series_description=f"AI {manifest.name} {manifest.version}"[:64],
     )  # fmt: skip
 
 
-def build_seg(manifest: Manifest, mask: MaskResult) -> Dataset:
-    """A binary DICOM SEG of the masks, one segment per label, over the source images."""
+def _seg(manifest: Manifest, mask: MaskResult) -> Dataset:
     labels = list(mask.masks)
     pixels = np.stack([mask.masks[label] for label in labels], axis=-1).astype(np.uint8)
     algorithm = hd.AlgorithmIdentificationSequence(
@@ -139,8 +176,9 @@ def build_seg(manifest: Manifest, mask: MaskResult) -> Dataset:
         )
         for i, label in enumerate(labels)
     ]  # fmt: skip
+    sources = [_complete(image.dataset) for image in mask.sources]
     return hd.seg.Segmentation(
-        source_images=[image.dataset for image in mask.sources], pixel_array=pixels,
+        source_images=sources, pixel_array=pixels,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY, segment_descriptions=segments,
         series_instance_uid=generate_uid(), series_number=SEG_SERIES_NUMBER,
         sop_instance_uid=generate_uid(), instance_number=1, manufacturer=MANUFACTURER,
