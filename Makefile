@@ -136,6 +136,10 @@ profile: install-dev
 bench-patients: install-dev
 	$(BIN)/python bench/patient_search.py --db sqlite --db mariadb $(BENCH_ARGS)
 
+.PHONY: bench-worklist
+bench-worklist: install-dev
+	PYTHONPATH=src:. $(BIN)/python bench/worklist_bench.py $(BENCH_ARGS)
+
 # SECURITY I9 in depth: sqlmap with every technique (time-based and stacked queries too),
 # every parameter and level-3 header, any DBMS, against QIDO-RS and the user and audit
 # searches of a live server (several minutes; `make test` runs a quick subset).
