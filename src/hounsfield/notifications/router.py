@@ -188,8 +188,12 @@ def _unread(user_id: uuid.UUID) -> int:
 async def _events(
     request: Request, user_id: uuid.UUID, queue: asyncio.Queue[str], unread: int
 ) -> AsyncIterator[str]:
+    # Without Redis the hub is in process, but an embedded server may run several API
+    # processes: the stream also watches the unread count, so a notification made by another
+    # process still shows within a second (as an `unread` event; the bell refetches).
+    watch_count = not get_settings().redis_url
     try:
-        yield f"event: unread\ndata: {json.dumps({'unread': unread})}\n\n"
+        yield _unread_event(unread)
         quiet_s = 0.0
         # A closed connection shows only as a disconnect message (the server may not cancel
         # a stream it is not writing to): look for it every second, beat every HEARTBEAT_S.
@@ -198,10 +202,17 @@ async def _events(
                 message = await asyncio.wait_for(queue.get(), POLL_S)
             except TimeoutError:
                 quiet_s += POLL_S
-                if quiet_s >= HEARTBEAT_S:
+                if watch_count and (count := await to_thread.run_sync(_unread, user_id)) != unread:
+                    unread, quiet_s = count, 0.0
+                    yield _unread_event(unread)
+                elif quiet_s >= HEARTBEAT_S:
                     quiet_s = 0.0
                     yield ": heartbeat\n\n"
                 continue
             yield f"event: notification\ndata: {message}\n\n"
     finally:
         hub.unsubscribe(user_id, queue)
+
+
+def _unread_event(count: int) -> str:
+    return f"event: unread\ndata: {json.dumps({'unread': count})}\n\n"

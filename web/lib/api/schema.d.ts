@@ -474,6 +474,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notifications/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive Alerts
+         * @description Alertmanager's webhook: each firing alert becomes a system_alert to the administrators
+         *     (and the group robots). Its title carries only the alert's name.
+         */
+        post: operations["receive_alerts_api_notifications_alerts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/notifications/preferences": {
         parameters: {
             query?: never;
@@ -560,6 +581,107 @@ export interface paths {
         put?: never;
         /** Read One */
         post: operations["read_one_api_notifications__notification_id__read_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Orders
+         * @description Orders by scheduled time (dates are local to the hospital's time zone).
+         */
+        get: operations["list_orders_api_orders_get"];
+        put?: never;
+        /**
+         * Create Order
+         * @description Schedule an order; its AccessionNumber is generated (`HF` + YYMMDD + 8 digits).
+         */
+        post: operations["create_order_api_orders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orders/unmatched-studies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unmatched Studies
+         * @description Studies that answer no order, newest first, for a technician to match.
+         */
+        get: operations["unmatched_studies_api_orders_unmatched_studies_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Order */
+        get: operations["get_order_api_orders__order_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orders/{order_id}/match": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Match
+         * @description Match the order to a study by hand.
+         */
+        post: operations["match_api_orders__order_id__match_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orders/{order_id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Status
+         * @description Move the order along scheduled → arrived → in_progress → completed, or cancel it.
+         */
+        post: operations["change_status_api_orders__order_id__status_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -809,6 +931,28 @@ export interface paths {
         patch: operations["update_role_api_roles__role_id__patch"];
         trace?: never;
     };
+    "/api/statistics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Statistics
+         * @description Studies per modality / day / department, turnaround percentiles, workload, sources.
+         *
+         *     Aggregates only (no patient appears), so no per-patient audit event.
+         */
+        get: operations["get_statistics_api_statistics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/studies": {
         parameters: {
             query?: never;
@@ -1043,6 +1187,70 @@ export interface paths {
         head?: never;
         /** Update User */
         patch: operations["update_user_api_users__user_id__patch"];
+        trace?: never;
+    };
+    "/api/worklist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Worklist
+         * @description Studies to read with their status, priority and claim; total and counts per status.
+         */
+        get: operations["list_worklist_api_worklist_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/worklist/{study_uid}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assign
+         * @description Assign the study to a reader, or to nobody (null).
+         */
+        post: operations["assign_api_worklist__study_uid__assign_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/worklist/{study_uid}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim
+         * @description Claim the study for reading (renews one's own claim); 409 while another holds it.
+         */
+        post: operations["claim_api_worklist__study_uid__claim_post"];
+        /**
+         * Release
+         * @description Release one's claim (a user who may assign can release anyone's).
+         */
+        delete: operations["release_api_worklist__study_uid__claim_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/dicom-web/instances": {
@@ -1452,6 +1660,38 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Alert */
+        Alert: {
+            /** Annotations */
+            annotations?: {
+                [key: string]: string;
+            };
+            /** Labels */
+            labels?: {
+                [key: string]: string;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "firing" | "resolved";
+        };
+        /**
+         * AlertmanagerWebhook
+         * @description What Alertmanager POSTs to a webhook receiver (deploy/prometheus/alertmanager.yml).
+         */
+        AlertmanagerWebhook: {
+            /** Alerts */
+            alerts: components["schemas"]["Alert"][];
+        };
+        /** AlertsReceived */
+        AlertsReceived: {
+            /**
+             * Emitted
+             * @description system_alert notifications made (firing alerts only).
+             */
+            emitted: number;
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /**
@@ -1539,6 +1779,14 @@ export interface components {
              */
             username: string;
         };
+        /** AssignRequest */
+        AssignRequest: {
+            /**
+             * User Id
+             * @description The reader (a user id), or null: nobody.
+             */
+            user_id: string | null;
+        };
         /** AuditEventRead */
         AuditEventRead: {
             /** Action */
@@ -1618,6 +1866,36 @@ export interface components {
          * @enum {string}
          */
         Channel: "in_app" | "email" | "sms" | "push";
+        /** Claim */
+        Claim: {
+            assigned_to: components["schemas"]["UserRef"] | null;
+            /** Claim Expires At */
+            claim_expires_at: string | null;
+            claimed_by: components["schemas"]["UserRef"] | null;
+            read_status: components["schemas"]["ReadStatus"];
+            /** Study Instance Uid */
+            study_instance_uid: string;
+        };
+        /** DayCount */
+        DayCount: {
+            /** Count */
+            count: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+        };
+        /** DepartmentCount */
+        DepartmentCount: {
+            /** Count */
+            count: number;
+            /**
+             * Department
+             * @description The ordering department, else the study's own.
+             */
+            department: string;
+        };
         /** DeviceCreate */
         DeviceCreate: {
             /** Ae Title */
@@ -1884,6 +2162,11 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** MatchRequest */
+        MatchRequest: {
+            /** Study Instance Uid */
+            study_instance_uid: string;
+        };
         /** Me */
         Me: {
             /** Demo */
@@ -1920,6 +2203,13 @@ export interface components {
         MetricsRead: {
             /** Versions */
             versions: components["schemas"]["VersionMetrics"][];
+        };
+        /** ModalityCount */
+        ModalityCount: {
+            /** Count */
+            count: number;
+            /** Modality */
+            modality: string;
         };
         /** ModelRead */
         ModelRead: {
@@ -2029,6 +2319,105 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** OrderCreate */
+        OrderCreate: {
+            /**
+             * Accession Number
+             * @description Only when a hospital system numbered the order; else generated.
+             */
+            accession_number?: string | null;
+            /**
+             * Body Part
+             * @default
+             */
+            body_part: string;
+            /**
+             * Clinical Question
+             * @default
+             */
+            clinical_question: string;
+            /** Modality */
+            modality: string;
+            /**
+             * Ordering Department
+             * @default
+             */
+            ordering_department: string;
+            /**
+             * Ordering Doctor
+             * @default
+             */
+            ordering_doctor: string;
+            /**
+             * Patient Id
+             * @description The patient record (patients.id).
+             */
+            patient_id: number;
+            /** @default outpatient */
+            patient_source: components["schemas"]["PatientSource"];
+            /** @default routine */
+            priority: components["schemas"]["Priority"];
+            /** Procedure */
+            procedure: string;
+            /**
+             * Scheduled At
+             * Format: date-time
+             */
+            scheduled_at: string;
+            /**
+             * Station Ae
+             * @default
+             */
+            station_ae: string;
+        };
+        /** OrderRead */
+        OrderRead: {
+            /** Accession Number */
+            accession_number: string;
+            /** Body Part */
+            body_part: string;
+            /** Clinical Question */
+            clinical_question: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Modality */
+            modality: string;
+            /** Ordering Department */
+            ordering_department: string;
+            /** Ordering Doctor */
+            ordering_doctor: string;
+            /** Patient Id */
+            patient_id: number;
+            /**
+             * Patient Name
+             * @description The patient record's name: `张三丰 (Zhang^Sanfeng)`.
+             */
+            patient_name: string;
+            patient_source: components["schemas"]["PatientSource"];
+            priority: components["schemas"]["Priority"];
+            /** Procedure */
+            procedure: string;
+            /**
+             * Scheduled At
+             * Format: date-time
+             */
+            scheduled_at: string;
+            /** Station Ae */
+            station_ae: string;
+            status: components["schemas"]["OrderStatus"];
+            /** Study Instance Uid */
+            study_instance_uid: string | null;
+        };
+        /**
+         * OrderStatus
+         * @enum {string}
+         */
+        OrderStatus: "scheduled" | "arrived" | "in_progress" | "completed" | "cancelled";
         /** Page[AuditEventRead] */
         Page_AuditEventRead_: {
             /** Items */
@@ -2043,10 +2432,24 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** Page[OrderRead] */
+        Page_OrderRead_: {
+            /** Items */
+            items: components["schemas"]["OrderRead"][];
+            /** Total */
+            total: number;
+        };
         /** Page[StudySummary] */
         Page_StudySummary_: {
             /** Items */
             items: components["schemas"]["StudySummary"][];
+            /** Total */
+            total: number;
+        };
+        /** Page[UnmatchedStudy] */
+        Page_UnmatchedStudy_: {
+            /** Items */
+            items: components["schemas"]["UnmatchedStudy"][];
             /** Total */
             total: number;
         };
@@ -2185,6 +2588,12 @@ export interface components {
             /** Version */
             version: number;
         };
+        /**
+         * PatientSource
+         * @description Where the patient comes from (门诊 / 住院 / 急诊 / 体检).
+         * @enum {string}
+         */
+        PatientSource: "outpatient" | "inpatient" | "emergency" | "physical";
         /** PatientStudies */
         PatientStudies: {
             /** Items */
@@ -2239,11 +2648,23 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** Percentiles */
+        Percentiles: {
+            /**
+             * P50
+             * @description Seconds; null when no study reached the step.
+             */
+            p50: number | null;
+            /** P90 */
+            p90: number | null;
+            /** P95 */
+            p95: number | null;
+        };
         /**
          * Permission
          * @enum {string}
          */
-        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "order:read" | "order:write" | "report:read" | "report:write" | "report:approve" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
+        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "order:read" | "order:write" | "worklist:assign" | "statistics:read" | "report:read" | "report:write" | "report:approve" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
         /** PermissionRead */
         PermissionRead: {
             /** Description */
@@ -2281,6 +2702,11 @@ export interface components {
             /** Phone */
             phone?: string | null;
         };
+        /**
+         * Priority
+         * @enum {string}
+         */
+        Priority: "routine" | "urgent" | "stat";
         /** PushKeys */
         PushKeys: {
             /** Auth */
@@ -2317,6 +2743,11 @@ export interface components {
             /** Unread */
             unread: number;
         };
+        /**
+         * ReadStatus
+         * @enum {string}
+         */
+        ReadStatus: "unread" | "in_reading" | "preliminary" | "final";
         /** ReconciliationPage */
         ReconciliationPage: {
             /** Items */
@@ -2534,6 +2965,44 @@ export interface components {
             /** Series Number */
             series_number: number | null;
         };
+        /** SourceCount */
+        SourceCount: {
+            /**
+             * Count
+             * @description Distinct patients with orders scheduled in the period.
+             */
+            count: number;
+            source: components["schemas"]["PatientSource"];
+        };
+        /** Statistics */
+        Statistics: {
+            /** By Day */
+            by_day: components["schemas"]["DayCount"][];
+            /** By Department */
+            by_department: components["schemas"]["DepartmentCount"][];
+            /** By Modality */
+            by_modality: components["schemas"]["ModalityCount"][];
+            /** By Source */
+            by_source: components["schemas"]["SourceCount"][];
+            turnaround: components["schemas"]["Turnaround"];
+            /** Workload */
+            workload: components["schemas"]["Workload"][];
+        };
+        /** StatusChange */
+        StatusChange: {
+            status: components["schemas"]["OrderStatus"];
+        };
+        /** StatusCounts */
+        StatusCounts: {
+            /** Final */
+            final: number;
+            /** In Reading */
+            in_reading: number;
+            /** Preliminary */
+            preliminary: number;
+            /** Unread */
+            unread: number;
+        };
         /**
          * StudyDetail
          * @description A study with its series.
@@ -2667,6 +3136,13 @@ export interface components {
              */
             token_type: string;
         };
+        /** Turnaround */
+        Turnaround: {
+            /** @description Arrival → final (approved) report. */
+            final: components["schemas"]["Percentiles"];
+            /** @description Arrival → first preliminary report. */
+            preliminary: components["schemas"]["Percentiles"];
+        };
         /** TusStatus */
         TusStatus: {
             /** Complete */
@@ -2683,6 +3159,21 @@ export interface components {
             results: components["schemas"]["UploadResult"][];
             /** Stored */
             stored: number;
+        };
+        /** UnmatchedStudy */
+        UnmatchedStudy: {
+            /** Accession Number */
+            accession_number: string;
+            /** Modalities */
+            modalities: string[];
+            /** Patient Id */
+            patient_id: string;
+            /** Patient Name */
+            patient_name: string;
+            /** Study Date */
+            study_date: string | null;
+            /** Study Instance Uid */
+            study_instance_uid: string;
         };
         /**
          * UploadResponse
@@ -2759,6 +3250,16 @@ export interface components {
             roles: string[];
             /** Username */
             username: string;
+        };
+        /** UserRef */
+        UserRef: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
         };
         /**
          * UserUpdate
@@ -2905,6 +3406,79 @@ export interface components {
             visit_date: string;
             /** Visit Type */
             visit_type: string;
+        };
+        /** WorklistItem */
+        WorklistItem: {
+            /** Accession Number */
+            accession_number: string;
+            /**
+             * Age
+             * @description DICOM age string (`059Y`, `003M`), from the study date.
+             */
+            age: string;
+            assigned_to: components["schemas"]["UserRef"] | null;
+            /** Birth Date */
+            birth_date: string | null;
+            /** Body Part */
+            body_part: string;
+            /** Claim Expires At */
+            claim_expires_at: string | null;
+            claimed_by: components["schemas"]["UserRef"] | null;
+            /** Department */
+            department: string;
+            /** Description */
+            description: string;
+            /** Modalities */
+            modalities: string[];
+            /** Number Of Instances */
+            number_of_instances: number;
+            /** Patient Id */
+            patient_id: string;
+            /**
+             * Patient Name
+             * @description DICOM PN, all groups: `Zhang^Wei=张^伟`.
+             */
+            patient_name: string;
+            priority: components["schemas"]["Priority"];
+            read_status: components["schemas"]["ReadStatus"];
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /** Sex */
+            sex: string;
+            /** @description From the matched order; null: none. */
+            source: components["schemas"]["PatientSource"] | null;
+            /** Study Date */
+            study_date: string | null;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Study Time */
+            study_time: string;
+        };
+        /** WorklistPage */
+        WorklistPage: {
+            counts: components["schemas"]["StatusCounts"];
+            /** Items */
+            items: components["schemas"]["WorklistItem"][];
+            /** Total */
+            total: number;
+        };
+        /** Workload */
+        Workload: {
+            /**
+             * Count
+             * @description Studies this user reported (took to preliminary or final).
+             */
+            count: number;
+            /** Name */
+            name: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
         };
     };
     responses: never;
@@ -3837,6 +4411,39 @@ export interface operations {
             };
         };
     };
+    receive_alerts_api_notifications_alerts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertmanagerWebhook"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertsReceived"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_preferences_api_notifications_preferences_get: {
         parameters: {
             query?: never;
@@ -3981,6 +4588,212 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotificationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_orders_api_orders_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["OrderStatus"] | null;
+                patient_id?: number | null;
+                modality?: string | null;
+                date_from?: string | null;
+                date_to?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_OrderRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_order_api_orders_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unmatched_studies_api_orders_unmatched_studies_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_UnmatchedStudy_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_order_api_orders__order_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's id. */
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    match_api_orders__order_id__match_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's id. */
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MatchRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    change_status_api_orders__order_id__status_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's id. */
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderRead"];
                 };
             };
             /** @description Validation Error */
@@ -4555,6 +5368,38 @@ export interface operations {
             };
         };
     };
+    get_statistics_api_statistics_get: {
+        parameters: {
+            query?: {
+                date_from?: string | null;
+                date_to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statistics"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_studies_api_studies_get: {
         parameters: {
             query?: {
@@ -5104,6 +5949,147 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_worklist_api_worklist_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ReadStatus"] | null;
+                priority?: components["schemas"]["Priority"] | null;
+                modality?: string | null;
+                body_part?: string | null;
+                date_from?: string | null;
+                date_to?: string | null;
+                department?: string | null;
+                source?: components["schemas"]["PatientSource"] | null;
+                assigned_to?: string | null;
+                accession?: string | null;
+                q?: string | null;
+                sort?: "priority" | "received_at" | "-received_at" | "study_date" | "-study_date" | "patient_name" | "-patient_name";
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorklistPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    assign_api_worklist__study_uid__assign_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    claim_api_worklist__study_uid__claim_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    release_api_worklist__study_uid__claim_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
                 };
             };
             /** @description Validation Error */
