@@ -55,10 +55,23 @@ def bright_segmenter(size: int = 16) -> bytes:
     return _model(nodes, ["N", 1, size, size], ["N", 1, size, size], inits)
 
 
+def fixed_detector(size: int = 16) -> bytes:
+    """[1, 1, size, size] → two fixed boxes [1, 2, 6]: one "lesion" at 0.9, one at 0.2."""
+    boxes = np.array([[[2, 2, 8, 8, 0.9, 1], [0, 0, 4, 4, 0.2, 1]]], dtype=np.float32)
+    nodes = [
+        helper.make_node("ReduceMean", ["image"], ["mean"], keepdims=0),
+        helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
+        helper.make_node("Add", ["boxes", "nothing"], ["scores"]),
+    ]
+    inits = [numpy_helper.from_array(boxes, "boxes"),
+             numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero")]  # fmt: skip
+    return _model(nodes, [1, 1, size, size], [1, 2, 6], inits)
+
+
 def manifest(name: str, task: str, **overrides: Any) -> dict[str, Any]:
     labels = (
         [{"name": "normal", "normal": True}, {"name": "lesion", "threshold": 0.5}]
-        if task == "classification" else [{"name": "bright", "threshold": 0.5}]
+        if task in ("classification", "detection") else [{"name": "bright", "threshold": 0.5}]
     )  # fmt: skip
     base: dict[str, Any] = {
         "name": name, "version": "1.0.0", "task": task, "kind": "onnx",

@@ -26,6 +26,7 @@ from tests.ai.helpers import (
     brightness_classifier,
     ct_series,
     dciodvfy_errors,
+    fixed_detector,
     manifest,
     upload,
 )
@@ -255,3 +256,38 @@ def test_a_doctor_reviews_but_cannot_manage_models(client: TestClient, auth_head
     doctor = auth_headers("doctor")
     response = upload(client, doctor, manifest("cls", "classification"), brightness_classifier())
     assert response.status_code == 403
+
+
+def test_detection_boxes_come_back_in_image_pixels_and_a_doctor_edits_one(
+    client: TestClient, auth_headers: Any, tmp_path: Path
+) -> None:
+    admin, doctor = auth_headers("admin"), auth_headers("doctor")
+    assert (
+        upload(client, admin, manifest("boxes", "detection"), fixed_detector()).status_code == 201
+    )
+    series = ct_series(slices=1, size=32)  # the model sees 16 × 16: boxes scale by 2
+    store(series)
+    started = client.post("/api/ai/diagnose", headers=doctor, json={
+        "study_instance_uid": series[0].StudyInstanceUID, "model": "boxes"})  # fmt: skip
+    run = finished_run(client, doctor, started.json()["run_id"])
+    [finding] = run["findings"]  # the 0.2 box is below the label's threshold
+    assert finding["label"] == "lesion"
+    assert finding["geometry"] == {"bbox": [4.0, 4.0, 16.0, 16.0]}
+    assert finding["probability"] == pytest.approx(0.9)
+    sr = retrieve(client, doctor, run["sr_sop_instance_uid"])
+    assert dciodvfy_errors(sr, tmp_path) == []
+    assert run["seg_sop_instance_uid"] is None
+
+    empty = client.post(f"/api/ai/findings/{finding['id']}/review", headers=doctor,
+                        json={"decision": "edit"})  # fmt: skip
+    assert empty.json()["error"]["code"] == "ai_review_needs_change"
+    edited = client.post(f"/api/ai/findings/{finding['id']}/review", headers=doctor, json={
+        "decision": "edit", "label": "囊肿", "geometry": {"bbox": [5, 5, 15, 15]}})  # fmt: skip
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    assert body["status"] == "edited"
+    assert body["edited_label"] == "囊肿"
+    assert body["edited_geometry"] == {"bbox": [5.0, 5.0, 15.0, 15.0]}
+    with transaction() as session:
+        [kept] = service.accepted_findings(session, series[0].StudyInstanceUID)
+    assert kept.edited_label == "囊肿"
