@@ -51,6 +51,7 @@ def labelled_images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return found
 
 
+@pytest.mark.once  # the database only stores it: the SQLite pass is enough
 def test_the_default_model_is_registered_gated_to_mr_head_and_says_notumor(
     client: TestClient, auth_headers: Any
 ) -> None:
@@ -88,6 +89,7 @@ def top_labels(detect_tumor: tuple[Any, Any], images: list[runtime.SourceImage])
     return [manifest.labels[int(np.argmax(row))].name for row in probabilities]
 
 
+@pytest.mark.nodb
 def test_healthy_slices_are_notumor_and_labelled_images_get_their_class(
     detect_tumor: tuple[Any, Any], labelled_images: list[Path]
 ) -> None:

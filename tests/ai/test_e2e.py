@@ -207,6 +207,7 @@ def test_an_upload_whose_input_spec_does_not_fit_the_model_is_refused(
     assert "the model expects [1, 1, 16, 16]" in english.json()["error"]["message"]
 
 
+@pytest.mark.nodb
 def test_a_run_whose_tensor_does_not_fit_names_expected_and_got() -> None:
     session = runtime.open_session(brightness_classifier(16))
     with pytest.raises(runtime.WrongInputShape) as caught:

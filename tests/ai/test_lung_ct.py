@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
+import pytest
 from fastapi.testclient import TestClient
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
@@ -63,6 +64,7 @@ def ct_datasets(hu: np.ndarray, **overrides: Any) -> list[Dataset]:
     return out
 
 
+@pytest.mark.nodb
 def test_lung_mask_and_laa_on_the_phantom() -> None:
     hu, truth, laa = phantom()
     mask = lung_ct.lung_mask(hu)
@@ -117,6 +119,7 @@ def test_the_algorithm_runs_on_arrival_by_rule_and_stores_its_seg(
     assert service.on_series_complete(datasets[0].SeriesInstanceUID) == 0  # nothing new
 
 
+@pytest.mark.nodb
 def test_rules_match_modality_body_part_sop_class_and_station() -> None:
     manifest = service.parse_manifest({**service.LUNG_CT, "filters": {
         "modalities": ["CT"], "body_parts": ["CHEST"],
