@@ -88,6 +88,7 @@ def _clean_database(database: str) -> Iterator[None]:
     from hounsfield.db import get_engine, transaction
     from hounsfield.kv import get_store
     from hounsfield.models import Base
+    from hounsfield.reports.templates import ensure_starter_templates
     from hounsfield.users.service import ensure_builtin_roles
     from hounsfield.worker import shutdown_local_pool
 
@@ -106,6 +107,7 @@ def _clean_database(database: str) -> Iterator[None]:
                      {"h": "0" * 64})  # fmt: skip
     with transaction(write=True) as session:
         ensure_builtin_roles(session)
+        ensure_starter_templates(session)
     get_store.cache_clear()
 
 

@@ -25,6 +25,8 @@ app.add_typer(user_app, name="user")
 patients_app = typer.Typer(help="Manage patient records.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(patients_app, name="patients")
+report_app = typer.Typer(help="Check diagnostic reports.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 
 
 def _settings_or_exit() -> Settings:
@@ -302,6 +304,32 @@ def audit_verify() -> None:
         f"({result.checked} events verified before it)",
         err=True,
     )
+    raise typer.Exit(1)
+
+
+@report_app.command("verify")
+def report_verify(
+    report_id: Annotated[str, typer.Argument(help="The report's id (UUID).")],
+) -> None:
+    """Check a report's signature against its content as the database holds it. Exit 1 if
+    it is unsigned, or changed since it was signed."""
+    import uuid
+
+    from hounsfield.db import transaction
+    from hounsfield.reports import service
+    from hounsfield.reports.models import Report
+
+    _settings_or_exit()
+    with transaction() as session:
+        report = session.get(Report, uuid.UUID(report_id))
+        if report is None:
+            typer.echo(f"no report {report_id}", err=True)
+            raise typer.Exit(1)
+        result = service.verify(session, report)
+    if result["valid"]:
+        typer.echo(f"signature valid: version {result['version']}, key {result['key_id']}")
+        return
+    typer.echo(f"SIGNATURE NOT VALID: {result['reason']}", err=True)
     raise typer.Exit(1)
 
 

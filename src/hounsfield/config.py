@@ -319,6 +319,23 @@ class PatientSettings(BaseModel):
     )
 
 
+class ReportSettings(BaseModel):
+    """Diagnostic reports: review and signature."""
+
+    require_second_reader: bool = Field(
+        False,
+        description="When true, the doctor who approves (signs) a report must not be its author "
+        "(resident writes, attending approves).",
+    )
+    signing_key: SecretStr | None = Field(
+        None,
+        description="Seed of the Ed25519 key that signs approved reports (32+ random "
+        "characters). Required in production; embedded mode generates "
+        "`<data_dir>/secrets/report-signing.key`. Old public keys stay in the database, so "
+        "reports signed before a rotation still verify.",
+    )
+
+
 class NotificationSettings(BaseModel):
     """Channels of notifications (in-app is always on); a channel without its settings is off."""
 
@@ -436,6 +453,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     notifications: NotificationSettings = NotificationSettings()
     patients: PatientSettings = PatientSettings()
+    reports: ReportSettings = ReportSettings()
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -21,8 +21,10 @@ def alembic_config() -> Config:
 
 def upgrade(revision: str = "head") -> None:
     """Migrate the configured database, then make sure the built-in roles exist."""
+    from hounsfield.reports.templates import ensure_starter_templates
     from hounsfield.users.service import ensure_builtin_roles
 
     command.upgrade(alembic_config(), revision)
     with transaction(write=True) as session:
         ensure_builtin_roles(session)
+        ensure_starter_templates(session)

@@ -26,12 +26,17 @@ from hounsfield.patients.models import (
     Reconciliation,
     Visit,
 )
+from hounsfield.reports.models import Report, ReportTemplate, ReportVersion, SigningKey
 from hounsfield.studies.models import Instance, Patient, Series, Study
 from hounsfield.users.models import Group, Role, RolePermission, User, user_groups, user_roles
 from hounsfield.worker import OutboxEntry
 from hounsfield.worklist.models import Reading
 
 __all__ = [
+    "Report",
+    "ReportTemplate",
+    "ReportVersion",
+    "SigningKey",
     "AiFinding",
     "AiModel",
     "AiModelVersion",

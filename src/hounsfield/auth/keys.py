@@ -24,6 +24,7 @@ MIN_LENGTH = 32
 TOKEN_KEY_FILE = "token.key"  # nosec B105
 DEIDENTIFICATION_KEY_FILE = "deidentification.key"
 PATIENT_HASH_KEY_FILE = "patient-hash.key"
+REPORT_SIGNING_KEY_FILE = "report-signing.key"
 
 _create_lock = threading.Lock()
 
@@ -54,6 +55,16 @@ def patient_hash_key(settings: Settings) -> str:
         settings.patients.hash_key,
         PATIENT_HASH_KEY_FILE,
         "HOUNSFIELD_PATIENTS__HASH_KEY",
+    )
+
+
+def report_signing_seed(settings: Settings) -> str:
+    """The seed of the Ed25519 key that signs approved reports (reports/signing.py)."""
+    return _secret(
+        settings,
+        settings.reports.signing_key,
+        REPORT_SIGNING_KEY_FILE,
+        "HOUNSFIELD_REPORTS__SIGNING_KEY",
     )
 
 

@@ -21,6 +21,7 @@ class Permission(StrEnum):
     report_read = "report:read"
     report_write = "report:write"
     report_approve = "report:approve"
+    report_template = "report:template"
     ai_read = "ai:read"
     ai_run = "ai:run"
     ai_manage = "ai:manage"
@@ -49,6 +50,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.report_read: "Read reports",
     Permission.report_write: "Write and submit reports",
     Permission.report_approve: "Approve (sign) and amend reports",
+    Permission.report_template: "Create and edit report templates",
     Permission.ai_read: "View AI results",
     Permission.ai_run: "Run AI models and review their results",
     Permission.ai_manage: "Register and configure AI models",
@@ -73,7 +75,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
         frozenset(
             {
                 P.patient_read, P.image_read, P.image_retrieve, P.image_export, P.order_read,
-                P.report_read, P.report_write, P.report_approve,
+                P.report_read, P.report_write, P.report_approve, P.report_template,
                 P.ai_read, P.ai_run, P.ai_review, P.device_read,
                 P.worklist_assign, P.statistics_read,
             }

@@ -1,0 +1,1 @@
+"""Diagnostic reports: templates, drafts and versions, review and signature, FHIR export."""
