@@ -69,7 +69,10 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit is fsync'd before it returns, so an acknowledged instance's row
+        # survives a power loss (with NORMAL it survives a crash only, and the orphan sweeper
+        # would then delete the object whose row was lost: SECURITY D1).
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

@@ -33,10 +33,6 @@ from hounsfield.worker import OutboxEntry
 from hounsfield.worklist.models import Reading
 
 __all__ = [
-    "Report",
-    "ReportTemplate",
-    "ReportVersion",
-    "SigningKey",
     "AiFinding",
     "AiModel",
     "AiModelVersion",
@@ -67,9 +63,13 @@ __all__ = [
     "Reading",
     "Reconciliation",
     "RefreshToken",
+    "Report",
+    "ReportTemplate",
+    "ReportVersion",
     "Role",
     "RolePermission",
     "Series",
+    "SigningKey",
     "Study",
     "User",
     "Visit",

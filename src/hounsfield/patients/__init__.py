@@ -1,0 +1,1 @@
+"""Patient records, visits, search, reconciliation with DICOM, and merges."""
