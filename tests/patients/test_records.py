@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from hounsfield.audit.models import AuditEvent
-from hounsfield.audit.service import flush_buffer
+from hounsfield.audit.service import flush_buffer, sealer
 from hounsfield.config import get_settings
 from hounsfield.db import get_engine, transaction
 
@@ -90,6 +90,7 @@ def test_reads_and_changes_are_audited_with_the_patient_id(
     client.get(f"/api/patients/{pid}", headers=admin)
     client.get("/api/patients", params={"q": "doe"}, headers=admin)
     client.patch(f"/api/patients/{pid}", json={"version": 1, "notes": "x"}, headers=admin)
+    sealer.stop()  # a drain of the sealer thread in flight commits before ours
     flush_buffer()
     with transaction() as session:
         events = session.scalars(
