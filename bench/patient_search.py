@@ -129,6 +129,7 @@ def load(n: int, seed: int) -> float:
     with engine.connect() as conn:
         if engine.dialect.name in ("mysql", "mariadb"):
             conn.execute(text("SET unique_checks=0, foreign_key_checks=0"))
+            conn.commit()
         for patients, terms in _rows(have + 1, n - have, seed):
             with conn.begin():
                 conn.execute(insert(PatientRecord), patients)

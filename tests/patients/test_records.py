@@ -159,7 +159,9 @@ def test_mrn_is_generated_unique_and_soft_delete_hides(
     assert again.json()["error"]["code"] == "mrn_taken"
     assert client.delete(f"/api/patients/{generated['id']}", headers=admin).status_code == 204
     assert client.get(f"/api/patients/{generated['id']}", headers=admin).status_code == 404
-    assert [p["mrn"] for p in client.get("/api/patients", headers=admin).json()["items"]] == ["M1"]
+    listed = client.get("/api/patients", headers=admin).json()
+    assert [p["mrn"] for p in listed["items"]] == ["M1"]
+    assert listed["total"] == 1  # the hidden record is not counted
 
 
 def _mrns(client: TestClient, headers: dict[str, str], **params: Any) -> list[str]:
