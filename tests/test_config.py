@@ -15,6 +15,7 @@ from hounsfield.settings_doc import render
 
 STRONG = "s" * 40
 OTHER = "d" * 40
+THIRD = "a" * 40
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -31,12 +32,29 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
         ),
         (
             {"HOUNSFIELD_SECRET_KEY": STRONG, "HOUNSFIELD_DEIDENTIFICATION_KEY": OTHER},
+            "HOUNSFIELD_API_KEY_SECRET",
+        ),
+        (
+            {
+                "HOUNSFIELD_SECRET_KEY": STRONG,
+                "HOUNSFIELD_DEIDENTIFICATION_KEY": OTHER,
+                "HOUNSFIELD_API_KEY_SECRET": STRONG,
+            },
+            "other than the other two keys",
+        ),
+        (
+            {
+                "HOUNSFIELD_SECRET_KEY": STRONG,
+                "HOUNSFIELD_DEIDENTIFICATION_KEY": OTHER,
+                "HOUNSFIELD_API_KEY_SECRET": THIRD,
+            },
             "HOUNSFIELD_DATABASE_URL",
         ),
         (
             {
                 "HOUNSFIELD_SECRET_KEY": STRONG,
                 "HOUNSFIELD_DEIDENTIFICATION_KEY": OTHER,
+                "HOUNSFIELD_API_KEY_SECRET": THIRD,
                 "HOUNSFIELD_DATABASE_URL": PG_ADMIN,
             },
             "COOKIE_SECURE",
@@ -98,6 +116,7 @@ def test_production_refuses_to_start_with_demo_accounts(tmp_path: object) -> Non
             "HOUNSFIELD_MODE": "production",
             "HOUNSFIELD_SECRET_KEY": STRONG,
             "HOUNSFIELD_DEIDENTIFICATION_KEY": OTHER,
+            "HOUNSFIELD_API_KEY_SECRET": THIRD,
             "HOUNSFIELD_AUTH__COOKIE_SECURE": "true",
         }
     )

@@ -406,6 +406,13 @@ class Settings(BaseSettings):
         "not the secret key). Required in production; embedded mode generates "
         "`<data_dir>/secrets/deidentification.key`.",
     )
+    api_key_secret: SecretStr | None = Field(
+        None,
+        description="Keys the stored hashes of API keys (32+ characters, neither of the two "
+        "keys above: a leaked token key must not let a database dump be tested). Required in "
+        "production; embedded mode generates `<data_dir>/secrets/api-key.key`. Changing it "
+        "invalidates every API key.",
+    )
     redis_url: str | None = Field(
         None, description="Redis for revocation, rate limits and tasks; in-process if unset."
     )
@@ -479,6 +486,12 @@ class Settings(BaseSettings):
             problems.append(
                 "HOUNSFIELD_DEIDENTIFICATION_KEY must be set to a random value of 32+ chars, "
                 "other than the secret key"
+            )
+        api = self.api_key_secret.get_secret_value() if self.api_key_secret else ""
+        if len(api) < 32 or api in (secret, pseudonym):
+            problems.append(
+                "HOUNSFIELD_API_KEY_SECRET must be set to a random value of 32+ chars, "
+                "other than the other two keys"
             )
         if self.is_sqlite:
             problems.append("HOUNSFIELD_DATABASE_URL must name MySQL/MariaDB or PostgreSQL")

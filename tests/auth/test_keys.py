@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +72,22 @@ def test_the_pseudonym_key_is_not_the_token_key() -> None:
     pseudonym_file = settings.data_dir / "secrets" / keys.DEIDENTIFICATION_KEY_FILE
     assert stat.S_IMODE(pseudonym_file.stat().st_mode) == 0o600
     assert pseudonym_file.read_text().strip() == pseudonym
+
+
+def test_api_key_hashes_have_a_key_of_their_own(settings_env: Any) -> None:
+    """A leaked token key gives no way to test guesses against a dump of API-key hashes,
+    and rotating it leaves API keys working; the API-key secret decides the hash."""
+    from hounsfield.auth import api_keys
+
+    settings = get_settings()
+    token, own = keys.token_key(settings), keys.api_key_secret(settings)
+    assert own not in (token, keys.deidentification_key(settings))
+    own_file = settings.data_dir / "secrets" / keys.API_KEY_FILE
+    assert stat.S_IMODE(own_file.stat().st_mode) == 0o600
+    assert own_file.read_text().strip() == own
+    key = "hfk_0123456789ab_" + "k" * 43
+    stored = api_keys._hash(settings, key)
+    settings_env(HOUNSFIELD_SECRET_KEY="t" * 48)  # the token key rotated
+    assert api_keys._hash(get_settings(), key) == stored
+    settings_env(HOUNSFIELD_API_KEY_SECRET="a" * 48)  # the API-key secret changed
+    assert api_keys._hash(get_settings(), key) != stored

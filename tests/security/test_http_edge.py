@@ -42,6 +42,7 @@ def production(settings_env: Callable[..., None]) -> Callable[..., TestClient]:
             HOUNSFIELD_MODE="production",
             HOUNSFIELD_SECRET_KEY=STRONG,
             HOUNSFIELD_DEIDENTIFICATION_KEY=secrets.token_urlsafe(48),
+            HOUNSFIELD_API_KEY_SECRET=secrets.token_urlsafe(48),
             HOUNSFIELD_AUTH__COOKIE_SECURE="true",
             HOUNSFIELD_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/hf_unused",
             **env,

@@ -2,10 +2,10 @@
 
 An administrator creates a key for a role; it is shown once. A key is
 `hfk_<prefix>_<secret>`: the prefix finds the row, the whole key is checked against its
-keyed hash (HMAC-SHA256 under a key derived from the token key, so a database dump alone
-cannot test guesses). Each key has its own service account (a User without a password),
-so every audit event names it. Keys expire and can be revoked; rotating the secret key
-invalidates every API key.
+keyed hash (HMAC-SHA256 under HOUNSFIELD_API_KEY_SECRET, a key of its own: neither a
+database dump nor the token key lets anyone test guesses). Each key has its own service
+account (a User without a password), so every audit event names it. Keys expire and can
+be revoked; changing HOUNSFIELD_API_KEY_SECRET invalidates every API key.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from hounsfield.audit import service as audit
 from hounsfield.audit.service import Actor
-from hounsfield.auth.keys import token_key
+from hounsfield.auth.keys import api_key_secret
 from hounsfield.auth.models import ApiKey
 from hounsfield.config import Settings
 from hounsfield.db import after_commit, utcnow
@@ -85,8 +85,7 @@ def is_api_key(credential: str) -> bool:
 
 
 def _hash(settings: Settings, key: str) -> str:
-    pepper = hmac.new(token_key(settings).encode(), b"hounsfield-api-key-v1", hashlib.sha256)
-    return hmac.new(pepper.digest(), key.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(api_key_secret(settings).encode(), key.encode(), hashlib.sha256).hexdigest()
 
 
 def service_username(name: str) -> str:

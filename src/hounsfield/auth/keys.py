@@ -1,9 +1,11 @@
-"""The server's secrets: the token signing key and the de-identification key.
+"""The server's secrets: the token signing key, the de-identification key and the key of
+API-key hashes.
 
 There is no built-in default. Production takes both from the settings (the validator in
 config.py requires them). Embedded mode generates each on first start, keeps it under
 `<data_dir>/secrets/` readable by the owner only (0600) and reuses it after a restart. The
-two keys are independent: knowing the token key gives nothing about pseudonyms.
+keys are independent: knowing the token key gives nothing about pseudonyms, nor a way to
+test guesses against the API-key hashes of a database dump.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ TOKEN_KEY_FILE = "token.key"  # nosec B105
 DEIDENTIFICATION_KEY_FILE = "deidentification.key"
 PATIENT_HASH_KEY_FILE = "patient-hash.key"
 REPORT_SIGNING_KEY_FILE = "report-signing.key"
+API_KEY_FILE = "api-key.key"
 
 _create_lock = threading.Lock()
 
@@ -66,6 +69,11 @@ def report_signing_seed(settings: Settings) -> str:
         REPORT_SIGNING_KEY_FILE,
         "HOUNSFIELD_REPORTS__SIGNING_KEY",
     )
+
+
+def api_key_secret(settings: Settings) -> str:
+    """The HMAC key of stored API-key hashes (auth/api_keys.py)."""
+    return _secret(settings, settings.api_key_secret, API_KEY_FILE, "HOUNSFIELD_API_KEY_SECRET")
 
 
 def _secret(settings: Settings, configured: SecretStr | None, name: str, env: str) -> str:
