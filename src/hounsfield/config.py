@@ -111,6 +111,12 @@ class IngestSettings(BaseModel):
     max_inflate_ratio: int = Field(
         100, ge=2, description="Largest inflate ratio of a deflated dataset or a zip member."
     )
+    upload_max_parts: int = Field(
+        5000,
+        ge=1,
+        description="Most parts (files) in one POST /api/uploads request; more is 413. Like "
+        "STOW-RS's cap: each part costs a file and an ingest, however small.",
+    )
     zip_max_entries: int = Field(20000, ge=1, description="Most members of an uploaded zip.")
     zip_max_total_bytes: int = Field(
         16 * 1024**3, ge=1, description="Largest total inflated size of an uploaded zip."

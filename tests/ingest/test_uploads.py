@@ -176,6 +176,27 @@ def test_an_oversized_body_is_refused_from_its_header(
     assert instances() == 0
 
 
+def test_too_many_parts_are_refused_before_any_is_stored(
+    client: TestClient, auth_headers: Headers, settings_env: Callable[..., None]
+) -> None:
+    """20,000 one-byte parts cost a file and an ingest each: the count is capped (413)."""
+    headers = auth_headers("technician")
+    settings_env(HOUNSFIELD_INGEST__UPLOAD_MAX_PARTS="3")
+    files = [("files", (f"{n}.dcm", to_bytes(make_dataset(seed=n)), "application/dicom"))
+             for n in range(4)]  # fmt: skip
+    refused = client.post("/api/uploads", files=files, headers=headers)
+    assert refused.status_code == 413
+    assert refused.json()["error"]["code"] == "too_many_parts"
+    assert "超过 3 个" in refused.json()["error"]["message"]  # zh-CN by default
+    english = client.post("/api/uploads", files=files,
+                          headers={**headers, "Accept-Language": "en"})  # fmt: skip
+    assert "more than 3 parts" in english.json()["error"]["message"]
+    assert instances() == 0
+    accepted = client.post("/api/uploads", files=files[:3], headers=headers)
+    assert accepted.status_code == 200
+    assert instances() == 3
+
+
 def test_an_oversized_stream_is_cut_off(
     client: TestClient, auth_headers: Headers, settings_env: Callable[..., None]
 ) -> None:

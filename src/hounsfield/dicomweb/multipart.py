@@ -25,6 +25,7 @@ __all__ = [
     "NotAcceptable",
     "Part",
     "SpooledPart",
+    "TooManyParts",
     "UnsupportedMediaType",
     "content_type_header",
     "new_boundary",
@@ -36,6 +37,24 @@ __all__ = [
 
 CRLF = b"\r\n"
 WRITE_BATCH = 1 << 20
+
+
+class TooManyParts(PayloadTooLarge):
+    """The request holds more parts than allowed (each costs a file and an ingest)."""
+
+    code = "too_many_parts"
+
+    def __init__(self, limit: int) -> None:
+        message = f"The request holds more than {limit} parts."
+        super().__init__(message, details={"max_parts": limit})
+        self.limit = limit
+
+    def message_for(self, accept_language: str | None) -> str:
+        from hounsfield.ingest.outcome import language
+
+        if language(accept_language) == "en":
+            return str(self)
+        return f"请求包含的部分超过 {self.limit} 个"
 
 
 class NotAcceptable(HounsfieldError):
@@ -216,7 +235,7 @@ class _Spooler:
     def part_begin(self) -> None:
         self.begun += 1
         if self.max_parts is not None and self.begun > self.max_parts:
-            raise PayloadTooLarge(f"The request holds more than {self.max_parts} parts.")
+            raise TooManyParts(self.max_parts)
         self._headers = {}
         self._size = 0
 

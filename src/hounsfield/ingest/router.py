@@ -22,7 +22,12 @@ from starlette.requests import ClientDisconnect
 from hounsfield.auth.deps import requires
 from hounsfield.config import Settings, get_settings
 from hounsfield.db import transaction
-from hounsfield.dicomweb.multipart import SpooledPart, UnsupportedMediaType, spool_multipart
+from hounsfield.dicomweb.multipart import (
+    SpooledPart,
+    TooManyParts,
+    UnsupportedMediaType,
+    spool_multipart,
+)
 from hounsfield.errors import BadRequest, HounsfieldError, PayloadTooLarge
 from hounsfield.ingest import uploads
 from hounsfield.ingest.uploads import UnsafeArchive
@@ -128,11 +133,14 @@ async def upload_files(request: Request, user: Uploader) -> UploadResponse:
                 workdir,
                 max_total_bytes=limit,
                 max_part_bytes=limit,
+                max_parts=settings.ingest.upload_max_parts,
                 media_type="multipart/form-data",
                 keep=_is_file,
             )
         except UnsupportedMediaType as exc:
             raise UnsupportedMediaType("send multipart/form-data with the field `files`") from exc
+        except TooManyParts:
+            raise
         except PayloadTooLarge as exc:
             raise PayloadTooLarge(f"uploads are limited to {limit} bytes") from exc
         files = [(part.path, _filename(part)) for part in parts]
