@@ -140,6 +140,17 @@ bench-patients: install-dev
 bench-worklist: install-dev
 	PYTHONPATH=src:. $(BIN)/python bench/worklist_bench.py $(BENCH_ARGS)
 
+# SECURITY I1 in depth: the atheris target on the ingest for FUZZ_SECONDS (default an hour),
+# corpus and findings kept in var/fuzz/ between runs. Copy a crash-* into tests/fuzz/regressions/.
+FUZZ_SECONDS ?= 3600
+.PHONY: fuzz
+fuzz: install-dev
+	mkdir -p var/fuzz/corpus var/fuzz/data
+	test -n "$$(ls var/fuzz/corpus)" || cp tests/fuzz/corpus/* var/fuzz/corpus/
+	HOUNSFIELD_DATA_DIR=var/fuzz/data HOUNSFIELD_DATABASE_URL= $(BIN)/python -m tests.fuzz.ingest_target \
+	  -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=20 \
+	  -artifact_prefix=var/fuzz/ var/fuzz/corpus
+
 # SECURITY I9 in depth: sqlmap with every technique (time-based and stacked queries too),
 # every parameter and level-3 header, any DBMS, against QIDO-RS and the user and audit
 # searches of a live server (several minutes; `make test` runs a quick subset).
