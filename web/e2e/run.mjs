@@ -219,14 +219,15 @@ async function main() {
       // Quick pick "today": the study is from 2024.
       await page.getByTestId('quick-today').click();
       await page.getByTestId('no-studies').waitFor();
-      // Clear: all four uploaded studies, with the total; then sort by patient ID both ways.
+      // Clear: all four uploaded studies, with the total; then sort by patient name both ways
+      // (descending first: 王小明 sorts after the Latin names, "<b>XSS…" before them).
       await page.getByTestId('filter-clear').click();
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=study-row]').length === 4);
       assert(((await page.getByTestId('study-total').textContent()) ?? '').includes('4'), 'total shown');
-      await page.getByTestId('sort-patient_id').click();
-      await page.waitForFunction(() => document.querySelector('[data-testid=study-row]')?.textContent?.includes('MULTI'));
-      await page.getByTestId('sort-patient_id').click();
-      await page.waitForFunction((pid) => document.querySelector('[data-testid=study-row]')?.textContent?.includes(pid), codecPatientId);
+      await page.getByTestId('sort-patient_name').click();
+      await page.waitForFunction(() => document.querySelector('[data-testid=study-row]')?.textContent?.includes('王小明'));
+      await page.getByTestId('sort-patient_name').click();
+      await page.waitForFunction(() => document.querySelector('[data-testid=study-row]')?.textContent?.includes('<b>XSS'));
       assert((await firstIds()).length === 4, 'still four rows');
       await page.getByTestId('filter-q').fill(patientId);
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=study-row]').length === 1);
@@ -451,7 +452,9 @@ async function main() {
   // The device pages' and the viewer's steps run on their own servers (e2e/devices.mjs, e2e/viewer.mjs).
   const devices = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'devices.mjs')], { stdio: 'inherit' });
   const viewer = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'viewer.mjs')], { stdio: 'inherit' });
-  process.exit(failed || devices.status !== 0 || viewer.status !== 0 ? 1 : 0);
+  // The patient, order, worklist and statistics pages' steps (e2e/patients.mjs), likewise.
+  const patients = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'patients.mjs')], { stdio: 'inherit' });
+  process.exit(failed || devices.status !== 0 || viewer.status !== 0 || patients.status !== 0 ? 1 : 0);
 }
 
 main().catch((err) => {

@@ -9,7 +9,10 @@ import { LOCALES, useLocale, useT } from '@/lib/i18n';
 import { useSessionGate } from './useSessionGate';
 
 const NAV = [
-  { href: '/studies/', key: 'nav.worklist', permission: 'image:read' },
+  { href: '/studies/', key: 'nav.worklist', permission: 'order:read' },
+  { href: '/patients/', key: 'nav.patients', permission: 'patient:read' },
+  { href: '/orders/', key: 'nav.orders', permission: 'order:read' },
+  { href: '/statistics/', key: 'nav.statistics', permission: 'statistics:read' },
   { href: '/upload/', key: 'nav.upload', permission: 'image:create' },
   { href: '/devices/', key: 'nav.devices', permission: 'device:read' },
 ];
@@ -75,7 +78,7 @@ export function AppShell({
               href={n.href}
               data-testid={`nav-${n.href.replaceAll('/', '')}`}
               className={`rounded px-3 py-1 text-sm ${
-                pathname === n.href ? 'bg-white/15' : 'hover:bg-white/10'
+                pathname.startsWith(n.href) ? 'bg-white/15' : 'hover:bg-white/10'
               }`}
             >
               {t(n.key)}

@@ -1,0 +1,329 @@
+// Browser tests of the patient, order, worklist and statistics pages: Debian's chromium driven by
+// playwright-core against a throw-away `hounsfield serve` with one uploaded study.
+// Run alone with `node e2e/patients.mjs` (needs web/out); run.mjs runs it after its own steps.
+// Exit code 0 when every step passed, 1 otherwise. Screenshots go to test-artifacts/ (repo root).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { launchBrowser, PYTHON, REPO, startServer, USERS } from './harness.mjs';
+
+const ARTIFACTS = path.join(REPO, 'test-artifacts');
+const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
+const STEP_TIMEOUT = 30000;
+// GB 11643 numbers: a man born 1980-01-01 (check digit 6), and the same with a wrong check digit.
+const VALID_ID = '110105198001010016';
+const BAD_CHECK_ID = '110105198001010017';
+
+const results = [];
+let page;
+let failed = false;
+
+async function step(name, fn) {
+  if (failed) {
+    results.push({ name, status: 'skipped' });
+    return;
+  }
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, status: 'passed', ms: Date.now() - t0 });
+    console.log(`  ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (err) {
+    failed = true;
+    results.push({ name, status: 'failed', error: String(err?.stack ?? err) });
+    console.log(`  FAIL ${name}\n${String(err?.stack ?? err)}`);
+    if (page) await page.screenshot({ path: path.join(ARTIFACTS, `failure-patients-${name.replace(/\W+/g, '_')}.png`) }).catch(() => {});
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+async function apiLogin(base, user) {
+  const r = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: user.username, password: user.password }),
+  });
+  assert(r.ok, `API login: ${r.status}`);
+  return { Authorization: `Bearer ${(await r.json()).access_token}` };
+}
+
+/** One study (CT slices + an MR) uploaded through the API; returns its UID. */
+async function seedStudy(base, headers, zipPath, patientId) {
+  const made = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_study_zip.py'), zipPath, patientId, '4'], { encoding: 'utf8' });
+  assert(made.status === 0, `zip built: ${made.stderr}`);
+  const form = new FormData();
+  form.append('files', new Blob([readFileSync(zipPath)], { type: 'application/zip' }), 'study.zip');
+  const up = await fetch(`${base}/api/uploads`, { method: 'POST', headers, body: form });
+  assert(up.ok, `upload: ${up.status}`);
+  const found = await (await fetch(`${base}/api/studies?patient_id=${patientId}`, { headers })).json();
+  assert(found.items.length === 1, `one study for ${patientId}: ${found.items.length}`);
+  return found.items[0].study_instance_uid;
+}
+
+async function signIn(base, user) {
+  await page.goto(`${base}/login/`);
+  await page.getByTestId('login-form').waitFor();
+  await page.fill('input[name=username]', user.username);
+  await page.fill('input[name=password]', user.password);
+  await page.getByTestId('login-submit').click();
+  await page.waitForURL(/\/studies\/$/);
+  await page.getByTestId('current-user').waitFor();
+}
+
+const text = async (testId) => (await page.getByTestId(testId).first().textContent()) ?? '';
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const server = await startServer({ webDir: WEB_OUT });
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'hf-patients-'));
+  const context = await launchBrowser(chromium, path.join(scratch, 'profile'), { width: 1600, height: 900 });
+  const consoleErrors = [];
+  try {
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(STEP_TIMEOUT);
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    const base = server.base;
+    const admin = await apiLogin(base, USERS.admin);
+    const dicomPatientId = `P${Date.now() % 100000}`;
+    const studyUid = await seedStudy(base, admin, path.join(scratch, 'study.zip'), dicomPatientId);
+    let patientId = null;
+
+    await step('patients: an invalid national ID is refused with the Chinese reason', async () => {
+      await signIn(base, USERS.admin);
+      await page.getByTestId('nav-patients').click();
+      await page.getByTestId('patient-table').waitFor();
+      await page.getByTestId('patient-add').click();
+      const form = page.getByTestId('patient-form');
+      await form.locator('input[name=name_ideographic]').fill('张^三丰');
+      await form.locator('input[name=name_alphabetic]').fill('Zhang^Sanfeng');
+      await form.locator('input[name=national_id]').fill(BAD_CHECK_ID);
+      await form.locator('input[name=phone]').fill('13800138000');
+      await page.getByTestId('patient-save').click();
+      const error = await text('patient-error-national_id');
+      assert(error.includes('身份证号校验码错误'), `Chinese check-digit message: ${error}`);
+      // The server refuses it too, in Chinese by default, with the contract's code.
+      const r = await fetch(`${base}/api/patients`, {
+        method: 'POST',
+        headers: { ...admin, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name_ideographic: '张^三丰', national_id: BAD_CHECK_ID }),
+      });
+      const body = await r.json();
+      assert(r.status === 422 && body.error.code === 'national_id_invalid', `server refusal: ${r.status} ${JSON.stringify(body)}`);
+      assert(/身份证号/.test(body.error.message), `server message in Chinese: ${body.error.message}`);
+      await shot('p01-patient-invalid-id');
+    });
+
+    await step('patients: a valid ID is accepted; birth date and sex come from it', async () => {
+      const form = page.getByTestId('patient-form');
+      await form.locator('input[name=national_id]').fill(VALID_ID);
+      assert((await form.locator('input[name=birth_date]').inputValue()) === '1980-01-01', 'birth date from the ID');
+      assert((await form.locator('select[name=sex]').inputValue()) === 'M', 'sex from the ID');
+      await page.getByTestId('patient-save').click();
+      await page.waitForURL(/\/patients\/detail\/\?id=\d+/);
+      patientId = new URL(page.url()).searchParams.get('id');
+      const title = await text('patient-title');
+      assert(title.includes('张三丰') && title.includes('Zhang Sanfeng'), `title: ${title}`);
+      assert((await text('patient-national-id')) === VALID_ID, 'an admin sees the full ID');
+      await shot('p02-patient-detail');
+    });
+
+    await step('patients: search by pinyin initials, name order setting', async () => {
+      await page.getByTestId('nav-patients').click();
+      await page.getByTestId('patient-q').fill('zsf');
+      await page.waitForFunction(() => {
+        const rows = document.querySelectorAll('[data-testid=patient-row]');
+        return rows.length === 1 && rows[0].textContent.includes('张三丰');
+      });
+      assert((await text('patient-total')).includes('1'), 'total shown');
+      await page.getByTestId('name-order').selectOption('alphabetic');
+      await page.waitForFunction(() => document.querySelector('[data-testid=patient-link]')?.textContent === 'Zhang Sanfeng (张三丰)');
+      await page.getByTestId('name-order').selectOption('ideographic');
+      await page.waitForFunction(() => document.querySelector('[data-testid=patient-link]')?.textContent === '张三丰 (Zhang Sanfeng)');
+      await page.getByTestId('patient-q').fill('zsf-nobody');
+      await page.getByTestId('no-patients').waitFor();
+      await page.getByTestId('patient-q').fill('zsf');
+      await page.getByTestId('patient-link').click();
+      await page.waitForURL(/\/patients\/detail\//);
+      await page.getByTestId('patient-record').waitFor();
+    });
+
+    await step('patients: a stale edit gets the 409 shown, nothing overwritten', async () => {
+      await page.getByTestId('patient-edit').click();
+      const form = page.getByTestId('patient-form');
+      await form.locator('input[name=address]').fill('北京市东城区');
+      // Someone else saves first.
+      const current = await (await fetch(`${base}/api/patients/${patientId}`, { headers: admin })).json();
+      const other = await fetch(`${base}/api/patients/${patientId}`, {
+        method: 'PATCH',
+        headers: { ...admin, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ version: current.version, notes: '他人修改' }),
+      });
+      assert(other.ok, `concurrent edit: ${other.status}`);
+      await page.getByTestId('patient-save').click();
+      const conflict = await text('patient-conflict');
+      assert(conflict.includes('已被他人修改'), `conflict message: ${conflict}`);
+      await shot('p03-patient-conflict');
+      await page.keyboard.press('Escape');
+      await page.getByTestId('patient-dialog').waitFor({ state: 'detached' });
+      const after = await (await fetch(`${base}/api/patients/${patientId}`, { headers: admin })).json();
+      assert(after.notes === '他人修改' && after.address === '', 'the other change kept, ours not written');
+    });
+
+    let accession = '';
+    await step('orders: create an order from the patient page', async () => {
+      await page.reload();
+      await page.getByTestId('order-add').click();
+      const form = page.getByTestId('order-form');
+      assert((await text('order-patient')).includes('张三丰'), 'the patient is preset');
+      await form.locator('input[name=procedure]').fill('胸部CT平扫');
+      await form.locator('input[name=body_part]').fill('chest');
+      await form.locator('select[name=priority]').selectOption('urgent');
+      await page.getByTestId('order-save').click();
+      await page.getByTestId('order-dialog').waitFor({ state: 'detached' });
+      const row = page.getByTestId('order-row').first();
+      await row.waitFor();
+      accession = ((await row.getByTestId('order-accession').textContent()) ?? '').trim();
+      assert(accession.length > 0, 'an accession number was generated');
+      assert(((await row.getByTestId('order-status').textContent()) ?? '').includes('已预约'), 'scheduled');
+      // The order list shows it too, and its state moves on.
+      await page.getByTestId('nav-orders').click();
+      const listed = page.locator('[data-testid=order-row]', { hasText: accession });
+      await listed.waitFor();
+      await listed.getByTestId('order-to-arrived').click();
+      await page.waitForFunction((acc) => [...document.querySelectorAll('[data-testid=order-row]')].some((r) => r.textContent.includes(acc) && r.dataset.status === 'arrived'), accession);
+      await shot('p04-orders');
+    });
+
+    await step('patients: the timeline lists the order', async () => {
+      await page.goto(`${base}/patients/detail/?id=${patientId}`);
+      await page.getByTestId('timeline').waitFor();
+      await page.locator('[data-testid=timeline-item][data-kind=order]').first().waitFor();
+      assert(((await text('timeline')) ?? '').includes('胸部CT平扫'), 'the order is on the timeline');
+    });
+
+    await step('worklist: Chinese sex and age, claim shows the lock and its expiry, release', async () => {
+      await page.getByTestId('nav-studies').click();
+      await page.getByTestId('filter-q').fill(dicomPatientId);
+      const row = page.locator(`[data-testid=study-row][data-study-uid="${studyUid}"]`);
+      await row.waitFor();
+      const sexAge = (await row.getByTestId('sex-age').textContent()) ?? '';
+      assert(sexAge === '男 / 44岁', `sex and age in Chinese: ${sexAge}`);
+      assert(((await row.getByTestId('read-status').textContent()) ?? '') === '未读', 'unread');
+      await row.getByTestId('claim').click();
+      const lock = row.getByTestId('claim-lock');
+      await lock.waitFor();
+      assert((await lock.getAttribute('data-mine')) === '1', 'my lock');
+      const expiry = (await row.getByTestId('claim-expiry').textContent()) ?? '';
+      assert(/^\d+:\d{2}$/.test(expiry) && Number(expiry.split(':')[0]) >= 25, `lock expiry shown: ${expiry}`);
+      await page.waitForFunction(() => document.querySelector('[data-testid=status-count-in_reading]')?.textContent === '1');
+      await shot('p05-worklist-claimed');
+      // Another reader is refused while the lock holds.
+      const doctor = await apiLogin(base, USERS.doctor);
+      const other = await fetch(`${base}/api/worklist/${encodeURIComponent(studyUid)}/claim`, { method: 'POST', headers: doctor });
+      assert(other.status === 409, `second claim refused: ${other.status}`);
+      await row.getByTestId('release').click();
+      await lock.waitFor({ state: 'detached' });
+    });
+
+    await step('worklist: filters and sort survive the viewer round trip; accession prefix; compact rows', async () => {
+      await page.getByTestId('filter-accession').fill(`ACC${dicomPatientId.slice(0, 3)}`);
+      await page.waitForURL(/accession=ACC/);
+      await page.getByTestId('filter-modality').selectOption('CT');
+      await page.getByTestId('sort-study_date').click();
+      await page.waitForURL(/sort=-study_date/);
+      const row = page.locator(`[data-testid=study-row][data-study-uid="${studyUid}"]`);
+      await row.waitFor();
+      await page.getByTestId('compact-rows').check();
+      await page.waitForFunction(() => document.querySelector('[data-testid=study-table]')?.dataset.compact === '1');
+      await row.dblclick();
+      await page.waitForURL(/\/viewer\/\?study=/);
+      await page.getByTestId('study-header').waitFor();
+      await page.goBack();
+      await page.waitForURL(/\/studies\/\?/);
+      await row.waitFor();
+      assert((await page.getByTestId('filter-modality').inputValue()) === 'CT', 'modality kept');
+      assert((await page.getByTestId('filter-accession').inputValue()).startsWith('ACC'), 'accession kept');
+      assert((await text('sort-study_date')).includes('▼'), 'sort kept');
+      assert((await page.getByTestId('compact-rows').isChecked()), 'compact rows remembered');
+      await page.getByTestId('filter-accession').fill('ZZZ');
+      await page.getByTestId('no-studies').waitFor();
+      await page.getByTestId('filter-clear').click();
+      await row.waitFor();
+    });
+
+    await step('statistics: the charts render', async () => {
+      await page.getByTestId('nav-statistics').click();
+      for (const chart of ['modality', 'day', 'department', 'turnaround', 'workload', 'source']) {
+        await page.locator(`[data-testid=chart-${chart}][data-rendered="1"]`).waitFor();
+      }
+      const total = Number(await text('stats-total'));
+      assert(total >= 1, `studies counted: ${total}`);
+      const bars = await page.locator('[data-testid=chart-modality] svg path').count();
+      assert(bars >= 2, `the modality chart drew its marks (${bars} paths)`);
+      const labels = (await page.getByTestId('chart-modality').textContent()) ?? '';
+      assert(labels.includes('CT'), `the modality axis names CT: ${labels}`);
+      await shot('p06-statistics');
+    });
+
+    await step('patients: merge two records and undo', async () => {
+      const created = await fetch(`${base}/api/patients`, {
+        method: 'POST',
+        headers: { ...admin, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name_ideographic: '张^三丰', name_alphabetic: 'Zhang^Sanfeng', mrn: 'DUP-1' }),
+      });
+      assert(created.status === 201, `duplicate record: ${created.status}`);
+      await page.goto(`${base}/patients/reconciliation/`);
+      await page.getByTestId('merge-panel').waitFor();
+      await page.getByTestId('merge-source-q').fill('DUP-1');
+      await page.getByTestId('merge-source-option').first().click();
+      await page.getByTestId('merge-target-q').fill(VALID_ID);
+      await page.getByTestId('merge-target-option').first().click();
+      page.once('dialog', (d) => void d.accept());
+      await page.getByTestId('merge-submit').click();
+      await page.getByTestId('merge-done').waitFor();
+      const hidden = await (await fetch(`${base}/api/patients?q=DUP-1`, { headers: admin })).json();
+      assert(hidden.total === 0, `the source is merged away: ${hidden.total}`);
+      await page.getByTestId('merge-undo').click();
+      await page.waitForFunction(() => (document.querySelector('[data-testid=merge-message]')?.textContent ?? '').includes('已撤销'));
+      const back = await (await fetch(`${base}/api/patients?q=DUP-1`, { headers: admin })).json();
+      assert(back.total === 1, `the source is back: ${back.total}`);
+      await shot('p07-merge-undone');
+    });
+
+    await step('patients: English on request', async () => {
+      await page.getByTestId('locale-switch').selectOption('en');
+      await page.goto(`${base}/patients/`);
+      await page.getByText('New patient').first().waitFor();
+      await page.getByTestId('locale-switch').selectOption('zh-CN');
+    });
+
+    await step('patients: no script errors and no CSP violations', async () => {
+      const bad = consoleErrors.filter((m) => /Content Security Policy|pageerror|Refused to/i.test(m));
+      assert(bad.length === 0, `console: ${bad.join('\n')}`);
+    });
+  } finally {
+    writeFileSync(path.join(ARTIFACTS, 'e2e-patients-results.json'), JSON.stringify({ results, consoleErrors }, null, 2));
+    await context?.close();
+    if (failed) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
+    await server.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const passed = results.filter((r) => r.status === 'passed').length;
+  console.log(`\n${passed}/${results.length} patient/order/worklist browser steps passed${failed ? ' — FAILED' : ''}`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
