@@ -173,7 +173,7 @@ async function main() {
       const conflict = await text('patient-conflict');
       assert(conflict.includes('已被他人修改'), `conflict message: ${conflict}`);
       await shot('p03-patient-conflict');
-      await page.keyboard.press('Escape');
+      await page.getByTestId('patient-conflict-reload').click();
       await page.getByTestId('patient-dialog').waitFor({ state: 'detached' });
       const after = await (await fetch(`${base}/api/patients/${patientId}`, { headers: admin })).json();
       assert(after.notes === '他人修改' && after.address === '', 'the other change kept, ours not written');
@@ -204,9 +204,19 @@ async function main() {
       await shot('p04-orders');
     });
 
-    await step('patients: the timeline lists the order', async () => {
+    await step('patients: a visit is recorded; the timeline lists it and the order', async () => {
       await page.goto(`${base}/patients/detail/?id=${patientId}`);
-      await page.getByTestId('timeline').waitFor();
+      await page.getByTestId('visit-add').click();
+      const form = page.getByTestId('visit-form');
+      await form.locator('input[name=department]').fill('呼吸内科');
+      await form.locator('input[name=diagnosis]').fill('社区获得性肺炎');
+      await form.locator('input[name=icd10_code]').fill('18.9');
+      await page.getByTestId('visit-save').click();
+      assert((await text('visit-error-icd10_code')).includes('ICD-10'), 'malformed ICD-10 code refused');
+      await form.locator('input[name=icd10_code]').fill('j18.9');
+      await page.getByTestId('visit-save').click();
+      await page.getByTestId('visit-form').waitFor({ state: 'detached' });
+      await page.locator('[data-testid=timeline-item][data-kind=visit]').first().waitFor();
       await page.locator('[data-testid=timeline-item][data-kind=order]').first().waitFor();
       assert(((await text('timeline')) ?? '').includes('胸部CT平扫'), 'the order is on the timeline');
     });

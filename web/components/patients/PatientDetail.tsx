@@ -15,6 +15,7 @@ import { DEFAULT_ORDER_FILTERS, useOrders } from '@/lib/queries/orders';
 import { usePatient, usePatientStudies, usePatientTimeline } from '@/lib/queries/patients';
 import { NameOrderSwitch, usePersonName } from './NameOrderSwitch';
 import { PatientDialog } from './PatientDialog';
+import { VisitForm } from './VisitForm';
 
 const KIND_STYLE: Record<string, string> = {
   visit: 'bg-violet-100 text-violet-800',
@@ -40,6 +41,7 @@ export function PatientDetail({ patientId }: { patientId: string }) {
   const orders = useOrders({ ...DEFAULT_ORDER_FILTERS, patient_id: patientId, limit: 100 }, canOrders);
   const [editing, setEditing] = useState(false);
   const [ordering, setOrdering] = useState(false);
+  const [visiting, setVisiting] = useState(false);
 
   if (patient.error) {
     return (
@@ -100,7 +102,15 @@ export function PatientDetail({ patientId }: { patientId: string }) {
       </dl>
       <div className="grid min-h-0 grid-cols-1 gap-3 lg:grid-cols-2">
         <section className="rounded bg-white p-4 shadow-sm">
-          <h2 className="mb-2 font-semibold">{t('patients.timeline')}</h2>
+          <div className="mb-2 flex items-center">
+            <h2 className="font-semibold">{t('patients.timeline')}</h2>
+            {hasPermission(me, 'patient:write') && !visiting && (
+              <button type="button" data-testid="visit-add" onClick={() => setVisiting(true)} className="ml-auto text-sm text-sky-700 hover:underline">
+                {t('patients.visit.add')}
+              </button>
+            )}
+          </div>
+          {visiting && <VisitForm patientId={patientId} onDone={() => setVisiting(false)} />}
           <ol className="space-y-1" data-testid="timeline">
             {timeline.data?.items.map((e, i) => (
               <li key={`${e.kind}-${String(e.ref)}-${i}`} data-testid="timeline-item" data-kind={e.kind} className="flex items-baseline gap-2 text-sm">

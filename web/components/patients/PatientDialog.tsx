@@ -1,5 +1,6 @@
 'use client';
 
+import { useQueryClient } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 import { Modal } from '@/components/devices/DeviceDialog';
 import { describeError } from '@/lib/api/errors';
@@ -30,6 +31,12 @@ export function PatientDialog({ patient, onClose, onSaved }: { patient: Patient 
   const [general, setGeneral] = useState<string | null>(null);
   const [conflict, setConflict] = useState(false);
   const save = useSavePatient();
+  const client = useQueryClient();
+  /** After a conflict: close and read the record again (the other user's change). */
+  const reload = () => {
+    void client.invalidateQueries({ queryKey: ['patient', String(patient?.id)] });
+    onClose();
+  };
 
   const set = (key: PatientField, value: string) => {
     setForm((f) => {
@@ -129,6 +136,9 @@ export function PatientDialog({ patient, onClose, onSaved }: { patient: Patient 
         {conflict && (
           <p role="alert" data-testid="patient-conflict" className="col-span-2 rounded bg-amber-50 p-2 text-amber-900">
             {t('patients.errors.version_conflict')}
+            <button type="button" data-testid="patient-conflict-reload" onClick={reload} className="ml-2 rounded border border-amber-700 px-2 py-0.5 text-xs hover:bg-amber-100">
+              {t('patients.reload')}
+            </button>
           </p>
         )}
         {general && (

@@ -10,6 +10,8 @@ describe('names', () => {
     expect(displayName('ideographic', { pn: 'Zhang^Wei=张^伟' })).toBe('张伟 (Zhang Wei)');
     expect(displayName('alphabetic', { pn: 'Zhang^Wei=张^伟' })).toBe('Zhang Wei (张伟)');
     expect(displayName('alphabetic', { ideographic: '张三丰', alphabetic: 'Zhang^Sanfeng' })).toBe('Zhang Sanfeng (张三丰)');
+    // The record's groups win over its display name.
+    expect(displayName('alphabetic', { ideographic: '张^三丰', alphabetic: 'Zhang^Sanfeng', pn: '张三丰 (Zhang Sanfeng)' })).toBe('Zhang Sanfeng (张三丰)');
   });
   it('shows one group alone', () => {
     expect(displayName('ideographic', { pn: 'Doe^John' })).toBe('Doe John');

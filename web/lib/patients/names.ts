@@ -55,16 +55,13 @@ export function displayName(
   let alphabetic = name.alphabetic ?? '';
   let ideographic = name.ideographic ?? '';
   let phonetic = '';
-  if (name.pn) {
+  // The PN is the fallback: separate groups, when given, are the record's own.
+  if (name.pn && !alphabetic && !ideographic) {
     const [a = '', i = '', p = ''] = name.pn.split('=');
-    alphabetic ||= a;
-    ideographic ||= i;
     phonetic = p;
     // A single-group PN in Chinese characters is the ideographic form (common from modalities).
-    if (!i && CJK.test(a)) {
-      ideographic = a;
-      alphabetic = '';
-    }
+    if (!i && CJK.test(a)) ideographic = a;
+    else [alphabetic, ideographic] = [a, i];
   }
   const ideo = groupText(ideographic);
   const alpha = groupText(alphabetic);

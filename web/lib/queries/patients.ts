@@ -8,7 +8,9 @@ import type {
   PatientStudy,
   Reconciliation,
   TimelineItem,
+  Visit,
 } from '@/lib/patients/types';
+import type { VisitForm } from '@/lib/patients/visit';
 
 export interface PatientFilters {
   q: string;
@@ -123,4 +125,14 @@ export function useMergePatients() {
     onSuccess: refresh,
   });
   return { merge, undo };
+}
+
+/** POST /api/patients/{id}/visits (patient:write); the timeline shows the visit after. */
+export function useAddVisit(patientId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: VisitForm) =>
+      (await api.post<Visit>(`/api/patients/${id(patientId)}/visits`, body)).data,
+    onSuccess: () => void client.invalidateQueries({ queryKey: ['patient', patientId, 'timeline'] }),
+  });
 }
