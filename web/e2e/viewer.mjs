@@ -323,6 +323,42 @@ async function main() {
       assert((await page.getByText('图像加载失败').count()) === 0, 'no "image failed" for non-image objects');
     });
 
+    await step('priors listed newest first; one opens beside, scrolling synced by slice position', async () => {
+      await openStudy(base, studies.ct);
+      await waitRendered(0);
+      const priors = page.getByTestId('prior-study');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=prior-study]').length === 3);
+      const order = await priors.evaluateAll((els) => els.map((e) => e.getAttribute('data-study')));
+      assert(JSON.stringify(order) === JSON.stringify([studies.prior, studies.xr, studies.objects]), `newest first: ${order}`);
+      await priors.first().click();
+      await waitRendered(1);
+      const paneText = (await page.getByTestId('viewport-1').textContent()) ?? '';
+      assert(paneText.includes('2023-03-01') || paneText.includes('2023/03/01') || paneText.includes('2023年'), `prior's date in its pane: ${paneText}`);
+      // The prior's slices are numbered the other way round: index 0 here is index 2 there.
+      const index = (i) => page.evaluate((k) => Number(document.querySelector(`[data-testid=viewport-element-${k}]`)?.dataset.imageIndex), i);
+      const waitIndex = (i, v) =>
+        page.waitForFunction(([k, want]) => Number(document.querySelector(`[data-testid=viewport-element-${k}]`)?.dataset.imageIndex) === want, [i, v], { timeout: 10000 });
+      await page.getByTestId('viewport-element-0').click();
+      assert((await index(0)) === 0, 'current at its first slice');
+      await waitIndex(1, 2);
+      await page.keyboard.press('ArrowDown');
+      await waitIndex(0, 1);
+      await waitIndex(1, 1);
+      await page.keyboard.press('ArrowDown');
+      await waitIndex(0, 2);
+      await waitIndex(1, 0);
+      await shot('viewer-prior-compare');
+      // Unlinked: the prior stays where it is.
+      await page.getByTestId('sync-scroll').click();
+      await page.keyboard.press('ArrowUp');
+      await waitIndex(0, 1);
+      await page.waitForTimeout(300);
+      assert((await index(1)) === 0, 'prior not moved with sync off');
+      // Closing the comparison brings the study's own series back.
+      await priors.first().click();
+      await page.waitForFunction(() => !/2023/.test(document.querySelector('[data-testid=viewport-1]')?.textContent ?? ''));
+    });
+
     await step('no script errors and no CSP violations', async () => {
       const bad = consoleErrors.filter((m) => /Content Security Policy|pageerror|Refused to/i.test(m));
       assert(bad.length === 0, `console: ${bad.join('\n')}`);

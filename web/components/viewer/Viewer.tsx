@@ -25,7 +25,9 @@ import { presetsFor, voiRange } from '@/lib/viewer/presets';
 import { askText } from '@/lib/viewer/textPrompt';
 import { HelpDialog } from './HelpDialog';
 import { MeasurementsPanel } from './MeasurementsPanel';
+import { PriorsPanel } from './PriorsPanel';
 import { TextPromptDialog } from './TextPromptDialog';
+import { useSliceSync } from './useSliceSync';
 import { SERIES_DRAG_TYPE, stackViewport, ViewportPane } from './ViewportPane';
 
 type Layout = '1x1' | '1x2' | '2x2';
@@ -111,6 +113,13 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
   const [layout, setLayout] = useState<Layout>('1x1');
   const [slots, setSlots] = useState<(string | null)[]>([null, null, null, null]);
   const [active, setActive] = useState(0);
+  const activeRef = useRef(active);
+  activeRef.current = active;
+  // A prior study open beside this one (pane 2 of a 1×2 layout), and whether scrolling is linked.
+  const [compare, setCompare] = useState<string | null>(null);
+  const [syncScroll, setSyncScroll] = useState(true);
+  const { data: priorStudy } = useStudy(compare);
+  const grid = useRef<HTMLDivElement>(null);
   const [tool, setTool] = useState<PrimaryTool>('windowLevel');
   const [cine, setCine] = useState(false);
   const [fps, setFps] = useState(15);
@@ -155,8 +164,25 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
     });
   }, [study, layout]);
 
+  // The prior's pane shows its series of the modality in the first pane (else its first).
+  const firstModality = study?.series.find((s) => s.series_instance_uid === slots[0])?.modality;
+  const priorSeries = (priorStudy?.series.find((s) => s.modality === firstModality) ?? priorStudy?.series[0])?.series_instance_uid ?? null;
+  const comparing = !!compare && !!priorStudy;
+  const paneStudy = (i: number) => (comparing && i === 1 ? priorStudy : study);
+  const paneSeries = (i: number) => (comparing && i === 1 ? priorSeries : slots[i]);
+  useSliceSync(grid, comparing && syncScroll, activeRef, 2);
+
+  const openPrior = (uid: string | null) => {
+    setCompare(uid);
+    if (uid) setLayout('1x2');
+  };
+  const chooseLayout = (l: Layout) => {
+    setCompare(null);
+    setLayout(l);
+  };
+
   // Window presets follow the active pane's modality (HU windows mean nothing on MR, US, DX).
-  const activeModality = study?.series.find((s) => s.series_instance_uid === slots[active])?.modality;
+  const activeModality = paneStudy(active)?.series.find((s) => s.series_instance_uid === paneSeries(active))?.modality;
   const presets = presetsFor(activeModality);
 
   const withActive = useCallback(
@@ -279,7 +305,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
       <StudyHeader study={study} />
       <div className="flex flex-wrap items-center gap-0.5 border-b border-neutral-800 px-1 py-1" data-testid="toolbar">
         {(Object.keys(LAYOUT_SLOTS) as Layout[]).map((l) => (
-          <Btn key={l} onClick={() => setLayout(l)} active={layout === l} title={t('viewer.layout')} testId={`layout-${l}`}>
+          <Btn key={l} onClick={() => chooseLayout(l)} active={layout === l && !comparing} title={t('viewer.layout')} testId={`layout-${l}`}>
             {l.replace('x', '×')}
           </Btn>
         ))}
@@ -336,6 +362,11 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
           />
           {t('viewer.fps')}
         </label>
+        {comparing && (
+          <Btn onClick={() => setSyncScroll((v) => !v)} active={syncScroll} title={t('viewer.priors.sync')} testId="sync-scroll">
+            {t('viewer.priors.sync')}
+          </Btn>
+        )}
         <span className="ml-auto" />
         <Btn onClick={() => setHelp(true)} title="?" testId="help">
           ?
@@ -356,34 +387,42 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
                 e.dataTransfer.setData(SERIES_DRAG_TYPE, s.series_instance_uid);
                 e.dataTransfer.effectAllowed = 'copy';
               }}
-              onClick={() => setSlots((cur) => cur.map((u, i) => (i === active ? s.series_instance_uid : u)))}
+              onClick={() => {
+                // The prior's pane shows the prior's series; this study's go to the first pane.
+                const target = comparing && active === 1 ? 0 : active;
+                setSlots((cur) => cur.map((u, i) => (i === target ? s.series_instance_uid : u)));
+              }}
               className={`mb-1.5 block w-full rounded p-1 text-left text-[11px] ${
                 slots.slice(0, n).includes(s.series_instance_uid) ? 'bg-neutral-800' : 'hover:bg-neutral-900'
               }`}
             >
               <AuthImage url={seriesThumbnailUrl(study.study_instance_uid, s.series_instance_uid)} alt="" className="aspect-square w-full" />
-              <div className="mt-0.5 truncate">
+              <div ref={grid} className="mt-0.5 truncate">
                 {s.modality} #{s.series_number ?? '-'} {s.series_description}
               </div>
-              <div className="text-neutral-500">{t('viewer.images', { n: s.number_of_instances })}</div>
+              <div ref={grid} className="text-neutral-500">{t('viewer.images', { n: s.number_of_instances })}</div>
             </button>
           ))}
         </aside>
-        <div className={`grid min-w-0 flex-1 gap-px bg-neutral-900 ${LAYOUT_GRID[layout]}`} data-testid="viewport-grid">
+        <div ref={grid} className={`grid min-w-0 flex-1 gap-px bg-neutral-900 ${LAYOUT_GRID[layout]}`} data-testid="viewport-grid">
           {Array.from({ length: n }, (_, i) => (
             <ViewportPane
               key={i}
               index={i}
-              study={study}
-              seriesUid={slots[i]}
+              study={paneStudy(i) ?? study}
+              seriesUid={paneSeries(i)}
               active={i === active}
               onActivate={() => setActive(i)}
-              onDropSeries={(uid) => setSlots((cur) => cur.map((u, j) => (j === i ? uid : u)))}
+              onDropSeries={(uid) => {
+                if (comparing && i === 1) return; // the prior's pane keeps the prior
+                setSlots((cur) => cur.map((u, j) => (j === i ? uid : u)));
+              }}
             />
           ))}
         </div>
         {panelOpen && (
           <aside className="w-72 shrink-0 space-y-4 overflow-y-auto border-l border-neutral-800 p-3" data-testid="side-panel">
+            <PriorsPanel patientId={study.patient_id} currentUid={study.study_instance_uid} comparing={compare} onOpen={openPrior} />
             <MeasurementsPanel />
             <section data-testid="panel-report">
               <h2 className="mb-1 text-xs font-semibold tracking-wide text-neutral-400 uppercase">{t('viewer.report.title')}</h2>

@@ -211,6 +211,7 @@ export function ViewportPane({
     <div
       className={`relative min-h-0 min-w-0 overflow-hidden border ${active ? 'border-sky-500' : 'border-neutral-800'}`}
       onMouseDown={onActivate}
+      onWheel={onActivate}
       onDragOver={(e) => {
         if (e.dataTransfer.types.includes(SERIES_DRAG_TYPE)) e.preventDefault();
       }}
@@ -221,6 +222,7 @@ export function ViewportPane({
         ref={element}
         className="absolute inset-0 right-4"
         data-testid={`viewport-element-${index}`}
+        data-pane={index}
         onContextMenu={(e) => e.preventDefault()}
       />
       {/* Overlays: never any doubt whose images these are. Text nodes only (no HTML from DICOM). */}

@@ -64,6 +64,11 @@ export interface ToolText {
 
 const instances = new Map<string, DicomJson>();
 
+/** The DICOM JSON of the instance an image id shows (registered when its series was loaded). */
+export function instanceFor(imageId: string | undefined): DicomJson | undefined {
+  return imageId ? instances.get(imageId) : undefined;
+}
+
 /** The spacing a measurement on this image was made with (see measurementText.ts). */
 export function calibrationFor(imageId: string | undefined): Calibration {
   return imageId ? calibrationOf(instances.get(imageId)) : UNCALIBRATED;

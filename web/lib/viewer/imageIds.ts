@@ -35,8 +35,8 @@ export interface StackEntry {
   frame: number;
 }
 
-/** Projection of position on the slice normal, for sorting along the stack. */
-function slicePosition(ds: DicomJson): number | null {
+/** Projection of position on the slice normal (mm), for sorting along the stack and syncing. */
+export function slicePosition(ds: DicomJson): number | null {
   const pos = ds[TAG.ImagePositionPatient]?.Value as number[] | undefined;
   const iop = ds[TAG.ImageOrientationPatient]?.Value as number[] | undefined;
   if (!pos || pos.length !== 3 || !iop || iop.length !== 6) return null;
