@@ -114,3 +114,15 @@ def test_our_scu_echoes_over_tls(
     assert result.success, result
     plain = scu.echo(scu.Peer("HOUNSFIELD", "127.0.0.1", tls_listener.port, tls=False))
     assert not plain.success
+
+
+@pytest.mark.slow
+def test_sslyze_finds_only_modern_tls_on_the_dicom_port(
+    tls_listener: Any, pki: Path, tmp_path: Path
+) -> None:
+    """The DICOM TLS port as a scanner sees it (with a client certificate: mutual TLS)."""
+    from tests.security.test_tls_nginx import check_modern_tls, sslyze
+
+    scan = sslyze(f"127.0.0.1:{tls_listener.port}", tmp_path / "scan.json",
+                  "--cert", str(pki / "client.crt"), "--key", str(pki / "client.key"))  # fmt: skip
+    check_modern_tls(scan)
