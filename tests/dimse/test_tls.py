@@ -117,6 +117,7 @@ def test_our_scu_echoes_over_tls(
 
 
 @pytest.mark.slow
+@pytest.mark.once  # the handshake does not depend on the index database
 def test_sslyze_finds_only_modern_tls_on_the_dicom_port(
     tls_listener: Any, pki: Path, tmp_path: Path
 ) -> None:
