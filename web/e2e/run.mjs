@@ -161,6 +161,20 @@ async function main() {
       await shot('03-upload');
     });
 
+    await step('the bell shows the upload notification live, read-all clears it', async () => {
+      // Pushed over the SSE stream: no reload, no polling.
+      await page.getByTestId('notifications-unread').waitFor({ timeout: STEP_TIMEOUT });
+      await page.getByTestId('notifications-bell').click();
+      const item = page.getByTestId('notification').first();
+      await item.waitFor();
+      const text = (await item.textContent()) ?? '';
+      assert(text.includes('上传完成：存储 14，重复 0，拒绝 1'), `upload notification: ${text}`);
+      await page.getByTestId('notifications-read-all').click();
+      await page.getByTestId('notifications-unread').waitFor({ state: 'detached' });
+      await shot('03a-notifications');
+      await page.getByTestId('notifications-bell').click();
+    });
+
     await step('a file over 100 MB goes through tus (resumable)', async () => {
       const r = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_multiframe.py'), bigPath, mfPatientId, '205'], { encoding: 'utf8' });
       assert(r.status === 0, `multi-frame file built: ${r.stderr}`);

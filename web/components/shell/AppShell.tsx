@@ -6,6 +6,7 @@ import type { ReactNode } from 'react';
 import { logout } from '@/lib/api/client';
 import { hasPermission, useSession } from '@/lib/auth/store';
 import { LOCALES, useLocale, useT } from '@/lib/i18n';
+import { Bell } from '@/components/notifications/Bell';
 import { useSessionGate } from './useSessionGate';
 
 const NAV = [
@@ -89,6 +90,7 @@ export function AppShell({
           {me.demo && (
             <span className="rounded bg-amber-500 px-2 py-0.5 text-xs text-black">{t('common.demo')}</span>
           )}
+          <Bell />
           <span data-testid="current-user">{me.display_name || me.username}</span>
           <LocaleSwitch />
           <button
