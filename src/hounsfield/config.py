@@ -340,6 +340,12 @@ class ReportSettings(BaseModel):
         "`<data_dir>/secrets/report-signing.key`. Old public keys stay in the database, so "
         "reports signed before a rotation still verify.",
     )
+    hospital_name: str = Field(
+        "Hounsfield", max_length=128, description="Hospital name printed at the top of PDF reports."
+    )
+    logo_path: Path | None = Field(
+        None, description="Optional image (PNG/SVG) printed beside the hospital name in PDFs."
+    )
 
 
 class NotificationSettings(BaseModel):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from hounsfield.auth.deps import requires
 from hounsfield.db import SessionDep, WriteSessionDep
-from hounsfield.reports import fhir, service
+from hounsfield.ingest.outcome import language
+from hounsfield.reports import fhir, pdf, service
 from hounsfield.reports import patients as _timeline  # noqa: F401  (registers the provider)
 from hounsfield.reports.models import FHIR_STATUS, Report, ReportStatus
 from hounsfield.reports.schemas import (
@@ -153,6 +154,26 @@ def report_fhir(report_id: uuid.UUID, user: Reader, session: SessionDep) -> dict
     report = service.get(session, user, report_id)
     service.audit_read(session, user, report)
     return fhir.diagnostic_report(session, report)
+
+
+@router.get(
+    "/{report_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The report as PDF"}},
+)
+def report_pdf(
+    report_id: uuid.UUID, request: Request, user: Reader, session: SessionDep
+) -> Response:
+    """The report as a printable PDF: hospital, patient and study, sections, addenda and the
+    electronic signature; labels in zh-CN, or English by Accept-Language."""
+    report = service.get(session, user, report_id)
+    service.audit_read(session, user, report)
+    body = pdf.render(session, report, language(request.headers.get("accept-language")))
+    filename = f"report-{report.id}.pdf"
+    return Response(
+        body, media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )  # fmt: skip
 
 
 @templates_router.get("")
