@@ -11,6 +11,11 @@ import { DEFAULT_PATIENT_FILTERS, useMergePatients, usePatients, useReconciliati
 import { usePersonName } from './NameOrderSwitch';
 import { patientHref } from './PatientList';
 
+/** A reconciliation value (any JSON) as text; nothing as a dash. */
+function shown(value: unknown): string {
+  return value === null || value === undefined || value === '' ? '—' : String(value);
+}
+
 /** A search box that picks one patient record. */
 function PatientPick({ testId, label, value, onPick }: { testId: string; label: string; value: Patient | null; onPick: (p: Patient | null) => void }) {
   const t = useT();
@@ -170,7 +175,7 @@ export function Reconciliation() {
                     {Object.entries(r.differences).map(([field, d]) => (
                       <li key={field}>
                         <span className="text-slate-500">{t(`patients.reconciliation.field.${field}`)}：</span>
-                        {d.record ?? '—'} <span className="text-slate-400">≠</span> <b className="font-medium">{d.dicom ?? '—'}</b>
+                        {shown(d.record)} <span className="text-slate-400">≠</span> <b className="font-medium">{shown(d.dicom)}</b>
                       </li>
                     ))}
                   </ul>

@@ -895,6 +895,206 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/report-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Templates */
+        get: operations["list_templates_api_report_templates_get"];
+        put?: never;
+        /** Create Template */
+        post: operations["create_template_api_report_templates_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Reports
+         * @description Reports by study, patient (DICOM PatientID) or status, newest first.
+         */
+        get: operations["list_reports_api_reports_get"];
+        put?: never;
+        /**
+         * Create Report
+         * @description A new draft for a study, its sections filled from the template if one is given.
+         */
+        post: operations["create_report_api_reports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{report_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Report */
+        get: operations["get_report_api_reports__report_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Report
+         * @description Save a draft (autosave); `version` must be the one read (409 otherwise).
+         */
+        patch: operations["update_report_api_reports__report_id__patch"];
+        trace?: never;
+    };
+    "/api/reports/{report_id}/amend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Amend Report
+         * @description An addendum or a corrected version of a signed report, with a reason; signed again.
+         */
+        post: operations["amend_report_api_reports__report_id__amend_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{report_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Report
+         * @description Approve and sign: final.
+         */
+        post: operations["approve_report_api_reports__report_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{report_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Report */
+        post: operations["cancel_report_api_reports__report_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{report_id}/fhir": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Report Fhir
+         * @description The report as a FHIR R4 (R4B) DiagnosticReport.
+         */
+        get: operations["report_fhir_api_reports__report_id__fhir_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{report_id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit Report
+         * @description The author submits the draft: a preliminary report.
+         */
+        post: operations["submit_report_api_reports__report_id__submit_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{report_id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify Report
+         * @description Check the signature against the report as stored now.
+         */
+        get: operations["verify_report_api_reports__report_id__verify_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{report_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Report Versions
+         * @description Every saved version; with diff_from and diff_to, a per-section diff between them.
+         */
+        get: operations["report_versions_api_reports__report_id__versions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/roles": {
         parameters: {
             query?: never;
@@ -1692,6 +1892,27 @@ export interface components {
              */
             emitted: number;
         };
+        /** AmendRequest */
+        AmendRequest: {
+            /**
+             * Addendum
+             * @default
+             */
+            addendum: string;
+            /** Findings */
+            findings?: string | null;
+            /** Impression */
+            impression?: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "addendum" | "correction";
+            /** Reason */
+            reason: string;
+            /** Recommendation */
+            recommendation?: string | null;
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /**
@@ -1860,6 +2081,11 @@ export interface components {
              * Format: date-time
              */
             started_at: string;
+        };
+        /** CancelRequest */
+        CancelRequest: {
+            /** Reason */
+            reason: string;
         };
         /**
          * Channel
@@ -2149,6 +2375,34 @@ export interface components {
             updated_at: string;
             /** Warning */
             warning: number;
+        };
+        /**
+         * KeyImage
+         * @description A reference to a frame as the doctor saw it: W/L and the measurements on it.
+         */
+        KeyImage: {
+            /**
+             * Caption
+             * @default
+             */
+            caption: string;
+            /**
+             * Frame
+             * @default 1
+             */
+            frame: number;
+            /** Measurements */
+            measurements?: {
+                [key: string]: unknown;
+            }[];
+            /** Series Instance Uid */
+            series_instance_uid?: string | null;
+            /** Sop Instance Uid */
+            sop_instance_uid: string;
+            /** Window Center */
+            window_center?: number | null;
+            /** Window Width */
+            window_width?: number | null;
         };
         /**
          * Kind
@@ -2664,7 +2918,7 @@ export interface components {
          * Permission
          * @enum {string}
          */
-        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "order:read" | "order:write" | "worklist:assign" | "statistics:read" | "report:read" | "report:write" | "report:approve" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
+        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "order:read" | "order:write" | "worklist:assign" | "statistics:read" | "report:read" | "report:write" | "report:approve" | "report:template" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
         /** PermissionRead */
         PermissionRead: {
             /** Description */
@@ -2822,6 +3076,99 @@ export interface components {
             series_instance_uid?: string | null;
             /** Study Instance Uid */
             study_instance_uid: string;
+        };
+        /** ReportCreate */
+        ReportCreate: {
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Template Id */
+            template_id?: string | null;
+        };
+        /** ReportPage */
+        ReportPage: {
+            /** Items */
+            items: components["schemas"]["ReportRead"][];
+            /** Total */
+            total: number;
+        };
+        /** ReportRead */
+        ReportRead: {
+            /** Addenda */
+            addenda: {
+                [key: string]: unknown;
+            }[];
+            /** Approved At */
+            approved_at: string | null;
+            /** Approver Id */
+            approver_id: string | null;
+            /**
+             * Author Id
+             * Format: uuid
+             */
+            author_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Fhir Status */
+            fhir_status: string;
+            /** Findings */
+            findings: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Impression */
+            impression: string;
+            /** Key Images */
+            key_images: {
+                [key: string]: unknown;
+            }[];
+            /** Recommendation */
+            recommendation: string;
+            status: components["schemas"]["ReportStatus"];
+            /** Structured */
+            structured: {
+                [key: string]: unknown;
+            };
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Submitted At */
+            submitted_at: string | null;
+            /** Template Id */
+            template_id: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /**
+         * ReportStatus
+         * @description The report's state; each maps to one FHIR DiagnosticReport status (FHIR_STATUS).
+         * @enum {string}
+         */
+        ReportStatus: "draft" | "preliminary" | "final" | "corrected" | "appended" | "cancelled";
+        /** ReportUpdate */
+        ReportUpdate: {
+            /** Findings */
+            findings?: string | null;
+            /** Impression */
+            impression?: string | null;
+            /** Key Images */
+            key_images?: components["schemas"]["KeyImage"][] | null;
+            /** Recommendation */
+            recommendation?: string | null;
+            /** Structured */
+            structured?: {
+                [key: string]: string | number | boolean | null;
+            } | null;
+            /** Version */
+            version: number;
         };
         /** ResolveRequest */
         ResolveRequest: {
@@ -3095,6 +3442,75 @@ export interface components {
              */
             study_time: string;
         };
+        /** TemplateCreate */
+        TemplateCreate: {
+            /** Body Part */
+            body_part: string;
+            /** Code */
+            code: string;
+            /** Fields */
+            fields?: components["schemas"]["TemplateField"][];
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "zh-CN" | "en";
+            /** Modality */
+            modality: string;
+            /** Name */
+            name: string;
+            /** Sections */
+            sections: {
+                [key: string]: string;
+            };
+        };
+        /** TemplateField */
+        TemplateField: {
+            /** Key */
+            key: string;
+            /** Label */
+            label: string;
+            /** Options */
+            options?: string[];
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "choice" | "number" | "text" | "measurement";
+            /**
+             * Unit
+             * @default
+             */
+            unit: string;
+        };
+        /** TemplateRead */
+        TemplateRead: {
+            /** Body Part */
+            body_part: string;
+            /** Builtin */
+            builtin: boolean;
+            /** Code */
+            code: string;
+            /** Fields */
+            fields: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Language */
+            language: string;
+            /** Modality */
+            modality: string;
+            /** Name */
+            name: string;
+            /** Sections */
+            sections: {
+                [key: string]: string;
+            };
+        };
         /** Timeline */
         Timeline: {
             /** Items */
@@ -3301,6 +3717,23 @@ export interface components {
              */
             public_key: string;
         };
+        /** VerifyRead */
+        VerifyRead: {
+            /** Key Id */
+            key_id?: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Signed */
+            signed: boolean;
+            /** Signed At */
+            signed_at?: string | null;
+            /** Signer Id */
+            signer_id?: string | null;
+            /** Valid */
+            valid: boolean;
+            /** Version */
+            version?: number | null;
+        };
         /** VersionMetrics */
         VersionMetrics: {
             /** Acceptance Rate */
@@ -3332,6 +3765,44 @@ export interface components {
              * Format: uuid
              */
             version_id: string;
+        };
+        /** VersionRead */
+        VersionRead: {
+            /** Content */
+            content: {
+                [key: string]: unknown;
+            };
+            /** Key Id */
+            key_id: string | null;
+            /** Number */
+            number: number;
+            /** Reason */
+            reason: string;
+            /**
+             * Saved At
+             * Format: date-time
+             */
+            saved_at: string;
+            /**
+             * Saved By Id
+             * Format: uuid
+             */
+            saved_by_id: string;
+            /** Signed */
+            signed: boolean;
+            /** Signed At */
+            signed_at: string | null;
+            /** Status */
+            status: string;
+        };
+        /** VersionsRead */
+        VersionsRead: {
+            /** Diff */
+            diff?: {
+                [key: string]: string[];
+            } | null;
+            /** Items */
+            items: components["schemas"]["VersionRead"][];
         };
         /** VisitCreate */
         VisitCreate: {
@@ -5247,6 +5718,435 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PermissionRead"][];
+                };
+            };
+        };
+    };
+    list_templates_api_report_templates_get: {
+        parameters: {
+            query?: {
+                modality?: string | null;
+                language?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_template_api_report_templates_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_reports_api_reports_get: {
+        parameters: {
+            query?: {
+                study_instance_uid?: string | null;
+                patient_id?: string | null;
+                status?: components["schemas"]["ReportStatus"] | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_report_api_reports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_report_api_reports__report_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_report_api_reports__report_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    amend_report_api_reports__report_id__amend_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AmendRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approve_report_api_reports__report_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_report_api_reports__report_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CancelRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    report_fhir_api_reports__report_id__fhir_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    submit_report_api_reports__report_id__submit_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    verify_report_api_reports__report_id__verify_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerifyRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    report_versions_api_reports__report_id__versions_get: {
+        parameters: {
+            query?: {
+                diff_from?: number | null;
+                diff_to?: number | null;
+            };
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionsRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

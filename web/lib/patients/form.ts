@@ -46,7 +46,7 @@ export function formOfPatient(p: Patient): PatientForm {
     name_ideographic: p.name_ideographic ?? '',
     name_alphabetic: p.name_alphabetic ?? '',
     name_phonetic: p.name_phonetic ?? '',
-    sex: p.sex ?? '',
+    sex: (['M', 'F', 'O'].includes(p.sex) ? p.sex : '') as Sex,
     birth_date: p.birth_date ?? '',
     national_id: clear(p.national_id),
     phone: clear(p.phone),
