@@ -71,6 +71,7 @@ def _make_celery() -> Celery:
             "hounsfield.orders.tasks",
             "hounsfield.schedule",
             "hounsfield.ai.tasks",
+            "hounsfield.reports.dicom_export",
         ),
     )
     return app

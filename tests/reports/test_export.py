@@ -4,8 +4,10 @@ every value escaped, the electronic signature block, an audited read)."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
+import pydicom
 import pytest
 from fastapi.testclient import TestClient
 from pydicom.uid import generate_uid
@@ -16,7 +18,10 @@ from hounsfield.audit import service as audit_service
 from hounsfield.audit.models import AuditEvent
 from hounsfield.db import transaction
 from hounsfield.ingest.service import ingest
+from hounsfield.worker import shutdown_local_pool
+from tests.ai.helpers import dciodvfy_errors
 from tests.dicom_factory import make_dataset, to_bytes
+from tests.dicomweb.helpers import parse_multipart
 from tests.reports.conftest import new_report
 
 FINDINGS = "右肺上叶见磨玻璃结节，约6mm，边界清楚。<b>不是标签</b>"
@@ -35,14 +40,17 @@ def chinese_study() -> str:
     return uid
 
 
-def signed_report(client: TestClient, doctors: list[Any], study_uid: str) -> dict[str, Any]:
+def signed_report(
+    client: TestClient, doctors: list[Any], study_uid: str, key_images: tuple[str, ...] = ()
+) -> dict[str, Any]:
     (_, as_wang), (_, as_li) = doctors
     report = new_report(client, as_wang, study_uid)
     saved = client.patch(
         f"/api/reports/{report['id']}",
-        json={"version": report["version"], "findings": FINDINGS, "impression": "考虑炎性结节。"},
+        json={"version": report["version"], "findings": FINDINGS, "impression": "考虑炎性结节。",
+              "key_images": [{"sop_instance_uid": uid, "frame": 1} for uid in key_images]},
         headers=as_wang,
-    )
+    )  # fmt: skip
     assert saved.status_code == 200, saved.text
     assert client.post(f"/api/reports/{report['id']}/submit", headers=as_wang).status_code == 200
     approved = client.post(f"/api/reports/{report['id']}/approve", headers=as_li)
@@ -108,3 +116,50 @@ def test_pdf_labels_in_english_and_a_draft_is_marked_unsigned(
     assert "Male" in compact
     assert "王小明" in compact  # the patient's name stays as written
     assert "影像诊断报告" not in compact
+
+
+def test_signed_report_stored_as_sr_and_encapsulated_pdf(
+    client: TestClient, doctors: list[Any], chinese_study: str, tmp_path: Path
+) -> None:
+    (_, as_wang), (_, as_li) = doctors
+    images = client.get(f"/dicom-web/studies/{chinese_study}/instances", headers=as_li).json()
+    image_uid = images[0]["00080018"]["Value"][0]
+    signed_report(client, doctors, chinese_study, key_images=(image_uid,))
+    shutdown_local_pool(wait=True)  # the export the approval queued has run
+    series = client.get(f"/dicom-web/studies/{chinese_study}/series", headers=as_li)
+    assert series.status_code == 200, series.text
+    by_modality = {s["00080060"]["Value"][0]: s["0020000E"]["Value"][0] for s in series.json()}
+    assert {"SR", "DOC"} <= set(by_modality)
+
+    sr_bytes = retrieve(client, as_wang, chinese_study, by_modality["SR"])
+    sr = pydicom.dcmread(io.BytesIO(sr_bytes))
+    assert sr.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.33"  # Comprehensive SR
+    items = [item for section in sr.ContentSequence for item in section.ContentSequence]
+    texts = [item.TextValue for item in items if item.ValueType == "TEXT"]
+    assert FINDINGS in texts
+    assert "考虑炎性结节。" in texts
+    keys = [i.ReferencedSOPSequence[0].ReferencedSOPInstanceUID for i in items
+            if i.ValueType == "IMAGE"]  # fmt: skip
+    assert keys == [image_uid]
+    assert dciodvfy_errors(sr_bytes, tmp_path) == []
+
+    doc_bytes = retrieve(client, as_wang, chinese_study, by_modality["DOC"])
+    doc = pydicom.dcmread(io.BytesIO(doc_bytes))
+    assert doc.MIMETypeOfEncapsulatedDocument == "application/pdf"
+    body = bytes(doc.EncapsulatedDocument)[: int(doc.EncapsulatedDocumentLength)]
+    assert "王小明" in "".join(pdf_text(body).split())
+    assert dciodvfy_errors(doc_bytes, tmp_path) == []
+
+
+def retrieve(client: TestClient, headers: dict[str, str], study: str, series: str) -> bytes:
+    response = client.get(
+        f"/dicom-web/studies/{study}/series/{series}",
+        headers={**headers, "Accept": 'multipart/related; type="application/dicom"'},
+    )
+    assert response.status_code == 200, response.text
+    parts = [
+        payload
+        for _, payload in parse_multipart(response.headers["content-type"], response.content)
+    ]
+    assert len(parts) == 1
+    return parts[0]

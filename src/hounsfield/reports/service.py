@@ -19,7 +19,7 @@ from hounsfield.auth import scope
 from hounsfield.config import get_settings
 from hounsfield.db import utcnow
 from hounsfield.errors import Conflict, NotFound, PermissionDenied
-from hounsfield.reports import signing
+from hounsfield.reports import dicom_export, signing
 from hounsfield.reports.models import (
     SIGNED,
     Report,
@@ -337,6 +337,7 @@ def approve(session: Session, user: User, report_id: uuid.UUID) -> Report:
     report.version += 1
     version = _save_version(session, report, user, sign=True)
     _audit(session, "report.approve", user, report, key_id=version.key_id)
+    dicom_export.queue_export(session, report)
     worklist.set_read_status(session, report.study_instance_uid, ReadStatus.final, user)
     return report
 
@@ -368,6 +369,7 @@ def amend(
     report.version += 1
     version = _save_version(session, report, user, reason=reason, sign=True)
     _audit(session, "report.amend", user, report, kind=kind, key_id=version.key_id)
+    dicom_export.queue_export(session, report)
     return report
 
 
