@@ -216,5 +216,10 @@ def test_the_starter_templates(client: TestClient, auth_headers: Any) -> None:
     assert client.post("/api/report-templates", json=body,
                        headers=auth_headers("nurse")).status_code == 403  # fmt: skip
     created = client.post("/api/report-templates", json=body, headers=doctor)
+    again = client.post("/api/report-templates", json=body, headers=doctor)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "template_exists"
+    builtin = {**body, "code": "chest-ct"}
+    assert client.post("/api/report-templates", json=builtin, headers=doctor).status_code == 409
     assert created.status_code == 201
     assert created.json()["builtin"] is False

@@ -265,6 +265,14 @@ async function main() {
       assert((await page.getByTestId('filter-accession').inputValue()).startsWith('ACC'), 'accession kept');
       assert((await text('sort-study_date')).includes('▼'), 'sort kept');
       assert((await page.getByTestId('compact-rows').isChecked()), 'compact rows remembered');
+      // The viewer's own back link returns to the same filtered worklist, too.
+      await row.dblclick();
+      await page.getByTestId('study-header').waitFor();
+      await page.getByTestId('back-to-worklist').click();
+      await page.waitForURL(/\/studies\/\?.*accession=ACC/);
+      assert(new URL(page.url()).searchParams.get('modality') === 'CT', 'back link keeps the modality');
+      assert(new URL(page.url()).searchParams.get('sort') === '-study_date', 'back link keeps the sort');
+      await row.waitFor();
       await page.getByTestId('filter-accession').fill('ZZZ');
       await page.getByTestId('no-studies').waitFor();
       await page.getByTestId('filter-clear').click();

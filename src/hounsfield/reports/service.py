@@ -108,11 +108,11 @@ class NotAuthor(PermissionDenied):
     english = "Only the report's author can edit or submit the draft"
 
 
-class BuiltinTemplate(Conflict):
-    """内置模板为只读，请复制后修改"""
+class TemplateExists(Conflict):
+    """已有同代码、同语言的报告模板"""
 
-    code = "builtin_template"
-    english = "Built-in templates are read-only: copy one to change it"
+    code = "template_exists"
+    english = "A template with this code and language exists"
 
 
 ACTION_ZH = {"submit": "提交", "approve": "审核", "amend": "修订", "cancel": "作废"}
@@ -459,6 +459,11 @@ def list_templates(
 
 
 def create_template(session: Session, user: User, values: dict[str, Any]) -> ReportTemplate:
+    taken = select(ReportTemplate.id).where(
+        ReportTemplate.code == values["code"], ReportTemplate.language == values["language"]
+    )
+    if session.scalar(taken) is not None:
+        raise TemplateExists(details={"code": values["code"], "language": values["language"]})
     template = ReportTemplate(id=uuid.uuid4(), builtin=False, **values)
     session.add(template)
     session.flush()

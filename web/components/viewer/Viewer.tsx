@@ -22,6 +22,7 @@ import {
   type PrimaryTool,
 } from '@/lib/viewer/cornerstone';
 import { presetsFor, voiRange } from '@/lib/viewer/presets';
+import { lastWorklistHref } from '@/lib/worklist/urlState';
 import { askText } from '@/lib/viewer/textPrompt';
 import { HelpDialog } from './HelpDialog';
 import { MeasurementsPanel } from './MeasurementsPanel';
@@ -80,9 +81,11 @@ function Btn({
 function StudyHeader({ study }: { study: StudyDetail }) {
   const t = useT();
   const age = ageAt(study.patient_birth_date, study.study_date);
+  const [worklistHref, setWorklistHref] = useState('/studies/');
+  useEffect(() => setWorklistHref(lastWorklistHref()), []);
   return (
     <div className="flex items-center gap-4 border-b border-neutral-800 px-3 py-1.5 text-sm" data-testid="study-header">
-      <Link href="/studies/" className="text-sky-400 hover:underline">
+      <Link href={worklistHref} className="text-sky-400 hover:underline" data-testid="back-to-worklist">
         ← {t('nav.worklist')}
       </Link>
       <span className="font-semibold text-neutral-100" data-testid="header-patient-name">

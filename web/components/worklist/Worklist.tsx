@@ -15,7 +15,15 @@ import { useT } from '@/lib/i18n';
 import { PRIORITIES, READ_STATUSES, SOURCES, type WorklistItem } from '@/lib/orders/types';
 import { ageLabel, displayName, sexLabel } from '@/lib/patients/names';
 import { useWorklist, useWorklistActions } from '@/lib/queries/worklist';
-import { DEFAULT_WORKLIST, filtersFromSearch, nextSort, searchOfFilters, SORTABLE, type WorklistFilters } from '@/lib/worklist/urlState';
+import {
+  DEFAULT_WORKLIST,
+  filtersFromSearch,
+  nextSort,
+  rememberWorklistSearch,
+  searchOfFilters,
+  SORTABLE,
+  type WorklistFilters,
+} from '@/lib/worklist/urlState';
 import { ClaimCell } from './ClaimCell';
 
 const MODALITIES = ['CT', 'MR', 'CR', 'DX', 'US', 'MG', 'XA', 'PT', 'NM', 'RF', 'OT'];
@@ -42,7 +50,9 @@ function useUrlFilters(): [WorklistFilters, (next: WorklistFilters) => void] {
   const params = useSearchParams();
   const router = useRouter();
   const pathname = usePathname();
-  const filters = filtersFromSearch(params.toString());
+  const search = params.toString();
+  const filters = filtersFromSearch(search);
+  useEffect(() => rememberWorklistSearch(search), [search]);
   const set = (next: WorklistFilters) => router.replace(`${pathname}${searchOfFilters(next)}`, { scroll: false });
   return [filters, set];
 }

@@ -92,3 +92,24 @@ export function claimSecondsLeft(expiresAt: string | null, now: number = Date.no
   if (Number.isNaN(t)) return null;
   return Math.max(0, Math.round((t - now) / 1000));
 }
+
+const LAST_SEARCH_KEY = 'hf.worklist.search';
+
+/** Keep the worklist's query string for this tab, so the viewer's back link returns to it. */
+export function rememberWorklistSearch(search: string): void {
+  try {
+    window.sessionStorage.setItem(LAST_SEARCH_KEY, search);
+  } catch {
+    /* private mode: the link falls back to the unfiltered worklist */
+  }
+}
+
+/** The worklist as this tab last showed it (filters and sort), or the plain worklist. */
+export function lastWorklistHref(): string {
+  try {
+    const search = window.sessionStorage.getItem(LAST_SEARCH_KEY) ?? '';
+    return `/studies/${searchOfFilters(filtersFromSearch(search))}`;
+  } catch {
+    return '/studies/';
+  }
+}
