@@ -196,6 +196,15 @@ def test_a_nurse_reads_signed_reports_only(
     listed = client.get("/api/reports", params={"study_instance_uid": study_uid}, headers=nurse)
     assert [r["id"] for r in listed.json()["items"]] == [signed["id"]]
     assert client.get(f"/api/reports/{draft['id']}", headers=nurse).status_code == 404
+    assert client.get(f"/api/reports/{signed['id']}", headers=nurse).status_code == 200
+    audit_service.flush_buffer()
+    with transaction() as session:
+        reads = session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.resource_id == signed["id"], AuditEvent.action == "report.read"
+            )
+        ).all()
+    assert len(reads) == 1  # the read of a signed report is audited, once
     doctor = client.get("/api/reports", params={"study_instance_uid": study_uid}, headers=as_wang)
     assert doctor.json()["total"] == 2
 

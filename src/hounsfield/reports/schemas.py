@@ -32,6 +32,8 @@ class KeyImage(BaseModel):
 
 
 class ReportCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     study_instance_uid: UID
     template_id: uuid.UUID | None = None
 
@@ -66,6 +68,8 @@ class AmendRequest(BaseModel):
 
 
 class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reason: Reason
 
 
