@@ -343,6 +343,11 @@ class ReportSettings(BaseModel):
     hospital_name: str = Field(
         "Hounsfield", max_length=128, description="Hospital name printed at the top of PDF reports."
     )
+    critical_ack_minutes: int = Field(
+        15, ge=1, le=1440,
+        description="Minutes a contact has to acknowledge a critical result (危急值) before "
+        "the next contact is notified.",
+    )  # fmt: skip
     logo_path: Path | None = Field(
         None, description="Optional image (PNG/SVG) printed beside the hospital name in PDFs."
     )

@@ -26,7 +26,13 @@ from hounsfield.patients.models import (
     Reconciliation,
     Visit,
 )
-from hounsfield.reports.models import Report, ReportTemplate, ReportVersion, SigningKey
+from hounsfield.reports.models import (
+    CriticalResult,
+    Report,
+    ReportTemplate,
+    ReportVersion,
+    SigningKey,
+)
 from hounsfield.studies.models import Instance, Patient, Series, Study
 from hounsfield.users.models import Group, Role, RolePermission, User, user_groups, user_roles
 from hounsfield.worker import OutboxEntry
@@ -44,6 +50,7 @@ __all__ = [
     "AuditJournalSegment",
     "Base",
     "BreakGlass",
+    "CriticalResult",
     "Delivery",
     "Device",
     "DimseJob",

@@ -13,6 +13,7 @@ from datetime import timedelta
 from hounsfield.db import transaction
 from hounsfield.ingest import tasks as ingest_tasks
 from hounsfield.periodic import PeriodicThread
+from hounsfield.reports import critical
 from hounsfield.studies import tasks as studies_tasks
 from hounsfield.worker import celery, enqueue
 
@@ -24,6 +25,7 @@ PERIODIC: dict[str, timedelta] = {
     ingest_tasks.sweep_orphans.name: timedelta(hours=6),
     studies_tasks.purge_deleted.name: timedelta(hours=6),
     studies_tasks.scrub_objects.name: timedelta(days=1),  # SECURITY D2: re-verification
+    critical.escalate_critical.name: timedelta(minutes=1),  # 危急值: next contact when overdue
 }
 FIRST_RUN_DELAY_S = 120.0  # let start-up (and re-queued work) settle first
 

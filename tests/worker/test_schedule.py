@@ -14,8 +14,9 @@ def test_everything_is_due_at_first_then_by_interval() -> None:
     last: dict[str, float] = {}
     assert due(last, 1000.0) == list(PERIODIC)
     last = dict.fromkeys(PERIODIC, 1000.0)
-    assert due(last, 1000.0 + 3599) == []
-    assert due(last, 1000.0 + 3600) == ["ingest.purge_stale_uploads"]
+    assert due(last, 1000.0 + 59) == []
+    assert due(last, 1000.0 + 60) == ["reports.escalate_critical"]  # 危急值: every minute
+    assert due(last, 1000.0 + 3600) == ["ingest.purge_stale_uploads", "reports.escalate_critical"]
     assert "studies.scrub_objects" not in due(last, 1000.0 + 6 * 3600)
     assert sorted(due(last, 1000.0 + 24 * 3600)) == sorted(PERIODIC)
 

@@ -107,3 +107,25 @@ class SigningKey(Base):
     key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     public_key: Mapped[str] = mapped_column(String(64))  # base64 raw Ed25519
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CriticalResult(Base):
+    """A critical result (危急值): who must hear of it, in order, and who acknowledged it.
+
+    The contact at `contact_index` was notified at `notified_at`; without an
+    acknowledgement within the setting's minutes, the next contact is notified."""
+
+    __tablename__ = "critical_results"
+    __table_args__ = (Index("ix_critical_results_open", "acknowledged_at", "notified_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    study_instance_uid: Mapped[str] = mapped_column(String(64), index=True)
+    report_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reports.id"))
+    finding: Mapped[str] = mapped_column(Text)
+    contacts: Mapped[list[str]] = mapped_column(JSON)  # user ids, in the order to call
+    contact_index: Mapped[int] = mapped_column(Integer, default=0)
+    flagged_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    flagged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -162,3 +162,31 @@ class TemplateRead(BaseModel):
     sections: dict[str, str]
     fields: list[dict[str, Any]]
     builtin: bool
+
+
+class CriticalFlag(BaseModel):
+    """A critical result to flag: the contacts are notified in this order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    study_instance_uid: UID
+    report_id: uuid.UUID | None = None
+    finding: SectionText = Field(min_length=1, max_length=4000)
+    contacts: list[uuid.UUID] = Field(min_length=1, max_length=10)
+
+
+class CriticalRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    study_instance_uid: str
+    report_id: uuid.UUID | None
+    finding: str
+    contacts: list[uuid.UUID]
+    current_contact: uuid.UUID
+    flagged_by_id: uuid.UUID
+    flagged_at: datetime
+    notified_at: datetime
+    acknowledged_by_id: uuid.UUID | None
+    acknowledged_at: datetime | None
+    open: bool

@@ -1,0 +1,182 @@
+"""Critical results (危急值): flagged on a study, the first contact notified, escalated to
+the next contact while nobody acknowledges within `reports.critical_ack_minutes`.
+
+The escalation check takes `now`, so tests control the clock; the scheduler runs it every
+minute (reports.escalate_critical). Every flag, notification, acknowledgement and read is
+audited; notifications carry the accession number only, never the finding or a name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hounsfield.audit import service as audit
+from hounsfield.auth import scope
+from hounsfield.config import get_settings
+from hounsfield.db import transaction, utcnow
+from hounsfield.errors import BadRequest, Conflict, NotFound, PermissionDenied
+from hounsfield.notifications.service import PARAM, Kind, emit
+from hounsfield.reports.models import CriticalResult
+from hounsfield.studies.models import Study
+from hounsfield.users.models import User
+from hounsfield.worker import celery
+
+
+class CriticalResultNotFound(NotFound):
+    """危急值记录不存在"""
+
+    code = "critical_result_not_found"
+    english = "Critical result not found"
+
+
+class NotAContact(PermissionDenied):
+    """只有危急值的联系人可以确认"""
+
+    code = "not_a_contact"
+    english = "Only a contact of the critical result can acknowledge it"
+
+
+class AlreadyAcknowledged(Conflict):
+    """该危急值已被确认"""
+
+    code = "already_acknowledged"
+    english = "The critical result was already acknowledged"
+
+
+class UnknownContact(BadRequest):
+    """联系人不存在或已停用"""
+
+    code = "unknown_contact"
+    english = "A contact does not exist or is disabled"
+
+
+class StudyNotFound(NotFound):
+    """检查不存在"""
+
+    code = "study_not_found"
+    english = "Study not found"
+
+
+def _audit(session: Session, action: str, user: User | None, item: CriticalResult,
+           **detail: object) -> None:  # fmt: skip
+    audit.record(
+        session, action, user, resource_type="critical_result", resource_id=str(item.id),
+        detail={"study_instance_uid": item.study_instance_uid, **detail},
+    )  # fmt: skip
+
+
+def _notify(session: Session, item: CriticalResult) -> None:
+    """Tell the current contact (in-app and the channels they chose)."""
+    accession = session.scalar(
+        select(Study.accession_number).where(Study.study_instance_uid == item.study_instance_uid)
+    )
+    safe = accession if accession and PARAM.fullmatch(accession) else "-"
+    contact = uuid.UUID(item.contacts[item.contact_index])
+    emit(
+        session, get_settings(), Kind.critical_result, recipients=[contact],
+        params={"accession": safe}, link=f"/critical-results/{item.id}",
+    )  # fmt: skip
+    _audit(session, "critical_result.notify", None, item, contact=str(contact),
+           contact_index=item.contact_index)  # fmt: skip
+
+
+def flag(
+    session: Session,
+    user: User,
+    *,
+    study_instance_uid: str,
+    finding: str,
+    contacts: list[uuid.UUID],
+    report_id: uuid.UUID | None = None,
+) -> CriticalResult:
+    """Flag a critical result and notify its first contact."""
+    if (
+        session.scalar(select(Study.id).where(Study.study_instance_uid == study_instance_uid))
+        is None
+    ):
+        raise StudyNotFound()
+    found = set(session.scalars(select(User.id).where(User.id.in_(contacts), User.active)))
+    if found != set(contacts):
+        raise UnknownContact()
+    now = utcnow()
+    item = CriticalResult(
+        study_instance_uid=study_instance_uid, report_id=report_id, finding=finding,
+        contacts=[str(c) for c in contacts], contact_index=0, flagged_by_id=user.id,
+        flagged_at=now, notified_at=now,
+    )  # fmt: skip
+    session.add(item)
+    session.flush()
+    _audit(session, "critical_result.flag", user, item, report_id=str(report_id or ""))
+    _notify(session, item)
+    return item
+
+
+def get(session: Session, item_id: uuid.UUID) -> CriticalResult:
+    item = session.get(CriticalResult, item_id)
+    if item is None:
+        raise CriticalResultNotFound()
+    return item
+
+
+def acknowledge(session: Session, user: User, item_id: uuid.UUID) -> CriticalResult:
+    """A contact (any of them: the first to answer closes it) acknowledges the result."""
+    item = get(session, item_id)
+    if str(user.id) not in item.contacts:
+        raise NotAContact()
+    if item.acknowledged_at is not None:
+        raise AlreadyAcknowledged()
+    item.acknowledged_by_id, item.acknowledged_at = user.id, utcnow()
+    _audit(session, "critical_result.acknowledge", user, item)
+    return item
+
+
+def escalate_due(session: Session, now: datetime) -> int:
+    """Notify the next contact of every open result not acknowledged in time; how many.
+    The last contact is reminded again each period rather than left silent."""
+    minutes = get_settings().reports.critical_ack_minutes
+    overdue = session.scalars(
+        select(CriticalResult).where(
+            CriticalResult.acknowledged_at.is_(None),
+            CriticalResult.notified_at <= now - timedelta(minutes=minutes),
+        )
+    ).all()
+    for item in overdue:
+        item.contact_index = min(item.contact_index + 1, len(item.contacts) - 1)
+        item.notified_at = now
+        _notify(session, item)
+    return len(overdue)
+
+
+def list_results(
+    session: Session, user: User, *, open_only: bool | None, offset: int, limit: int
+) -> list[CriticalResult]:
+    query = (
+        select(CriticalResult)
+        .join(Study, Study.study_instance_uid == CriticalResult.study_instance_uid)
+        .where(scope.visible())
+    )
+    if open_only is True:
+        query = query.where(CriticalResult.acknowledged_at.is_(None))
+    elif open_only is False:
+        query = query.where(CriticalResult.acknowledged_at.is_not(None))
+    rows = list(
+        session.scalars(
+            query.order_by(CriticalResult.flagged_at.desc()).offset(offset).limit(limit)
+        )
+    )
+    audit.record_access(
+        "critical_result.list", user, resource_type="critical_result", resource_id="",
+        detail={"count": len(rows)},
+    )  # fmt: skip
+    return rows
+
+
+@celery.task(name="reports.escalate_critical", acks_late=True)
+def escalate_critical() -> None:
+    """Periodic: escalate overdue critical results."""
+    with transaction(write=True) as session:
+        escalate_due(session, utcnow())
