@@ -124,7 +124,7 @@ def test_signed_report_stored_as_sr_and_encapsulated_pdf(
     (_, as_wang), (_, as_li) = doctors
     images = client.get(f"/dicom-web/studies/{chinese_study}/instances", headers=as_li).json()
     image_uid = images[0]["00080018"]["Value"][0]
-    signed_report(client, doctors, chinese_study, key_images=(image_uid,))
+    report = signed_report(client, doctors, chinese_study, key_images=(image_uid,))
     shutdown_local_pool(wait=True)  # the export the approval queued has run
     series = client.get(f"/dicom-web/studies/{chinese_study}/series", headers=as_li)
     assert series.status_code == 200, series.text
@@ -149,6 +149,21 @@ def test_signed_report_stored_as_sr_and_encapsulated_pdf(
     body = bytes(doc.EncapsulatedDocument)[: int(doc.EncapsulatedDocumentLength)]
     assert "王小明" in "".join(pdf_text(body).split())
     assert dciodvfy_errors(doc_bytes, tmp_path) == []
+
+    # An addendum is signed again: a new SR and PDF join the same two series.
+    amended = client.post(
+        f"/api/reports/{report['id']}/amend",
+        json={"kind": "addendum", "reason": "补充", "addendum": "建议复查。"},
+        headers=as_li,
+    )
+    assert amended.status_code == 200, amended.text
+    shutdown_local_pool(wait=True)
+    for modality in ("SR", "DOC"):
+        instances = client.get(
+            f"/dicom-web/studies/{chinese_study}/series/{by_modality[modality]}/instances",
+            headers=as_li,
+        ).json()
+        assert len(instances) == 2, modality
 
 
 def retrieve(client: TestClient, headers: dict[str, str], study: str, series: str) -> bytes:
