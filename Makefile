@@ -61,9 +61,10 @@ run: install web
 # round trip in a network namespace: iproute2), nginx (the TLS front of deploy/, scanned by
 # sslyze in tests/security/test_tls_nginx.py), insighttoolkit5-examples (healthy brain MR
 # slices for the AI tumour-classifier test), prometheus + prometheus-alertmanager (promtool
-# and amtool check deploy/prometheus/ in tests/test_deploy.py).
+# and amtool check deploy/prometheus/ in tests/test_deploy.py), libpango (WeasyPrint renders
+# report PDFs).
 system-deps:
-	@missing=""; for p in dcmtk dicom3tools chromium fonts-noto-cjk orthanc iproute2 nginx insighttoolkit5-examples prometheus prometheus-alertmanager; do \
+	@missing=""; for p in dcmtk dicom3tools chromium fonts-noto-cjk orthanc iproute2 nginx insighttoolkit5-examples prometheus prometheus-alertmanager libpango-1.0-0 libpangoft2-1.0-0; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; apt-get update -qq && \
