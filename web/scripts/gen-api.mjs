@@ -24,6 +24,8 @@ if (process.env.OPENAPI_URL) {
     maxBuffer: 64 * 1024 * 1024,
   });
 }
+// A log line the app writes at start-up (web/out missing, say) may come before the JSON.
+if (!doc.startsWith('{')) doc = doc.slice(doc.indexOf('\n{') + 1);
 writeFileSync(target, doc);
 execFileSync(
   path.join(web, 'node_modules', '.bin', 'openapi-typescript'),

@@ -316,6 +316,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/critical-results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Critical
+         * @description Critical results, newest first; `open=true` the unacknowledged, `open=false` the closed.
+         */
+        get: operations["list_critical_api_critical_results_get"];
+        put?: never;
+        /**
+         * Flag Critical
+         * @description Flag a critical result; the first contact is notified at once.
+         */
+        post: operations["flag_critical_api_critical_results_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/critical-results/{item_id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge Critical
+         * @description A contact confirms that they received the result (time and user recorded).
+         */
+        post: operations["acknowledge_critical_api_critical_results__item_id__acknowledge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/devices": {
         parameters: {
             query?: never;
@@ -2120,6 +2164,62 @@ export interface components {
             claim_expires_at: string | null;
             claimed_by: components["schemas"]["UserRef"] | null;
             read_status: components["schemas"]["ReadStatus"];
+            /** Study Instance Uid */
+            study_instance_uid: string;
+        };
+        /**
+         * CriticalFlag
+         * @description A critical result to flag: the contacts are notified in this order.
+         */
+        CriticalFlag: {
+            /** Contacts */
+            contacts: string[];
+            /** Finding */
+            finding: string;
+            /** Report Id */
+            report_id?: string | null;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+        };
+        /** CriticalRead */
+        CriticalRead: {
+            /** Acknowledged At */
+            acknowledged_at: string | null;
+            /** Acknowledged By Id */
+            acknowledged_by_id: string | null;
+            /** Contacts */
+            contacts: string[];
+            /**
+             * Current Contact
+             * Format: uuid
+             */
+            current_contact: string;
+            /** Finding */
+            finding: string;
+            /**
+             * Flagged At
+             * Format: date-time
+             */
+            flagged_at: string;
+            /**
+             * Flagged By Id
+             * Format: uuid
+             */
+            flagged_by_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Notified At
+             * Format: date-time
+             */
+            notified_at: string;
+            /** Open */
+            open: boolean;
+            /** Report Id */
+            report_id: string | null;
             /** Study Instance Uid */
             study_instance_uid: string;
         };
@@ -4512,6 +4612,103 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_critical_api_critical_results_get: {
+        parameters: {
+            query?: {
+                open?: boolean | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CriticalRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    flag_critical_api_critical_results_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CriticalFlag"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CriticalRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    acknowledge_critical_api_critical_results__item_id__acknowledge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CriticalRead"];
                 };
             };
             /** @description Validation Error */
