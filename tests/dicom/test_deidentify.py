@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import warnings
 from datetime import date
+from pathlib import Path
 
 import pydicom
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset
@@ -151,3 +155,59 @@ def test_burned_in_annotation_risk() -> None:
     assert burned_in_annotation_risk(ds) is None
     del ds.BurnedInAnnotation
     assert "US" in (burned_in_annotation_risk(ds) or "")
+
+
+def _text_vr(tag: int) -> str | None:
+    try:
+        vr = dictionary_VR(tag).split(" or ")[0]
+    except KeyError:
+        return None
+    return vr if vr in ("LO", "LT", "SH", "ST", "UT", "PN", "UC") else None
+
+
+# The profile's attributes that hold free text: where a name or an ID would be typed.
+TEXT_TAGS = sorted(t for t in ACTIONS if t >> 16 not in (0x0000, 0x0002) and _text_vr(t))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tags=st.lists(st.sampled_from(TEXT_TAGS), min_size=1, max_size=40, unique=True),
+    secret=st.text(alphabet="张王李赵测试ABCDEFGHJKLMNPQRSTUVWXYZ", min_size=6, max_size=10),
+    nested=st.booleans(),
+)
+def test_generated_canaries_never_survive(tags: list[int], secret: str, nested: bool) -> None:
+    """SECURITY P1 as a property: any table attribute, any text, top level or in a sequence."""
+    secret = f"Qz{secret}"  # a marker no pixel value or kept attribute spells by chance
+    ds = ct()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    target = ds
+    if nested:
+        item = Dataset()
+        ds.add_new(0x00081110, "SQ", [item])  # Referenced Study Sequence (kept, items cleaned)
+        target = item
+    for tag in tags:
+        vr = dictionary_VR(tag).split(" or ")[0]
+        value = f"{secret}^{secret}" if vr == "PN" else secret
+        target.add_new(tag, vr, value[:16] if vr == "SH" else value)
+    before = encode(ds)
+    assert secret.encode() in before
+    out = encode(Deidentifier(b"k" * 32).apply(ds))
+    assert secret.encode() not in out
+
+
+def _dciodvfy_errors(data: bytes, tmp_path: Path) -> set[str]:
+    path = tmp_path / "object.dcm"
+    path.write_bytes(data)
+    run = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, check=False)
+    return {line for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")}
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm"])
+def test_deidentified_objects_add_no_iod_errors(name: str, tmp_path: Path) -> None:
+    """SECURITY P1: the de-identified copy is as valid an IOD as its source (dciodvfy)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        source = pydicom.dcmread(get_testdata_file(name))  # type: ignore[arg-type]
+    before = _dciodvfy_errors(encode(source), tmp_path)
+    after = _dciodvfy_errors(encode(Deidentifier(b"k" * 32).apply(source)), tmp_path)
+    assert after <= before, sorted(after - before)

@@ -127,3 +127,37 @@ export async function launchBrowser(chromium, userDataDir, viewport = { width: 1
     locale: 'zh-CN',
   });
 }
+
+/**
+ * Named browser-test steps: each logs ok/FAIL with its time, a failing step leaves a
+ * screenshot `<prefix><step>.png` in `artifacts`, and with `stopOnFailure` the steps after a
+ * failure are recorded as skipped (they depend on it). `currentPage()` is read on failure.
+ */
+export function stepRunner({ prefix, artifacts, currentPage, stopOnFailure = true }) {
+  const results = [];
+  let anyFailed = false;
+  async function step(name, fn) {
+    if (anyFailed && stopOnFailure) {
+      results.push({ name, status: 'skipped' });
+      return;
+    }
+    const t0 = Date.now();
+    try {
+      await fn();
+      results.push({ name, status: 'passed', ms: Date.now() - t0 });
+      console.log(`  ok   ${name} (${Date.now() - t0} ms)`);
+    } catch (err) {
+      anyFailed = true;
+      results.push({ name, status: 'failed', error: String(err?.stack ?? err) });
+      console.log(`  FAIL ${name}\n${String(err?.stack ?? err)}`);
+      const page = currentPage();
+      const file = path.join(artifacts, `${prefix}${name.replace(/\W+/g, '_')}.png`);
+      if (page) await page.screenshot({ path: file }).catch(() => {});
+    }
+  }
+  return { results, step, failed: () => anyFailed };
+}
+
+export function assert(cond, message) {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}

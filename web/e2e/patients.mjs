@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { launchBrowser, PYTHON, REPO, startServer, USERS } from './harness.mjs';
+import { assert, launchBrowser, PYTHON, REPO, startServer, stepRunner, USERS } from './harness.mjs';
 
 const ARTIFACTS = path.join(REPO, 'test-artifacts');
 const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
@@ -16,31 +16,12 @@ const STEP_TIMEOUT = 30000;
 const VALID_ID = '110105198001010016';
 const BAD_CHECK_ID = '110105198001010017';
 
-const results = [];
 let page;
-let failed = false;
-
-async function step(name, fn) {
-  if (failed) {
-    results.push({ name, status: 'skipped' });
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, status: 'passed', ms: Date.now() - t0 });
-    console.log(`  ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    failed = true;
-    results.push({ name, status: 'failed', error: String(err?.stack ?? err) });
-    console.log(`  FAIL ${name}\n${String(err?.stack ?? err)}`);
-    if (page) await page.screenshot({ path: path.join(ARTIFACTS, `failure-patients-${name.replace(/\W+/g, '_')}.png`) }).catch(() => {});
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(`assertion failed: ${message}`);
-}
+const { results, step, failed } = stepRunner({
+  prefix: 'failure-patients-',
+  artifacts: ARTIFACTS,
+  currentPage: () => page,
+});
 
 async function shot(name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
@@ -332,13 +313,13 @@ async function main() {
   } finally {
     writeFileSync(path.join(ARTIFACTS, 'e2e-patients-results.json'), JSON.stringify({ results, consoleErrors }, null, 2));
     await context?.close();
-    if (failed) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
+    if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
     await server.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
   const passed = results.filter((r) => r.status === 'passed').length;
-  console.log(`\n${passed}/${results.length} patient/order/worklist browser steps passed${failed ? ' — FAILED' : ''}`);
-  process.exit(failed ? 1 : 0);
+  console.log(`\n${passed}/${results.length} patient/order/worklist browser steps passed${failed() ? ' — FAILED' : ''}`);
+  process.exit(failed() ? 1 : 0);
 }
 
 main().catch((err) => {

@@ -6,40 +6,21 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { launchBrowser, PYTHON, REPO, startServer, USERS } from './harness.mjs';
+import { assert, launchBrowser, PYTHON, REPO, startServer, stepRunner, USERS } from './harness.mjs';
 import { meanAbsDiff, pngStats } from './pixels.mjs';
 
 const ARTIFACTS = path.join(REPO, 'test-artifacts');
 const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
 const STEP_TIMEOUT = 30000;
 
-const results = [];
 let page;
-let failed = false;
 let renderingPath = null;
 let ctViewerUrl = null;
-
-async function step(name, fn) {
-  if (failed) {
-    results.push({ name, status: 'skipped' });
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, status: 'passed', ms: Date.now() - t0 });
-    console.log(`  ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    failed = true;
-    results.push({ name, status: 'failed', error: String(err?.stack ?? err) });
-    console.log(`  FAIL ${name}\n${String(err?.stack ?? err)}`);
-    if (page) await page.screenshot({ path: path.join(ARTIFACTS, `failure-${name.replace(/\W+/g, '_')}.png`) }).catch(() => {});
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(`assertion failed: ${message}`);
-}
+const { results, step, failed } = stepRunner({
+  prefix: 'failure-',
+  artifacts: ARTIFACTS,
+  currentPage: () => page,
+});
 
 async function shot(name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
@@ -458,17 +439,17 @@ async function main() {
     );
     await context.close();
     rmSync(userData, { recursive: true, force: true });
-    if (failed) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
+    if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
     await server.stop();
   }
   const passed = results.filter((r) => r.status === 'passed').length;
-  console.log(`\n${passed}/${results.length} browser steps passed${failed ? ' — FAILED' : ''}`);
+  console.log(`\n${passed}/${results.length} browser steps passed${failed() ? ' — FAILED' : ''}`);
   // The device pages' and the viewer's steps run on their own servers (e2e/devices.mjs, e2e/viewer.mjs).
   const devices = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'devices.mjs')], { stdio: 'inherit' });
   const viewer = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'viewer.mjs')], { stdio: 'inherit' });
   // The patient, order, worklist and statistics pages' steps (e2e/patients.mjs), likewise.
   const patients = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'patients.mjs')], { stdio: 'inherit' });
-  process.exit(failed || devices.status !== 0 || viewer.status !== 0 || patients.status !== 0 ? 1 : 0);
+  process.exit(failed() || devices.status !== 0 || viewer.status !== 0 || patients.status !== 0 ? 1 : 0);
 }
 
 main().catch((err) => {

@@ -8,34 +8,20 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { launchBrowser, PYTHON, REPO, startServer, USERS } from './harness.mjs';
+import { assert, launchBrowser, PYTHON, REPO, startServer, stepRunner, USERS } from './harness.mjs';
 
 const ARTIFACTS = path.join(REPO, 'test-artifacts');
 const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
 const STEP_TIMEOUT = 30000;
 
-const results = [];
 let page;
-let failed = false;
-
 // Each step opens what it needs, so every defect is reported even when another fails.
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, status: 'passed', ms: Date.now() - t0 });
-    console.log(`  ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    failed = true;
-    results.push({ name, status: 'failed', error: String(err?.stack ?? err) });
-    console.log(`  FAIL ${name}\n${String(err?.stack ?? err)}`);
-    if (page) await page.screenshot({ path: path.join(ARTIFACTS, `failure-viewer-${name.replace(/\W+/g, '_')}.png`) }).catch(() => {});
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(`assertion failed: ${message}`);
-}
+const { results, step, failed } = stepRunner({
+  prefix: 'failure-viewer-',
+  artifacts: ARTIFACTS,
+  currentPage: () => page,
+  stopOnFailure: false,
+});
 
 async function shot(name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
@@ -367,12 +353,12 @@ async function main() {
     writeFileSync(path.join(ARTIFACTS, 'e2e-viewer-results.json'), JSON.stringify({ results, consoleErrors }, null, 2));
     await context.close();
     rmSync(userData, { recursive: true, force: true });
-    if (failed) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
+    if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
     await server.stop();
   }
   const passed = results.filter((r) => r.status === 'passed').length;
-  console.log(`\n${passed}/${results.length} viewer browser steps passed${failed ? ' — FAILED' : ''}`);
-  process.exit(failed ? 1 : 0);
+  console.log(`\n${passed}/${results.length} viewer browser steps passed${failed() ? ' — FAILED' : ''}`);
+  process.exit(failed() ? 1 : 0);
 }
 
 main().catch((err) => {
