@@ -16,6 +16,7 @@ from tests.dicom_factory import make_dataset, to_bytes
 from tests.dicomweb.helpers import multipart_body
 
 QUERY, EXPORT, IMPORT, AUDIT_USED, AUTH = "110112", "110106", "110107", "110101", "110114"
+PATIENT_RECORD = "110110"
 JSON = {"Accept": "application/dicom+json"}
 
 
@@ -68,6 +69,12 @@ def test_each_phi_route_writes_exactly_one_record_with_its_event_id(
         )
         assert reply.status_code < 300, (path, reply.status_code, reply.text[:200])
         rows = _new_rows(before)
+        if method == "POST":
+            # The first study of an unknown PatientID also creates its patient record: an
+            # event of its own (Patient Record), besides the import.
+            assert [r.action for r in rows[:1]] == ["patient.create"], path
+            assert rows[0].event_code == PATIENT_RECORD
+            rows = rows[1:]
         assert [r.event_code for r in rows] == [code], (method, path, [r.action for r in rows])
         assert rows[0].actor_username is not None
         if path.startswith(f"/dicom-web/studies/{s}") or "export" in path or "wado?" in path:
