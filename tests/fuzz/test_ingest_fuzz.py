@@ -34,12 +34,17 @@ def test_a_short_fuzzing_run_finds_nothing(tmp_path: Path) -> None:
     write_seeds(corpus)  # the seeds only: loading the kept corpus costs more than it finds
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOUNSFIELD_")}
     env["HOUNSFIELD_DATA_DIR"] = str(tmp_path / "data")
+    # A fixed seed and count: the same inputs on every CI run, so a finding reproduces
+    # (`make fuzz` explores with fresh seeds for as long as it is given).
+    fuzz = [sys.executable, "-m", "tests.fuzz.ingest_target", "-seed=1", f"-runs={RUNS}",
+            f"-max_total_time={SECONDS}", "-rss_limit_mb=2048", "-timeout=20",
+            f"-artifact_prefix={tmp_path}/", str(corpus)]  # fmt: skip
+    # Run in a process sh forks, not one exec'd from this one: on Linux an exec'd child
+    # starts with its parent's peak RSS as its own (ru_maxrss survives exec), and
+    # libFuzzer's -rss_limit_mb reads ru_maxrss, so a large late-suite pytest process
+    # made the run "out of memory" before it began.
     run = subprocess.run(
-        # A fixed seed and count: the same inputs on every CI run, so a finding reproduces
-        # (`make fuzz` explores with fresh seeds for as long as it is given).
-        [sys.executable, "-m", "tests.fuzz.ingest_target", "-seed=1", f"-runs={RUNS}",
-         f"-max_total_time={SECONDS}", "-rss_limit_mb=2048", "-timeout=20",
-         f"-artifact_prefix={tmp_path}/", str(corpus)],
+        ["sh", "-c", '"$@"; exit $?', "sh", *fuzz],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=SECONDS + 600,
     )  # fmt: skip
     found = sorted(p.name for p in tmp_path.glob("crash-*")) + sorted(
