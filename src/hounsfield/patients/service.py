@@ -258,14 +258,7 @@ def read_patient(session: Session, actor: Actor | None, patient_id: int) -> Pati
     patient = get_record(session, patient_id)
     sensitive = can_read_sensitive(actor)
     shown = to_read(patient, sensitive=sensitive, flagged=bool(flagged_ids(session, [patient.id])))
-    audit.record_now(
-        "patient.read",
-        actor,
-        resource_type="patient",
-        resource_id=str(patient.id),
-        patient_id=patient.mrn,
-        detail={"sensitive": sensitive},
-    )
+    _audit_read(actor, patient, {"sensitive": sensitive})
     return shown
 
 
@@ -435,17 +428,22 @@ def studies_of(session: Session, patient_id: int) -> list[Study]:
     )
 
 
-def list_studies(session: Session, actor: Actor | None, patient_id: int) -> list[Study]:
-    patient = get_record(session, patient_id)
-    studies = studies_of(session, patient.id)
+def _audit_read(actor: Actor | None, patient: PatientRecord, detail: dict[str, object]) -> None:
+    """A read of one record, durable before it is answered (the fsync'd journal)."""
     audit.record_now(
         "patient.read",
         actor,
         resource_type="patient",
         resource_id=str(patient.id),
         patient_id=patient.mrn,
-        detail={"part": "studies", "returned": len(studies)},
+        detail=detail,
     )
+
+
+def list_studies(session: Session, actor: Actor | None, patient_id: int) -> list[Study]:
+    patient = get_record(session, patient_id)
+    studies = studies_of(session, patient.id)
+    _audit_read(actor, patient, {"part": "studies", "returned": len(studies)})
     return studies
 
 
@@ -456,14 +454,7 @@ def list_visits(session: Session, actor: Actor | None, patient_id: int) -> list[
         .where(Visit.patient_id == patient.id)
         .order_by(Visit.visit_date.desc(), Visit.id.desc())
     ).all()
-    audit.record_now(
-        "patient.read",
-        actor,
-        resource_type="patient",
-        resource_id=str(patient.id),
-        patient_id=patient.mrn,
-        detail={"part": "visits", "returned": len(visits)},
-    )
+    _audit_read(actor, patient, {"part": "visits", "returned": len(visits)})
     return list(visits)
 
 
@@ -528,14 +519,7 @@ def timeline(session: Session, actor: Actor | None, patient_id: int) -> list[Tim
     patient = get_record(session, patient_id)
     entries = [e for provider in TIMELINE_PROVIDERS.values() for e in provider(session, patient.id)]
     entries.sort(key=lambda e: _moment(e.at), reverse=True)
-    audit.record_now(
-        "patient.read",
-        actor,
-        resource_type="patient",
-        resource_id=str(patient.id),
-        patient_id=patient.mrn,
-        detail={"part": "timeline", "returned": len(entries)},
-    )
+    _audit_read(actor, patient, {"part": "timeline", "returned": len(entries)})
     return entries
 
 

@@ -27,6 +27,7 @@ from hounsfield.reports.models import (
     ReportTemplate,
     ReportVersion,
 )
+from hounsfield.studies.models import Patient as DicomPatient
 from hounsfield.studies.models import Study
 from hounsfield.users.models import User
 from hounsfield.users.permissions import Permission
@@ -179,8 +180,6 @@ def list_reports(
     if study_instance_uid:
         query = query.where(Report.study_instance_uid == study_instance_uid)
     if patient_id:
-        from hounsfield.studies.models import Patient as DicomPatient
-
         query = query.join(DicomPatient, DicomPatient.id == Study.patient_pk).where(
             DicomPatient.patient_id == patient_id
         )
