@@ -12,6 +12,7 @@ from fastapi import Depends
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -134,6 +135,22 @@ def transaction(*, write: bool = False) -> Iterator[Session]:
         if write:
             session.connection(execution_options={"immediate": True})
         yield session
+
+
+# Deadlock and lock-wait timeout (MySQL/MariaDB); deadlock and serialization failure
+# (PostgreSQL). The database rolled the transaction back; running it again is the remedy.
+_RETRYABLE_MYSQL = frozenset({1205, 1213})
+_RETRYABLE_SQLSTATE = frozenset({"40P01", "40001"})
+
+
+def is_retryable(exc: DBAPIError) -> bool:
+    """Whether the database refused this transaction only because of a concurrent one."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in _RETRYABLE_SQLSTATE:
+        return True
+    args: tuple[object, ...] = getattr(orig, "args", ())
+    return bool(args) and args[0] in _RETRYABLE_MYSQL
 
 
 def _request_session() -> Iterator[Session]:

@@ -22,6 +22,7 @@ from hounsfield.ingest.service import (
     StorageUnavailable,
     store_instance,
 )
+from hounsfield.patients.models import PatientRecord, PatientSearchTerm
 from hounsfield.storage import get_storage
 from hounsfield.storage.s3 import S3Storage
 from hounsfield.studies.models import Instance, Patient, Series, Study
@@ -261,6 +262,32 @@ def test_concurrent_instances_of_one_new_study_are_all_counted() -> None:
         study = session.scalar(select(Study))
         assert study is not None
         assert (study.number_of_series, study.number_of_instances) == (1, 6)
+
+
+def test_concurrent_studies_of_new_patients_are_all_stored() -> None:
+    """Eight first studies of eight unknown patients at once: each creates a patient record
+    with its search terms, and none is answered "database unavailable" (on MariaDB an
+    empty DELETE of the new record's terms locked a gap and deadlocked two of them)."""
+    files = [to_bytes(make_dataset(PatientID=f"NEW-{i}", PatientName=f"Wang^Fang{i}"))
+             for i in range(8)]  # fmt: skip
+    statuses: list[str] = []
+    barrier = threading.Barrier(len(files))
+
+    def worker(data: bytes) -> None:
+        barrier.wait()
+        statuses.append(ingest(data).status)
+
+    threads = [threading.Thread(target=worker, args=(f,)) for f in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == ["stored"] * len(files)
+    with transaction() as session:
+        records = session.scalars(select(PatientRecord)).all()
+        assert sorted(r.mrn for r in records) == sorted(f"NEW-{i}" for i in range(8))
+        with_terms = session.scalars(select(PatientSearchTerm.patient_id).distinct()).all()
+        assert sorted(with_terms) == sorted(r.id for r in records)
 
 
 def test_a_gb18030_name_is_decoded_and_searchable() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -71,3 +73,25 @@ def test_configured_keys_decrypt_with_any_and_encrypt_with_the_first() -> None:
     assert both.decrypt("a", "phone", token) == PHONE
     assert both.decrypt("b", "phone", both.encrypt("phone", PHONE)) == PHONE
     assert token != first.encrypt("phone", PHONE)  # a fresh nonce each time
+
+
+def test_threads_that_need_the_first_key_at_once_share_one(tmp_path: Path) -> None:
+    """The first key is generated once even when eight ingests ask for it together (a
+    two-part STOW used to fail one part with FileExistsError), and never half-written."""
+    directory = tmp_path / "patient-keys"
+    barrier = threading.Barrier(8)
+    rings: list[crypto.Keyring] = []
+
+    def first_use() -> None:
+        barrier.wait()
+        rings.append(crypto._generated_keyring.__wrapped__(directory))
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [p.name for p in directory.iterdir()] == ["1.key"]
+    assert {ring.current for ring in rings} == {"1"}
+    assert len({ring.keys["1"] for ring in rings}) == 1
+    crypto.forget()

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from hounsfield.audit import service as audit
 from hounsfield.audit.service import Actor
 from hounsfield.config import Settings, get_settings
-from hounsfield.db import after_commit, transaction, utcnow
+from hounsfield.db import after_commit, is_retryable, transaction, utcnow
 from hounsfield.dicom.charset import clean_text, normalize_text, person_name_groups, search_text
 from hounsfield.dicom.identity import is_lossless, pixel_digest, same_pixels
 from hounsfield.dicom.parse import (
@@ -149,11 +149,8 @@ def _ingest(
     study: str | None,
 ) -> Outcome:
     try:
-        with (
-            prepare_instance(source, settings, study=study) as prepared,
-            transaction(write=True) as session,
-        ):
-            return _store(session, prepared, origin, actor)
+        with prepare_instance(source, settings, study=study) as prepared:
+            return _store_retrying(prepared, origin, actor)
     except InvalidInstance as exc:
         logger.info("instance refused (%s): %s", origin, exc.reason)
         return Outcome("refused", reason=exc.note)
@@ -172,6 +169,27 @@ def _ingest(
     except Exception:
         logger.exception("ingest (%s): unexpected failure", origin)
         return Outcome("error", reason=Note("processing_failure"))
+
+
+_ATTEMPTS = 4
+
+
+def _store_retrying(prepared: PreparedInstance, origin: str, actor: Actor | None) -> Outcome:
+    """Index the instance in one transaction, run again when a concurrent one deadlocked it.
+
+    InnoDB and PostgreSQL resolve a deadlock by rolling one transaction back, and expect
+    it to be retried. Retrying is safe: the rollback undid every row and dropped every
+    after-commit callback, and the stored object is content-addressed.
+    """
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with transaction(write=True) as session:
+                return _store(session, prepared, origin, actor)
+        except OperationalError as exc:
+            if attempt == _ATTEMPTS or not is_retryable(exc):
+                raise
+            logger.info("ingest (%s): concurrent transaction conflict, retrying", origin)
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)

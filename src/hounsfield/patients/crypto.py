@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import stat
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -98,7 +99,7 @@ def _parse_keyring(value: str) -> Keyring:
 @lru_cache(maxsize=8)
 def _generated_keyring(directory: Path) -> Keyring:
     if not any(directory.glob("*.key")):
-        add_generated_key(directory)
+        _add_key(directory, first=True)
     keys: dict[str, bytes] = {}
     for path in directory.glob("*.key"):
         if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -111,16 +112,37 @@ def _generated_keyring(directory: Path) -> Keyring:
 
 def add_generated_key(directory: Path) -> str:
     """Write a new key, numbered after the others (it becomes current); returns its id."""
+    return _add_key(directory, first=False)
+
+
+def _add_key(directory: Path, *, first: bool) -> str:
+    """Publish a complete key file under the next free number.
+
+    The key is written and fsync'd under a temporary name, then hard-linked into place:
+    the link fails if the name exists, so two processes (or two threads) that start at once
+    never overwrite each other's key, and no reader ever sees a half-written file. When the
+    first key is wanted and another writer published it meanwhile, that key is used.
+    """
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    numbers = [int(p.stem) for p in directory.glob("*.key") if p.stem.isdigit()]
-    key_id = str(max(numbers, default=0) + 1)
     encoded = base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
-    fd = os.open(directory / f"{key_id}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")  # mode 0600
     try:
-        os.write(fd, (encoded + "\n").encode("ascii"))
-        os.fsync(fd)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(encoded + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        while True:
+            numbers = [int(p.stem) for p in directory.glob("*.key") if p.stem.isdigit()]
+            if first and numbers:
+                return str(max(numbers))
+            key_id = str(max(numbers, default=0) + 1)
+            try:
+                os.link(temporary, directory / f"{key_id}.key")
+                break
+            except FileExistsError:
+                continue  # another writer took this number: look again
     finally:
-        os.close(fd)
+        os.unlink(temporary)
     forget()
     return key_id
 

@@ -157,11 +157,17 @@ def set_secrets(patient: PatientRecord, national_id: str | None, phone: str | No
     patient.phone_hash = crypto.keyed_hash(settings, "phone", phone) if phone else None
 
 
-def refresh_terms(session: Session, patient: PatientRecord) -> None:
-    """Rewrite the patient's search terms and sort name from its current fields."""
+def refresh_terms(session: Session, patient: PatientRecord, *, new: bool = False) -> None:
+    """Rewrite the patient's search terms and sort name from its current fields.
+
+    A new record has no terms to delete, and must not try: on InnoDB, a DELETE that matches
+    nothing locks the gap at the index's end, so two ingests creating two patients at once
+    deadlock when each then inserts into the other's locked gap.
+    """
     patient.sort_name = search.sort_name(patient.name_ideographic, patient.name_alphabetic)
     session.flush()
-    session.execute(delete(PatientSearchTerm).where(PatientSearchTerm.patient_id == patient.id))
+    if not new:
+        session.execute(delete(PatientSearchTerm).where(PatientSearchTerm.patient_id == patient.id))
     found = search.terms(
         search.Searchable(
             mrn=patient.mrn,
@@ -220,7 +226,7 @@ def new_record(
         )
         if clash:
             patient.mrn = f"{patient.mrn}-{patient.id}"
-    refresh_terms(session, patient)
+    refresh_terms(session, patient, new=True)
     return patient
 
 
