@@ -141,6 +141,17 @@ bench-patients: install-dev
 bench-worklist: install-dev
 	PYTHONPATH=src:. $(BIN)/python bench/worklist_bench.py $(BENCH_ARGS)
 
+# SECURITY L1: SQL statements per STOW/QIDO/WADO call against bench/statement_baseline.json
+# (deterministic counts, no timing; also part of test-sqlite). After a deliberate change,
+# `make bench-baseline` rewrites the baseline: commit it with the change that explains it.
+.PHONY: bench-check bench-baseline
+bench-check: install-dev
+	$(PYTEST) tests/test_statement_budget.py
+
+bench-baseline: install-dev
+	HOUNSFIELD_UPDATE_BASELINE=1 $(PYTEST) tests/test_statement_budget.py
+	git diff --stat bench/statement_baseline.json
+
 # SECURITY I1 in depth: the atheris target on the ingest for FUZZ_SECONDS (default an hour),
 # corpus and findings kept in var/fuzz/ between runs. Copy a crash-* into tests/fuzz/regressions/.
 FUZZ_SECONDS ?= 3600

@@ -19,6 +19,7 @@ from pydicom.uid import generate_uid
 
 from hounsfield.dicom.deidentify import (
     ACTIONS,
+    DESCRIPTORS,
     Deidentifier,
     burned_in_annotation_risk,
 )
@@ -202,12 +203,109 @@ def _dciodvfy_errors(data: bytes, tmp_path: Path) -> set[str]:
     return {line for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")}
 
 
+OPTIONS = [{}, {"retain_uids": True}, {"clean_descriptors": True},
+           {"retain_uids": True, "clean_descriptors": True}]  # fmt: skip
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=["default", "uids", "descriptors", "both"])
 @pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm"])
-def test_deidentified_objects_add_no_iod_errors(name: str, tmp_path: Path) -> None:
-    """SECURITY P1: the de-identified copy is as valid an IOD as its source (dciodvfy)."""
+def test_deidentified_objects_add_no_iod_errors(
+    name: str, options: dict[str, bool], tmp_path: Path
+) -> None:
+    """SECURITY P1, P3: the de-identified copy, with or without the options, is as valid an
+    IOD as its source (dciodvfy)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         source = pydicom.dcmread(get_testdata_file(name))  # type: ignore[arg-type]
     before = _dciodvfy_errors(encode(source), tmp_path)
-    after = _dciodvfy_errors(encode(Deidentifier(b"k" * 32).apply(source)), tmp_path)
+    after = _dciodvfy_errors(encode(Deidentifier(b"k" * 32, **options).apply(source)), tmp_path)
     assert after <= before, sorted(after - before)
+
+
+def _codes(ds: Dataset) -> list[str]:
+    return [item.CodeValue for item in ds.DeidentificationMethodCodeSequence]
+
+
+def test_retain_uids_is_an_option_that_keeps_uids_and_says_so() -> None:
+    """SECURITY P3: Retain UIDs (PS3.15 E.3.9) only when asked; identity still removed."""
+    ds = loaded_with_canaries()
+    keywords = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID")
+    uids = {k: str(ds.data_element(k).value) for k in keywords}  # type: ignore[union-attr]
+    assert CANARY_UID in uids["StudyInstanceUID"]
+    kept = Deidentifier(b"k" * 32, retain_uids=True).apply(ds)
+    assert {k: str(kept.data_element(k).value) for k in uids} == uids  # type: ignore[union-attr]
+    assert kept.file_meta.MediaStorageSOPInstanceUID == uids["SOPInstanceUID"]
+    assert _codes(kept) == ["113100", "113107", "113110"]
+    assert "Retain UIDs Option" in kept.DeidentificationMethod
+    out = encode(kept)
+    assert CANARY.encode() not in out  # names, IDs, descriptions: gone as by default
+    assert "测试".encode() not in out
+    default = Deidentifier(b"k" * 32).apply(loaded_with_canaries())
+    assert CANARY_UID not in default.StudyInstanceUID
+    assert _codes(default) == ["113100", "113107"]
+
+
+def described() -> Dataset:
+    ds = ct()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.PatientName = "Zhang^Weiming=张^伟明"
+    ds.PatientID = "PID778899"
+    ds.AccessionNumber = "A20240115"
+    ds.ReferringPhysicianName = "House^Gregory"
+    ds.InstitutionName = "Qingshan People's Hospital"
+    ds.StudyDate = "20240115"
+    ds.StudyDescription = "CT CHEST for ZHANG WEIMING pid778899 2024-01-15"
+    ds.SeriesDescription = "张伟明 胸部 平扫 2024年1月15日"
+    ds.ProtocolName = "Chest 5mm A20240115"
+    ds.ImageComments = "Requested by Dr House at Qingshan People's Hospital, tel 13912345678"
+    return ds
+
+
+def test_clean_descriptors_is_an_option_that_keeps_descriptions_cleaned() -> None:
+    """SECURITY P3: Clean Descriptors (PS3.15 E.3.5) keeps the descriptions, each without
+    the object's identifying values (names and their parts, IDs, dates, institution) and
+    without anything date- or number-like; by default they are removed."""
+    clean = Deidentifier(b"k" * 32, clean_descriptors=True).apply(described())
+    assert clean.StudyDescription == "CT CHEST for"
+    assert clean.SeriesDescription == "胸部 平扫"
+    assert clean.ProtocolName == "Chest 5mm"
+    assert clean.ImageComments == "Requested by Dr at , tel"
+    assert _codes(clean) == ["113100", "113107", "113105"]
+    assert "Clean Descriptors Option" in clean.DeidentificationMethod
+    out = encode(clean)
+    for secret in ("Zhang", "WEIMING", "张", "伟明", "778899", "20240115", "House", "Qingshan"):
+        assert secret.encode() not in out, secret
+
+    default = Deidentifier(b"k" * 32).apply(described())
+    for keyword in ("StudyDescription", "SeriesDescription", "ImageComments"):
+        assert keyword not in default
+    assert default.ProtocolName == "ANONYMIZED"  # the table's dummy value
+
+
+DESCRIPTOR_TAGS = sorted(t for t in DESCRIPTORS if _text_vr(t) and _text_vr(t) != "PN")
+IDENTIFYING_TAGS = [0x00100010, 0x00100020, 0x00080050, 0x00100021, 0x00081060, 0x00080080]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    where=st.lists(st.sampled_from(DESCRIPTOR_TAGS), min_size=1, max_size=12, unique=True),
+    source=st.sampled_from(IDENTIFYING_TAGS),
+    secret=st.text(alphabet="张王李赵测试ABCDEFGHJKLMNPQRSTUVWXYZ", min_size=6, max_size=10),
+    words=st.lists(st.sampled_from(["CT", "胸部", "平扫", "with", "contrast", "5mm"]), max_size=4),
+)
+def test_an_identifying_value_never_survives_in_a_cleaned_descriptor(
+    where: list[int], source: int, secret: str, words: list[str]
+) -> None:
+    """SECURITY P3 as a property: a value the profile removes (a name, an ID, an accession,
+    a physician, an institution) written anywhere into any descriptor never survives."""
+    secret = f"Qz{secret}"
+    ds = ct()
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    vr = dictionary_VR(source)
+    ds.add_new(source, vr, f"{secret}^Given" if vr == "PN" else secret[:16])
+    for n, tag in enumerate(where):
+        text = " ".join([*words[:n], secret.lower() if n % 2 else secret, *words[n:]])
+        ds.add_new(tag, _text_vr(tag), text[:16] if _text_vr(tag) == "SH" else text)
+    out = encode(Deidentifier(b"k" * 32, clean_descriptors=True).apply(ds))
+    assert secret[:16].encode() not in out
+    assert secret[:16].lower().encode() not in out

@@ -63,6 +63,49 @@ def test_deidentified_export_holds_no_canary(
     assert '"deidentified": true' in event.detail
 
 
+def test_export_options_are_explicit_recorded_and_audited(
+    stow: Callable[..., Any], client: TestClient, auth_headers: Callable[..., dict[str, str]]
+) -> None:
+    """SECURITY P3: Retain UIDs and Clean Descriptors only when asked, in the copies'
+    (0012,0064) codes and in the export's audit record; never with a plain export."""
+    ds = make_dataset(PatientName="Canary^Zz=测试^甲", PatientID="ZZCANARYID",
+                      StudyDescription="CT CHEST ZZCANARYID 测试甲")  # fmt: skip
+    assert stow([to_bytes(ds)]).status_code == 200
+    url = f"/api/studies/{ds.StudyInstanceUID}/export"
+    doctor = auth_headers("doctor")
+    chosen = {"retain_uids": "true", "clean_descriptors": "true"}
+    export = client.get(url, params=chosen, headers=doctor)
+    assert export.status_code == 200, export.text
+    [data] = members(export.content).values()
+    out = pydicom.dcmread(io.BytesIO(data))
+    assert out.StudyInstanceUID == ds.StudyInstanceUID
+    assert out.SOPInstanceUID == ds.SOPInstanceUID
+    assert out.StudyDescription == "CT CHEST"
+    assert b"ZZCANARY" not in data
+    assert CHINESE.encode() not in data
+    codes = [c.CodeValue for c in out.DeidentificationMethodCodeSequence]
+    assert codes == ["113100", "113107", "113105", "113110"]
+
+    default = members(client.get(url, headers=doctor).content)
+    [plain] = [pydicom.dcmread(io.BytesIO(d)) for d in default.values()]
+    assert plain.StudyInstanceUID != ds.StudyInstanceUID
+    assert "StudyDescription" not in plain
+    assert [c.CodeValue for c in plain.DeidentificationMethodCodeSequence] == ["113100", "113107"]
+    refused = client.get(url, params={"deidentify": "false", "retain_uids": "true"},
+                         headers=doctor)  # fmt: skip
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "option_without_deidentification"
+
+    flush_buffer()
+    with transaction() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "image.export").order_by(AuditEvent.id)
+        ).all()
+    assert '"options": ["retain_uids", "clean_descriptors"]' in events[0].detail
+    assert '"options": []' in events[1].detail
+    assert len(events) == 2  # the refused request exported nothing
+
+
 def test_plain_export_keeps_bytes_and_needs_image_export(
     stow: Callable[..., Any], client: TestClient, auth_headers: Callable[..., dict[str, str]]
 ) -> None:

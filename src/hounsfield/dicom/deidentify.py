@@ -14,16 +14,27 @@ The attribute actions are Table E.1-1 as published by the ``dicom-anonymizer`` p
 - private attributes, curves (50xx) and overlay comments/data (60xx,4000/3000) are removed;
 - sequences are walked item by item with the same rules.
 
-The output declares (0012,0062) YES, (0012,0063) and (0012,0064) with codes 113100 and
-113107, and (0028,0303) MODIFIED.
+Two options of PS3.15 E.3 may be chosen explicitly (the default is the safe profile):
+
+- **Retain UIDs** (E.3.9, code 113110): UIDs the table would remap (``U``) are kept, so the
+  copy can be matched with the original (e.g. to send results back to the same study);
+- **Clean Descriptors** (E.3.5, code 113105): the descriptions the profile would remove
+  (study and series description, protocol name, comments, ...: ``DESCRIPTORS``) are kept
+  with identifying text taken out: every identifying value of the same object (names and
+  their components, IDs, accession number, institution, dates) wherever it occurs in them,
+  and anything that looks like a date or a number of six or more digits.
+
+The output declares (0012,0062) YES, (0012,0063) and (0012,0064) with codes 113100,
+113107 and those of the chosen options, and (0028,0303) MODIFIED.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from dicomanonymizer.dicom_anonymization_databases import (  # type: ignore[import-untyped]
@@ -37,12 +48,26 @@ from pydicom.tag import BaseTag, Tag
 
 __all__ = [
     "DEIDENTIFICATION_METHOD",
+    "DESCRIPTORS",
     "BurnedInAnnotationRisk",
     "Deidentifier",
     "burned_in_annotation_risk",
 ]
 
 DEIDENTIFICATION_METHOD = "Hounsfield PS3.15 E.1 Basic Profile; Retain Long. Modified Dates"
+
+#: Table E.1-1's Clean Descriptors column: kept, cleaned, under that option.
+DESCRIPTORS: frozenset[int] = frozenset({
+    0x00081030, 0x0008103E, 0x00081080, 0x00082111, 0x00102000, 0x00102110,
+    0x00102180, 0x001021B0, 0x00104000, 0x00180010, 0x00181030, 0x00184000, 0x00189424,
+    0x00204000, 0x00209158, 0x00321030, 0x00321060, 0x00321070, 0x00324000, 0x00380040,
+    0x00380062, 0x00380500, 0x00384000, 0x00400007, 0x00400254, 0x00400280, 0x00401002,
+    0x00401400, 0x00402400, 0x20300020, 0x40004000,
+})  # fmt: skip
+_TEXT_VRS = ("LO", "LT", "SH", "ST", "UT", "UC")
+#: Values of these VRs, where the profile acts on them, are what a descriptor is cleaned of.
+_IDENTIFYING_VRS = ("PN", "LO", "SH", "LT", "ST", "UT", "UC", "DA", "DT", "AE")
+_LOOKS_IDENTIFYING = re.compile(r"\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?|\d{6,}")
 
 _Action = str  # one of "X", "Z", "D", "U", "ZU"
 
@@ -115,6 +140,26 @@ class Deidentifier:
     """
 
     key: bytes
+    retain_uids: bool = False  # PS3.15 E.3.9 Retain UIDs Option (113110)
+    clean_descriptors: bool = False  # PS3.15 E.3.5 Clean Descriptors Option (113105)
+    _identifying: re.Pattern[str] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def method(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """(0012,0063) values (LO, 64 characters each) and (0012,0064) codes for the
+        profile and the chosen options."""
+        codes = [
+            ("113100", "Basic Application Confidentiality Profile"),
+            ("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
+        ]
+        text = [DEIDENTIFICATION_METHOD]
+        if self.clean_descriptors:
+            codes.append(("113105", "Clean Descriptors Option"))
+            text.append("Clean Descriptors Option")
+        if self.retain_uids:
+            codes.append(("113110", "Retain UIDs Option"))
+            text.append("Retain UIDs Option")
+        return text, codes
 
     def _digest(self, purpose: str, value: str) -> bytes:
         return hmac.new(self.key, f"{purpose}\0{value}".encode(), hashlib.sha256).digest()
@@ -146,15 +191,14 @@ class Deidentifier:
         patient_id = str(ds.get("PatientID", "") or "")
         shift = timedelta(days=self.day_offset(patient_id))
         pseudonym = self.pseudonym(patient_id)
+        self._identifying = (
+            _pattern(self._identifying_values(ds)) if self.clean_descriptors else None
+        )
         self._walk(ds, shift, pseudonym)
         ds.PatientIdentityRemoved = "YES"
-        ds.DeidentificationMethod = DEIDENTIFICATION_METHOD
-        ds.DeidentificationMethodCodeSequence = Sequence(
-            [
-                _code("113100", "Basic Application Confidentiality Profile"),
-                _code("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
-            ]
-        )
+        text, codes = self.method
+        ds.DeidentificationMethod = text if len(text) > 1 else text[0]
+        ds.DeidentificationMethodCodeSequence = Sequence([_code(*c) for c in codes])
         ds.LongitudinalTemporalInformationModified = "MODIFIED"
         meta = getattr(ds, "file_meta", None)
         if isinstance(meta, FileMetaDataset):
@@ -175,6 +219,9 @@ class Deidentifier:
         for tag in list(ds.keys()):
             elem = ds[tag]
             action = self._action_for(tag)
+            if self._identifying is not None and int(tag) in DESCRIPTORS and elem.VR in _TEXT_VRS:
+                elem.value = _clean(elem.value, self._identifying)
+                continue
             if elem.VR == "TM" and int(tag) != _BIRTH_TIME and not Tag(tag).is_private:
                 continue  # times stay: dates move by whole days, so intervals are kept (E.3.6)
             if action == "X":
@@ -190,6 +237,26 @@ class Deidentifier:
             if action is None:
                 continue
             self._transform(elem, action, shift, pseudonym)
+
+    def _identifying_values(self, ds: Dataset) -> Iterator[str]:
+        """The values the profile takes out of `ds` (nested too): what descriptors must lose."""
+        for elem in ds.iterall():
+            tag = int(elem.tag)
+            if elem.VR not in _IDENTIFYING_VRS or tag in DESCRIPTORS:
+                continue
+            if self._action_for(elem.tag) is None or elem.value in (None, ""):
+                continue
+            values = elem.value if isinstance(elem.value, MultiValue | list) else [elem.value]
+            for value in values:
+                text = str(value).strip()
+                yield text
+                if elem.VR == "PN":  # each component, and each group written as one word
+                    for group in text.split("="):
+                        parts = [p for p in re.split(r"[\^\s]+", group) if p]
+                        yield "".join(parts)
+                        yield from parts
+                elif elem.VR == "DA" and len(text) == 8:
+                    yield from (f"{text[:4]}{sep}{text[4:6]}{sep}{text[6:]}" for sep in "-./")
 
     def _action_for(self, tag: BaseTag) -> _Action | None:
         value = int(tag)
@@ -215,7 +282,8 @@ class Deidentifier:
         elif elem.VR in _DATE_VRS and action in ("Z", "D", "ZU"):
             elem.value = _shift_value(elem.value, elem.VR, shift)
         elif elem.VR == "UI":
-            elem.value = _map_values(elem.value, self.uid)
+            if not (self.retain_uids and action in ("U", "ZU")):
+                elem.value = _map_values(elem.value, self.uid)
         elif action in ("Z", "ZU"):
             elem.value = b"" if elem.VR in _BINARY_VRS else ""
         elif action == "D":
@@ -223,6 +291,25 @@ class Deidentifier:
 
 
 _BINARY_VRS = ("OB", "OD", "OF", "OL", "OV", "OW", "UN")
+
+
+def _pattern(values: Iterator[str]) -> re.Pattern[str]:
+    """One case-insensitive pattern for every identifying value, the longest first.
+    Short Latin values (one or two letters: a sex, an initial) would mangle words and
+    identify no one; any CJK value is kept, as one character can be a given name."""
+    kept = {v for v in values if len(v) > 2 or (v and not v.isascii())}
+    words = sorted(kept, key=len, reverse=True)
+    alternatives = [re.escape(w) for w in words] + [_LOOKS_IDENTIFYING.pattern]
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def _clean(value: object, identifying: re.Pattern[str]) -> object:
+    def one(text: str) -> str:
+        return " ".join(identifying.sub(" ", str(text)).split())
+
+    if isinstance(value, list | tuple | MultiValue):
+        return [one(v) for v in value]
+    return one(str(value)) if value not in (None, "") else value
 
 
 def _map_values(value: object, mapper: Callable[[str], str]) -> object:

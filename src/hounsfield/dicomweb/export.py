@@ -31,7 +31,7 @@ from hounsfield.auth.deps import requires
 from hounsfield.config import get_settings
 from hounsfield.dicom.deidentify import Deidentifier, burned_in_annotation_risk
 from hounsfield.dicomweb.router import _refs
-from hounsfield.errors import Conflict, HounsfieldError
+from hounsfield.errors import BadRequest, Conflict, HounsfieldError
 from hounsfield.studies import derived, objects
 from hounsfield.studies.refs import InstanceRef
 from hounsfield.users.models import User
@@ -48,6 +48,13 @@ class BurnedInAnnotation(Conflict):
     """Some images may carry burned-in identifying text; they cannot be de-identified."""
 
     code = "burned_in_annotation"
+
+
+class OptionWithoutDeidentification(BadRequest):
+    """保留 UID 与清理描述仅适用于去标识化导出"""
+
+    english = "retain_uids and clean_descriptors are options of a de-identified export only"
+    code = "option_without_deidentification"
 
 
 def deidentification_key() -> bytes:
@@ -141,12 +148,25 @@ def export_study(
     study_uid: str,
     user: Exporter,
     deidentify: Annotated[bool, Query(description="Apply the PS3.15 E.1 basic profile")] = True,
+    retain_uids: Annotated[
+        bool, Query(description="De-identified: keep the UIDs (PS3.15 E.3.9 Retain UIDs)")
+    ] = False,
+    clean_descriptors: Annotated[
+        bool,
+        Query(description="De-identified: keep descriptions, cleaned (E.3.5 Clean Descriptors)"),
+    ] = False,
 ) -> StreamingResponse:
+    if not deidentify and (retain_uids or clean_descriptors):
+        raise OptionWithoutDeidentification()
     refs = _refs(study_uid)
     patient_ids = {r.patient_id for r in refs}
+    options = [o for o, on in (("retain_uids", retain_uids),
+                               ("clean_descriptors", clean_descriptors)) if on]  # fmt: skip
 
     def ended(outcome: Outcome, reason: str | None) -> None:
         detail: dict[str, object] = {"deidentified": deidentify, "instances": len(refs)}
+        if deidentify:
+            detail["options"] = options  # an option chosen is part of the record
         if reason is not None:
             detail["failure"] = reason
         audit.record_now(
@@ -162,7 +182,10 @@ def export_study(
             risks = {risk for ref in refs if (risk := _header_risk(ref))}
             if risks:
                 raise BurnedInAnnotation(details={"reasons": sorted(risks)})
-            deidentifier = Deidentifier(deidentification_key())
+            deidentifier = Deidentifier(
+                deidentification_key(), retain_uids=retain_uids,
+                clean_descriptors=clean_descriptors,
+            )  # fmt: skip
         first = _member(refs[0], deidentifier)
     except (objects.CorruptObject, objects.MissingObject) as exc:
         ended(Outcome.serious_failure, exc.code)

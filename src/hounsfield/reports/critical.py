@@ -94,10 +94,8 @@ def flag(
     report_id: uuid.UUID | None = None,
 ) -> CriticalResult:
     """Flag a critical result and notify its first contact."""
-    if (
-        session.scalar(select(Study.id).where(Study.study_instance_uid == study_instance_uid))
-        is None
-    ):
+    if not _visible(session, study_instance_uid):
+        scope.explain_missing(session, study_instance_uid)
         raise StudyNotFound()
     found = set(session.scalars(select(User.id).where(User.id.in_(contacts), User.active)))
     if found != set(contacts):
@@ -115,9 +113,20 @@ def flag(
     return item
 
 
+def _visible(session: Session, study_uid: str) -> bool:
+    """The study exists, is live and is within the caller's scope (A6)."""
+    found = session.scalar(
+        select(Study.id).where(
+            Study.study_instance_uid == study_uid, Study.deleted_at.is_(None), scope.visible()
+        )
+    )
+    return found is not None
+
+
 def get(session: Session, item_id: uuid.UUID) -> CriticalResult:
+    """One result; another department's is not found (a contact out of scope included)."""
     item = session.get(CriticalResult, item_id)
-    if item is None:
+    if item is None or not _visible(session, item.study_instance_uid):
         raise CriticalResultNotFound()
     return item
 
@@ -157,7 +166,7 @@ def list_results(
     query = (
         select(CriticalResult)
         .join(Study, Study.study_instance_uid == CriticalResult.study_instance_uid)
-        .where(scope.visible())
+        .where(Study.deleted_at.is_(None), scope.visible())
     )
     if open_only is True:
         query = query.where(CriticalResult.acknowledged_at.is_(None))

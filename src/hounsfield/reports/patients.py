@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hounsfield.auth import scope
 from hounsfield.patients.hooks import TimelineEntry, register_timeline_provider
 from hounsfield.reports.models import Report, ReportStatus
 from hounsfield.reports.service import STATUS_ZH
@@ -25,6 +26,8 @@ def _timeline(session: Session, patient_id: int) -> Sequence[TimelineEntry]:
         .where(
             DicomPatient.patient_record_id == patient_id,
             Report.status != ReportStatus.cancelled.value,
+            Study.deleted_at.is_(None),
+            scope.visible(),  # A6: a record spans departments; its reports follow the studies
         )
     )
     return [
