@@ -8,9 +8,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hounsfield.ai import runtime
 from hounsfield.audit import service
 from hounsfield.audit.models import AuditEvent
 from hounsfield.db import transaction
+from hounsfield.studies.models import Patient as DicomPatient
+from hounsfield.worker import shutdown_local_pool
+from tests.ai.helpers import fixed_detector, manifest, upload
 from tests.conftest import login
 from tests.dicom_factory import make_dataset, to_bytes
 from tests.dicomweb.helpers import multipart_body
@@ -83,3 +87,55 @@ def test_each_phi_route_writes_exactly_one_record_with_its_event_id(
     before = _last_id()
     login(client, doctor.username)
     assert [r.event_code for r in _new_rows(before)] == [AUTH]
+
+
+def test_each_patient_report_and_ai_read_writes_exactly_one_record(
+    client: TestClient, auth_headers: Any, make_user: Any
+) -> None:
+    """The domains built on studies: a patient record (record, studies, visits, timeline,
+    search), a report (read, versions, FHIR, PDF), critical results, an AI run."""
+    runtime.sessions.clear()
+    admin = auth_headers("admin")
+    doctor_user = make_user("doctor")
+    doctor = login(client, doctor_user.username)
+    ds = make_dataset(PatientID="P-U1B")
+    body, content_type = multipart_body([to_bytes(ds)])
+    stored = client.post("/dicom-web/studies", content=body,
+                         headers={**admin, "Content-Type": content_type})  # fmt: skip
+    assert stored.status_code == 200, stored.text
+    study = ds.StudyInstanceUID
+    report = client.post("/api/reports", json={"study_instance_uid": study}, headers=doctor)
+    critical = {"study_instance_uid": study, "finding": "气胸", "contacts": [str(doctor_user.id)]}
+    flagged = client.post("/api/critical-results", headers=doctor, json=critical)
+    assert (
+        upload(client, admin, manifest("boxes", "detection"), fixed_detector()).status_code == 201
+    )
+    run = client.post("/api/ai/diagnose", headers=doctor,
+                      json={"study_instance_uid": study, "model": "boxes"})  # fmt: skip
+    assert (report.status_code, flagged.status_code, run.status_code) == (201, 201, 202)
+    shutdown_local_pool(wait=True)
+    with transaction() as session:
+        record = session.scalar(
+            select(DicomPatient.patient_record_id).where(DicomPatient.patient_id == "P-U1B")
+        )
+    rid = report.json()["id"]
+    routes = [
+        (f"/api/patients/{record}", "patient.read"),
+        (f"/api/patients/{record}/studies", "patient.read"),
+        (f"/api/patients/{record}/visits", "patient.read"),
+        (f"/api/patients/{record}/timeline", "patient.read"),
+        ("/api/patients?q=P-U1B", "patient.query"),
+        (f"/api/reports/{rid}", "report.read"),
+        (f"/api/reports/{rid}/versions", "report.read"),
+        (f"/api/reports/{rid}/fhir", "report.read"),
+        (f"/api/reports/{rid}/pdf", "report.read"),
+        ("/api/critical-results", "critical_result.list"),
+        (f"/api/ai/runs/{run.json()['run_id']}", "ai.read"),
+    ]
+    for path, action in routes:
+        before = _last_id()
+        reply = client.get(path, headers=doctor)
+        assert reply.status_code == 200, (path, reply.status_code, reply.text[:200])
+        rows = _new_rows(before)
+        assert [(r.action, r.event_code) for r in rows] == [(action, PATIENT_RECORD)], path
+        assert rows[0].actor_username == doctor_user.username
