@@ -8,14 +8,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydicom.uid import generate_uid
 from sqlalchemy import select, update
 
 from hounsfield.audit import service as audit_service
 from hounsfield.audit.models import AuditEvent
-from hounsfield.db import transaction, utcnow
+from hounsfield.db import get_engine, transaction, utcnow
 from hounsfield.ingest.service import ingest
+from hounsfield.orders.models import Order
+from hounsfield.patients.models import PatientRecord
 from hounsfield.studies.models import Study
 from hounsfield.worklist import service
 from hounsfield.worklist.models import Reading, ReadStatus
@@ -81,7 +84,9 @@ def test_an_expired_claim_is_no_claim(client: TestClient, doctors: list[Any]) ->
     uid = store_study()
     assert client.post(f"/api/worklist/{uid}/claim", headers=as_wang).status_code == 200
     with transaction(write=True) as session:  # the claim ran out (30 minutes later)
-        session.execute(update(Reading).values(claim_expires_at=utcnow() - timedelta(seconds=1)))
+        past = utcnow() - timedelta(seconds=1)
+        session.execute(update(Reading).values(claim_expires_at=past))
+        session.execute(update(Study).values(read_claim_until=past))  # the worklist's copy
 
     row = client.get("/api/worklist", headers=as_li).json()["items"][0]
     assert (row["read_status"], row["claimed_by"]) == ("unread", None)
@@ -228,3 +233,88 @@ def test_set_read_status_records_turnaround_and_refuses_illegal_moves(
         assert reading.preliminary_at == first_preliminary
     with pytest.raises(service.StudyNotFound), transaction(write=True) as session:
         service.set_read_status(session, "1.2.3.4", ReadStatus.final, wang)
+
+
+def _copies(uid: str) -> tuple[str, bool, int]:
+    """The worklist's copy on the study: read stage, whether a claim is copied, priority."""
+    with transaction() as session:
+        study = session.scalars(select(Study).where(Study.study_instance_uid == uid)).one()
+        return study.read_stage, study.read_claim_until is not None, study.priority_rank
+
+
+def test_the_study_row_follows_every_read_status_change(
+    client: TestClient, doctors: list[Any]
+) -> None:
+    (wang, as_wang), _ = doctors
+    uid = store_study()
+    assert _copies(uid) == ("open", False, 2)  # as ingest leaves it: unread, routine
+    client.post(f"/api/worklist/{uid}/claim", headers=as_wang)
+    assert _copies(uid) == ("open", True, 2)
+    client.delete(f"/api/worklist/{uid}/claim", headers=as_wang)
+    assert _copies(uid) == ("open", False, 2)
+    client.post(f"/api/worklist/{uid}/claim", headers=as_wang)
+    with transaction(write=True) as session:
+        service.set_read_status(session, uid, ReadStatus.preliminary, wang)
+    assert _copies(uid) == ("preliminary", False, 2)
+    with transaction(write=True) as session:
+        service.set_read_status(session, uid, ReadStatus.final, wang)
+    assert _copies(uid) == ("final", False, 2)
+    page = client.get("/api/worklist", params={"status": "final"}, headers=as_wang).json()
+    assert [r["study_instance_uid"] for r in page["items"]] == [uid]
+
+
+def test_modality_filters_match_plain_values_and_wildcards(
+    client: TestClient, doctors: list[Any]
+) -> None:
+    _, (_li, as_li) = doctors
+    ct = store_study(Modality="CT")
+    store_study(Modality="MR")
+    store_study(Modality="SC")
+
+    def found(modality: str) -> list[str]:
+        page = client.get("/api/worklist", params={"modality": modality}, headers=as_li).json()
+        assert page["total"] == sum(page["counts"].values()) == len(page["items"])
+        return [r["study_instance_uid"] for r in page["items"]]
+
+    assert found("CT") == [ct]
+    assert found("C*") == [ct]  # DICOM wildcards match the series
+    assert found("T") == []  # a whole value, never part of one
+    assert found("%") == []
+
+
+def test_the_migration_copies_readings_and_priorities_onto_studies(
+    client: TestClient, doctors: list[Any]
+) -> None:
+    from importlib import import_module
+
+    migration = import_module("hounsfield.migrations.versions.0020_worklist_columns")
+    (wang, as_wang), _ = doctors
+    claimed, done, stat = store_study(), store_study(), store_study()
+    client.post(f"/api/worklist/{claimed}/claim", headers=as_wang)
+    with transaction(write=True) as session:
+        service.set_read_status(session, done, ReadStatus.final, wang)
+        session.execute(update(Study).where(Study.study_instance_uid == stat)
+                        .values(priority_rank=0))  # fmt: skip
+    expected = {uid: _copies(uid) for uid in (claimed, done, stat)}
+    with get_engine().begin() as conn:  # as the rows were before 0020
+        conn.execute(update(Study).values(read_stage="open", read_claim_until=None,
+                                          priority_rank=2))  # fmt: skip
+        conn.execute(sa.insert(Order).values(
+            patient_id=_record_id(conn), accession_number="HF1", procedure="CT",
+            modality="CT", body_part="", priority="stat", clinical_question="",
+            ordering_doctor="", ordering_department="", patient_source="outpatient",
+            scheduled_at=utcnow(), station_ae="", status="arrived",
+            study_instance_uid=stat, created_at=utcnow(), updated_at=utcnow(),
+        ))  # fmt: skip
+        migration.backfill(conn)
+    assert {uid: _copies(uid) for uid in expected} == expected
+    assert expected[claimed] == ("open", True, 2)
+    assert expected[done] == ("final", False, 2)
+    assert expected[stat] == ("open", False, 0)
+
+
+def _record_id(conn: sa.Connection) -> int:
+    """A patient record for an order to name."""
+    return int(conn.execute(sa.insert(PatientRecord).values(
+        mrn="MIG1", issuer="", created_at=utcnow(), updated_at=utcnow(), version=1,
+    )).inserted_primary_key[0])  # fmt: skip

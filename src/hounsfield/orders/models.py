@@ -38,6 +38,10 @@ class Priority(StrEnum):
     stat = "stat"
 
 
+# The worklist's sort order (Study.priority_rank): STAT first, routine last.
+PRIORITY_RANK = {Priority.stat: 0, Priority.urgent: 1, Priority.routine: 2}
+
+
 class PatientSource(StrEnum):
     """Where the patient comes from (门诊 / 住院 / 急诊 / 体检)."""
 

@@ -23,7 +23,7 @@ from hounsfield.auth import scope
 from hounsfield.db import utcnow
 from hounsfield.errors import Conflict, NotFound
 from hounsfield.orders import patients as order_patients
-from hounsfield.orders.models import Order, OrderStatus, local_zone
+from hounsfield.orders.models import PRIORITY_RANK, Order, OrderStatus, Priority, local_zone
 from hounsfield.orders.schemas import OrderCreate
 from hounsfield.studies.models import Patient, Study
 
@@ -212,9 +212,15 @@ def _link(session: Session, order: Order, study: Study) -> None:
     if taken is not None:
         raise StudyAlreadyMatched(details={"order_id": taken})
     order.study_instance_uid = study.study_instance_uid
+    sync_priority(order, study)
     if order.status == OrderStatus.scheduled.value:
         _move(order, OrderStatus.arrived)
     session.flush()
+
+
+def sync_priority(order: Order, study: Study) -> None:
+    """Copy the order's priority onto its study, the row the worklist sorts by."""
+    study.priority_rank = PRIORITY_RANK[Priority(order.priority)]
 
 
 def match(session: Session, actor: Actor | None, order_id: int, study_uid: str) -> Order:

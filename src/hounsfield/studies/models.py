@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hounsfield.db import Base, UTCDateTime, utcnow
@@ -61,6 +70,25 @@ class Study(Base):
         Index("ix_studies_received_at", "received_at"),
         Index("ix_studies_patient_pk", "patient_pk"),
         Index("ix_studies_deleted_at", "deleted_at"),
+        # The reading worklist's pages and counts (worklist/service.py): each view is one
+        # range of one of these, read in index order, so a page stops after LIMIT rows.
+        Index("ix_studies_worklist_priority", "deleted_at", "priority_rank", "received_at"),
+        Index(
+            "ix_studies_worklist_stage_priority",
+            "deleted_at",
+            "read_stage",
+            "priority_rank",
+            "received_at",
+        ),
+        Index("ix_studies_worklist_stage_received", "deleted_at", "read_stage", "received_at"),
+        Index(
+            "ix_studies_worklist_counts",
+            "deleted_at",
+            "read_stage",
+            "read_claim_until",
+            "modalities_in_study",
+        ),
+        Index("ix_studies_worklist_date", "deleted_at", "study_date"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -86,6 +114,13 @@ class Study(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reading worklist's copy of what it sorts and filters on, kept by the worklist
+    # and orders domains (worklist.service.sync_study, orders.service._link): the read
+    # stage (`open` = unread or in reading, `preliminary`, `final`), the end of the claim
+    # of a study in reading, and the matched order's priority (0 STAT, 1 urgent, 2 routine).
+    read_stage: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    read_claim_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    priority_rank: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="2")
 
     patient: Mapped[Patient] = relationship(back_populates="studies")
     series: Mapped[list[Series]] = relationship(back_populates="study")

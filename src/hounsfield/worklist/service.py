@@ -7,6 +7,10 @@ times and moves the matched order on (in progress, completed).
 A claim is one reader's lock on a study. It expires after `worklist.claim_minutes`; an
 expired claim counts as no claim, and a study whose only claim expired reads as unread
 again (computed when listing, so nothing has to sweep stale claims).
+
+The list reads one row per study: `sync_study` copies the read status and the claim's
+end onto the study (orders.service copies the matched order's priority), so each view
+is one range of a worklist index on `studies`, read in order until the page is full.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from hounsfield.db import utcnow
 from hounsfield.dicom.charset import normalize_text
 from hounsfield.errors import Conflict, NotFound, PermissionDenied, Unprocessable
 from hounsfield.orders import service as orders_service
-from hounsfield.orders.models import Order, Priority
+from hounsfield.orders.models import PRIORITY_RANK, Order, Priority
 from hounsfield.studies import queries
 from hounsfield.studies.models import Patient, Series, Study
 from hounsfield.users.models import User
@@ -78,8 +82,6 @@ TRANSITIONS: dict[ReadStatus, frozenset[ReadStatus]] = {
     ReadStatus.final: frozenset({ReadStatus.preliminary}),
 }
 
-PRIORITY_RANK = {Priority.stat: 0, Priority.urgent: 1, Priority.routine: 2}
-
 
 @dataclass(frozen=True)
 class WorklistFilters:
@@ -120,19 +122,35 @@ def _order_of_study() -> Any:
     return aliased(Order, name="matched_order")
 
 
+OPEN = "open"  # Study.read_stage of a study unread or in reading (the claim tells which)
+
+
 def effective_status(now: datetime) -> ColumnElement[str]:
-    """The read status as shown: in reading with an expired claim is unread again."""
+    """The read status as shown: in reading only while its claim lasts, else unread."""
     return case(
-        (Reading.status.is_(None), literal(ReadStatus.unread.value)),
-        (
-            and_(
-                Reading.status == ReadStatus.in_reading.value,
-                or_(Reading.claim_expires_at.is_(None), Reading.claim_expires_at <= now),
-            ),
-            literal(ReadStatus.unread.value),
-        ),
-        else_=Reading.status,
-    )
+        (and_(Study.read_stage == OPEN, Study.read_claim_until > now),
+         literal(ReadStatus.in_reading.value)),
+        (Study.read_stage == OPEN, literal(ReadStatus.unread.value)),
+        else_=Study.read_stage,
+    )  # fmt: skip
+
+
+def _status_is(status: ReadStatus, now: datetime) -> ColumnElement[bool]:
+    """`effective_status(now) == status`, written as one range of a worklist index."""
+    if status is ReadStatus.unread:
+        expired = or_(Study.read_claim_until.is_(None), Study.read_claim_until <= now)
+        return and_(Study.read_stage == OPEN, expired)
+    if status is ReadStatus.in_reading:
+        return and_(Study.read_stage == OPEN, Study.read_claim_until > now)
+    return Study.read_stage == status.value
+
+
+def sync_study(study: Study, reading: Reading) -> None:
+    """Copy the reading's status and claim onto the study row the worklist lists from."""
+    status = ReadStatus(reading.status)
+    reading_now = status is ReadStatus.in_reading
+    study.read_stage = OPEN if reading_now or status is ReadStatus.unread else status.value
+    study.read_claim_until = reading.claim_expires_at if reading_now else None
 
 
 def department_of(order: Any) -> ColumnElement[str]:
@@ -153,16 +171,30 @@ def _words(text: str) -> str:
     return " ".join(normalize_text(text).replace("^", " ").replace("=", " ").split())
 
 
-def _conditions(
-    filters: WorklistFilters, order: Any, status: ColumnElement[str]
-) -> list[ColumnElement[bool]]:
+def _modality_is(value: str) -> ColumnElement[bool]:
+    """A study with a series of this modality (DICOM matching, `CT\\MR` for either).
+
+    Plain values match the study's ModalitiesInStudy (kept by ingest and deletes), which
+    the counts index holds; wildcards keep the DICOM query's match over the series."""
+    parts = [p.strip() for p in value.split("\\") if p.strip()]
+    if not parts or any("*" in p or "?" in p for p in parts):
+        return queries.conditions("STUDY", {"ModalitiesInStudy": value})[0]
+    listed = literal("\\") + Study.modalities_in_study + literal("\\")
+    return or_(*(listed.like(f"%\\{queries.like_pattern(p)}\\%", escape="/") for p in parts))
+
+
+def _needs_order(filters: WorklistFilters) -> bool:
+    return bool(filters.body_part or filters.department or filters.source)
+
+
+def _conditions(filters: WorklistFilters, order: Any, now: datetime) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [Study.deleted_at.is_(None), scope.visible()]
     if filters.status is not None:
-        where.append(status == filters.status.value)
+        where.append(_status_is(filters.status, now))
     if filters.priority is not None:
-        where.append(func.coalesce(order.priority, Priority.routine.value) == filters.priority)
+        where.append(Study.priority_rank == PRIORITY_RANK[filters.priority])
     if filters.modality:
-        where.append(queries.conditions("STUDY", {"ModalitiesInStudy": filters.modality})[0])
+        where.append(_modality_is(filters.modality))
     if filters.body_part:
         part = filters.body_part.strip().upper()
         series_part = exists().where(
@@ -196,18 +228,47 @@ def _conditions(
     return where
 
 
-def _sort(sort: str, order: Any) -> list[Any]:
+def _sort(sort: str) -> list[Any]:
+    # Priority and arrival order are the worklist indexes' own order (no sort step).
     if sort == "priority":
-        rank = case(*((order.priority == p.value, r) for p, r in PRIORITY_RANK.items()), else_=2)
-        return [rank, Study.received_at.asc(), Study.id.asc()]
-    column = {
-        "received_at": Study.received_at,
-        "study_date": Study.study_date,
-        "patient_name": Study.patient_name,
-    }[sort.lstrip("-")]
+        return [Study.priority_rank, Study.received_at, Study.id]
+    if sort == "received_at":
+        return [Study.received_at, Study.id]
+    if sort == "-received_at":
+        return [Study.received_at.desc(), Study.id.desc()]
+    column = {"study_date": Study.study_date, "patient_name": Study.patient_name}[sort.lstrip("-")]
     if sort.startswith("-"):
         return [column.is_(None), column.desc(), Study.id.desc()]
     return [column.is_(None), column.asc(), Study.id.asc()]
+
+
+def _counts(
+    session: Session, filters: WorklistFilters, order: Any, now: datetime
+) -> dict[str, int]:
+    """Studies per read status under every filter but the status (the tabs' counts).
+
+    Without filters, or with a modality, this reads only the worklist counts index; it
+    joins the patient, order or reading only for the filters that name them."""
+    unfiltered = WorklistFilters(**{**vars(filters), "status": None})
+    live_claim = func.sum(case((Study.read_claim_until > now, 1), else_=0))
+    query = select(Study.read_stage, func.count(), live_claim).select_from(Study)
+    if filters.q and filters.q.strip():
+        query = query.join(Patient, Study.patient_pk == Patient.id)
+    if _needs_order(filters):
+        query = query.outerjoin(order, order.study_instance_uid == Study.study_instance_uid)
+    if filters.assigned_to is not None:
+        query = query.join(Reading, Reading.study_pk == Study.id)
+    counted = session.execute(
+        query.where(*_conditions(unfiltered, order, now)).group_by(Study.read_stage)
+    ).all()
+    counts = {s.value: 0 for s in ReadStatus}
+    for stage, n, claimed in counted:
+        if stage == OPEN:
+            counts[ReadStatus.in_reading.value] = int(claimed or 0)
+            counts[ReadStatus.unread.value] = int(n) - int(claimed or 0)
+        else:
+            counts[str(stage)] = int(n)
+    return counts
 
 
 def list_worklist(
@@ -222,29 +283,15 @@ def list_worklist(
     """One page of the worklist, its total and the count per read status (audited)."""
     now = utcnow()
     order = _order_of_study()
-    status = effective_status(now)
-    joined = (
-        select(Study.id)
+    counts = _counts(session, filters, order, now)
+    total = counts[filters.status.value] if filters.status is not None else sum(counts.values())
+    page = session.execute(
+        select(Study, Patient, Reading, order, effective_status(now), _body_part())
         .join(Patient, Study.patient_pk == Patient.id)
         .outerjoin(Reading, Reading.study_pk == Study.id)
         .outerjoin(order, order.study_instance_uid == Study.study_instance_uid)
-    )
-    # The counts ignore the status filter: they are the tabs the user switches between.
-    unfiltered = _conditions(WorklistFilters(**{**vars(filters), "status": None}), order, status)
-    counted = session.execute(
-        joined.with_only_columns(status.label("s"), func.count())
-        .where(*unfiltered)
-        .group_by(status)
-    ).all()
-    counts = {s.value: 0 for s in ReadStatus}
-    for name, n in counted:
-        counts[str(name)] = int(n)
-    where = _conditions(filters, order, status)
-    total = counts[filters.status.value] if filters.status is not None else sum(counts.values())
-    page = session.execute(
-        joined.with_only_columns(Study, Patient, Reading, order, status, _body_part())
-        .where(*where)
-        .order_by(*_sort(sort, order))
+        .where(*_conditions(filters, order, now))
+        .order_by(*_sort(sort))
         .limit(limit)
         .offset(offset)
     ).all()
@@ -362,6 +409,7 @@ def claim(session: Session, user: User, study_uid: str) -> Reading:
         _change(session, study, reading, ReadStatus.in_reading, user)
     elif reading.status == ReadStatus.in_reading.value:
         pass  # a renewal, or a stale claim taken over: still being read
+    sync_study(study, reading)
     _audit(session, "worklist.claim", user, study, until=reading.claim_expires_at.isoformat())
     session.flush()
     return reading
@@ -378,6 +426,7 @@ def release(session: Session, user: User, study_uid: str) -> Reading:
     reading.claim_expires_at = None
     if reading.status == ReadStatus.in_reading.value:
         _change(session, study, reading, ReadStatus.unread, user)
+    sync_study(study, reading)
     _audit(session, "worklist.release", user, study)
     session.flush()
     return reading
@@ -414,6 +463,7 @@ def set_read_status(
     study = _lock_study(session, study_instance_uid)
     reading = _reading(session, study)
     _change(session, study, reading, status, user)
+    sync_study(study, reading)
     session.flush()
     return reading
 
