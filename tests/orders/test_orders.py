@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -44,7 +45,7 @@ def test_create_list_and_read(
         "id", "patient_id", "patient_name", "accession_number", "procedure", "modality",
         "body_part", "priority", "clinical_question", "ordering_doctor", "ordering_department",
         "patient_source", "scheduled_at", "station_ae", "status", "study_instance_uid",
-        "created_at",
+        "created_at", "version",
     }  # fmt: skip
 
     doctor = auth_headers("doctor")
@@ -196,3 +197,51 @@ def test_a_patient_merge_moves_orders_and_the_timeline_shows_them(
         patients_merge.undo(session, None, done.id)
     with transaction() as session:
         assert session.get(Order, order.id).patient_id == source.id  # type: ignore[union-attr]
+
+
+def test_an_edit_needs_the_version_read_and_reaches_the_worklist(
+    client: TestClient, make_record: Callable[..., Any], make_order: Callable[..., Any],
+    make_user: Callable[..., Any],
+) -> None:  # fmt: skip
+    record = make_record(mrn="E1")
+    order = make_order(record.id)
+    routine_first = store_study()
+    study = store_study(AccessionNumber=order.accession_number, PatientID="E1")
+    shutdown_local_pool(wait=True)  # matched: the order has its study
+    clerk = login(client, make_user("technician").username)
+    url = f"/api/orders/{order.id}"
+    read = client.get(url, headers=clerk).json()
+    assert read["version"] == 1
+
+    edited = client.patch(url, json={"version": 1, "priority": "stat", "ordering_doctor": "王医生"},
+                          headers=clerk)  # fmt: skip
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    assert (body["version"], body["priority"], body["ordering_doctor"]) == (2, "stat", "王医生")
+    assert body["procedure"] == read["procedure"]  # a field not sent stays
+
+    stale = client.patch(url, json={"version": 1, "priority": "routine"}, headers=clerk)
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "order_version_conflict"
+    assert stale.json()["error"]["details"]["current_version"] == 2
+    assert "刷新" in stale.json()["error"]["message"]
+
+    doctor = login(client, make_user("doctor").username)
+    items = client.get("/api/worklist", headers=doctor).json()["items"]
+    assert [r["study_instance_uid"] for r in items] == [study, routine_first]  # STAT first
+    assert items[0]["priority"] == "stat"
+
+    client.post(f"{url}/status", json={"status": "cancelled"}, headers=clerk)
+    closed = client.patch(url, json={"version": 2, "procedure": "MR"}, headers=clerk)
+    assert (closed.status_code, closed.json()["error"]["code"]) == (409, "order_closed")
+    assert client.patch(url, json={"version": 2, "procedure": "\x00"},
+                        headers=clerk).status_code == 422  # fmt: skip
+
+    audit_service.flush_buffer()
+    with transaction() as session:
+        updates = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "order.update")
+        ).all()
+    assert [json.loads(e.detail)["fields"] for e in updates] == [["ordering_doctor", "priority"]]
+    assert updates[0].resource_id == str(order.id)
+    assert updates[0].patient_id == "E1"

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hounsfield.config import get_settings
@@ -79,3 +79,5 @@ class Order(Base):
     study_instance_uid: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic concurrency for edits (PATCH sends the version it read; stale is 409).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

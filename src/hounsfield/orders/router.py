@@ -17,6 +17,7 @@ from hounsfield.orders.schemas import (
     MatchRequest,
     OrderCreate,
     OrderRead,
+    OrderUpdate,
     StatusChange,
     UnmatchedStudy,
 )
@@ -94,6 +95,15 @@ def unmatched_studies(
 @router.get("/{order_id}")
 def get_order(order_id: OrderId, user: OrderReader, session: SessionDep) -> OrderRead:
     return _reads(session, [service.get_order(session, user, order_id)])[0]
+
+
+@router.patch("/{order_id}")
+def update_order(
+    order_id: OrderId, body: OrderUpdate, user: OrderWriter, session: WriteSessionDep
+) -> OrderRead:
+    """Edit the fields sent; `version` must be the one read (else 409 order_version_conflict).
+    A completed or cancelled order no longer changes (409 order_closed)."""
+    return _reads(session, [service.update_order(session, user, order_id, body)])[0]
 
 
 @router.post("/{order_id}/status")

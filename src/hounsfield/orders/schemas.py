@@ -47,6 +47,24 @@ class OrderCreate(BaseModel):
     )  # fmt: skip
 
 
+class OrderUpdate(BaseModel):
+    """Only the fields sent change; `version` is the one the client last read."""
+
+    version: int = Field(ge=1, le=2**31 - 1)
+    procedure: str | None = Field(None, min_length=1, max_length=64, pattern=_PLAIN)
+    modality: Modality | None = None
+    body_part: str | None = Field(None, max_length=64, pattern=_PLAIN)
+    priority: Priority | None = None
+    clinical_question: str | None = Field(
+        None, max_length=1024, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
+    )
+    ordering_doctor: str | None = Field(None, max_length=64, pattern=_PLAIN)
+    ordering_department: str | None = Field(None, max_length=64, pattern=_PLAIN)
+    patient_source: PatientSource | None = None
+    scheduled_at: Annotated[datetime, AfterValidator(_aware)] | None = None
+    station_ae: AETitle | None = None
+
+
 class OrderRead(BaseModel):
     id: int
     patient_id: int
@@ -65,6 +83,7 @@ class OrderRead(BaseModel):
     status: OrderStatus
     study_instance_uid: str | None
     created_at: datetime
+    version: int
 
 
 class StatusChange(BaseModel):

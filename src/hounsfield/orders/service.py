@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, select
@@ -24,7 +25,7 @@ from hounsfield.db import utcnow
 from hounsfield.errors import Conflict, NotFound
 from hounsfield.orders import patients as order_patients
 from hounsfield.orders.models import PRIORITY_RANK, Order, OrderStatus, Priority, local_zone
-from hounsfield.orders.schemas import OrderCreate
+from hounsfield.orders.schemas import OrderCreate, OrderUpdate
 from hounsfield.studies.models import Patient, Study
 
 
@@ -54,6 +55,20 @@ class OrderAlreadyMatched(Conflict):
 
     code = "order_already_matched"
     english = "This order already has its study."
+
+
+class OrderVersionConflict(Conflict):
+    """其他人已修改该检查申请，请刷新后重试。"""
+
+    code = "order_version_conflict"
+    english = "Someone else changed this order since you read it; reload and try again."
+
+
+class OrderClosed(Conflict):
+    """已完成或已取消的检查申请不能再修改。"""
+
+    code = "order_closed"
+    english = "A completed or cancelled order can no longer change."
 
 
 class StudyNotFound(NotFound):
@@ -187,6 +202,31 @@ def change_status(
     _move(order, target)
     mrn = order_patients.facts(session, order.patient_id).mrn
     _audit(session, "order.status", actor, order, mrn, status=target.value)
+    session.flush()
+    return order
+
+
+def update_order(session: Session, actor: Actor | None, order_id: int, body: OrderUpdate) -> Order:
+    """Change the fields sent, if `body.version` is the one stored (else 409); an order that
+    completed or was cancelled is closed. A new priority reaches the study's worklist row."""
+    order = _get(session, order_id, lock=True)
+    if body.version != order.version:
+        raise OrderVersionConflict(details={"current_version": order.version})
+    if order.status in (OrderStatus.completed.value, OrderStatus.cancelled.value):
+        raise OrderClosed(details={"status": order.status})
+    sent = sorted(n for n in body.model_fields_set - {"version"} if getattr(body, n) is not None)
+    for name in sent:
+        value = getattr(body, name)
+        setattr(order, name, value.value if isinstance(value, StrEnum) else value)
+    order.version += 1
+    if "priority" in sent and order.study_instance_uid is not None:
+        study = session.scalar(
+            select(Study).where(Study.study_instance_uid == order.study_instance_uid)
+        )
+        if study is not None:
+            sync_priority(order, study)
+    mrn = order_patients.facts(session, order.patient_id).mrn
+    _audit(session, "order.update", actor, order, mrn, fields=sent)
     session.flush()
     return order
 
@@ -368,6 +408,7 @@ def upsert_from_his(
         )
     for name, value in data.model_dump(exclude={"accession_number", "station_ae"}).items():
         setattr(existing, name, value)
+    existing.version += 1
     mrn = order_patients.facts(session, patient_id).mrn
     _audit(session, "order.update", actor, existing, mrn)
     session.flush()

@@ -72,7 +72,14 @@ class Study(Base):
         Index("ix_studies_deleted_at", "deleted_at"),
         # The reading worklist's pages and counts (worklist/service.py): each view is one
         # range of one of these, read in index order, so a page stops after LIMIT rows.
-        Index("ix_studies_worklist_priority", "deleted_at", "priority_rank", "received_at"),
+        Index(
+            "ix_studies_worklist_priority",
+            "deleted_at",
+            "priority_rank",
+            "received_at",
+            "read_stage",
+            "read_claim_until",
+        ),
         Index(
             "ix_studies_worklist_stage_priority",
             "deleted_at",

@@ -689,7 +689,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Order
+         * @description Edit the fields sent; `version` must be the one read (else 409 order_version_conflict).
+         *     A completed or cancelled order no longer changes (409 order_closed).
+         */
+        patch: operations["update_order_api_orders__order_id__patch"];
         trace?: never;
     };
     "/api/orders/{order_id}/match": {
@@ -2787,12 +2792,40 @@ export interface components {
             status: components["schemas"]["OrderStatus"];
             /** Study Instance Uid */
             study_instance_uid: string | null;
+            /** Version */
+            version: number;
         };
         /**
          * OrderStatus
          * @enum {string}
          */
         OrderStatus: "scheduled" | "arrived" | "in_progress" | "completed" | "cancelled";
+        /**
+         * OrderUpdate
+         * @description Only the fields sent change; `version` is the one the client last read.
+         */
+        OrderUpdate: {
+            /** Body Part */
+            body_part?: string | null;
+            /** Clinical Question */
+            clinical_question?: string | null;
+            /** Modality */
+            modality?: string | null;
+            /** Ordering Department */
+            ordering_department?: string | null;
+            /** Ordering Doctor */
+            ordering_doctor?: string | null;
+            patient_source?: components["schemas"]["PatientSource"] | null;
+            priority?: components["schemas"]["Priority"] | null;
+            /** Procedure */
+            procedure?: string | null;
+            /** Scheduled At */
+            scheduled_at?: string | null;
+            /** Station Ae */
+            station_ae?: string | null;
+            /** Version */
+            version: number;
+        };
         /** Page[AuditEventRead] */
         Page_AuditEventRead_: {
             /** Items */
@@ -5403,6 +5436,42 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_order_api_orders__order_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's id. */
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderUpdate"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {

@@ -1,4 +1,5 @@
-"""studies.read_stage, read_claim_until, priority_rank: the worklist reads one row per study
+"""studies.read_stage, read_claim_until, priority_rank: the worklist reads one row per study;
+imaging_orders.version for order edits
 
 Revision ID: 0020_worklist_columns
 Revises: 0017_critical_results
@@ -25,7 +26,9 @@ depends_on: str | Sequence[str] | None = None
 When = hounsfield.db.UTCDateTime(timezone=True)
 
 INDEXES = {
-    "ix_studies_worklist_priority": ["deleted_at", "priority_rank", "received_at"],
+    "ix_studies_worklist_priority": [
+        "deleted_at", "priority_rank", "received_at", "read_stage", "read_claim_until",
+    ],
     "ix_studies_worklist_stage_priority": [
         "deleted_at", "read_stage", "priority_rank", "received_at",
     ],
@@ -46,6 +49,8 @@ def upgrade() -> None:
     op.add_column("studies", sa.Column("read_claim_until", When, nullable=True))
     op.add_column("studies", sa.Column("priority_rank", sa.SmallInteger(), nullable=False,
                                        server_default="2"))  # fmt: skip
+    op.add_column("imaging_orders", sa.Column("version", sa.Integer(), nullable=False,
+                                              server_default="1"))  # fmt: skip
     backfill(op.get_bind())
     for name, columns in INDEXES.items():
         op.create_index(name, "studies", columns)
@@ -70,6 +75,8 @@ def backfill(conn: sa.Connection) -> None:
 def downgrade() -> None:
     for name in INDEXES:
         op.drop_index(name, table_name="studies")
+    with op.batch_alter_table("imaging_orders") as batch:
+        batch.drop_column("version")
     with op.batch_alter_table("studies") as batch:
         batch.drop_column("priority_rank")
         batch.drop_column("read_claim_until")
