@@ -16,6 +16,7 @@ from hounsfield.hl7.listener import END, START, Hl7Listener, frame
 from hounsfield.hl7.models import Hl7Message
 from hounsfield.orders.models import Order
 from hounsfield.patients.models import PatientRecord
+from hounsfield.patients.service import secrets_of
 
 
 def _listener(**hl7: Any) -> Hl7Listener:
@@ -58,7 +59,7 @@ def msh(kind: str, control_id: str) -> str:
     return f"MSH|^~\\&|HIS|HOSP|HOUNSFIELD|RAD|20260302090000||{kind}|{control_id}|P|2.5"
 
 
-PID = ("PID|1||MRN-8^^^HOSP^MR~110101199003070012^^^CHN^NI||张^三丰~Zhang^Sanfeng||19900307|M"
+PID = ("PID|1||MRN-8^^^HOSP^MR~110101199003070011^^^CHN^NI||张^三丰~Zhang^Sanfeng||19900307|M"
        "|||北京市海淀区||^^PH^^^^13800138000")  # fmt: skip
 
 
@@ -183,3 +184,20 @@ def test_peers_outside_the_allowed_networks_are_not_served() -> None:
     finally:
         listener.stop()
     assert records() == []
+
+
+def test_the_national_id_in_pid_3_is_kept_encrypted(mllp: Callable[..., list[str]]) -> None:
+    (ack,) = mllp(adt("A04", "N1"))
+    assert msa(ack)[0] == "AA"
+    (zhang,) = records()
+    assert secrets_of(zhang)[0] == "110101199003070011"  # the NI repetition, not the MRN
+    assert zhang.mrn == "MRN-8"
+    assert zhang.national_id_enc
+    assert "110101199003070011" not in str(zhang.national_id_enc)
+
+    wrong = PID.replace("110101199003070011", "110101199003070012").replace("MRN-8", "MRN-9")
+    (refused,) = mllp(adt("A04", "N2", wrong))  # the check digit (GB 11643) is wrong
+    assert msa(refused)[0] == "AE"
+    assert "身份证" in msa(refused)[2]
+    assert stored()[-1] == ("N2", "AE", "national_id_invalid")
+    assert [p.mrn for p in records()] == ["MRN-8"]  # nothing of it applied

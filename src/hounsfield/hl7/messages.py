@@ -2,9 +2,10 @@
 
 Fields read (HL7 v2.5; v2.3–v2.8 share them):
 - PID-3 patient identifier (CX: id ^^^ assigning authority → MRN + issuer; the first
-  repetition that is not a national ID), PID-5 name (XPN; a repetition in Chinese
-  characters is the ideographic form, another the Latin one), PID-7 birth date, PID-8 sex,
-  PID-11 address, PID-13 phone (XTN-1, or XTN-7 for the number alone).
+  repetition that is not a national ID; one of type NI is the national ID, 居民身份证号),
+  PID-5 name (XPN; a repetition in Chinese characters is the ideographic form, another the
+  Latin one), PID-7 birth date, PID-8 sex, PID-11 address, PID-13 phone (XTN-1, or XTN-7
+  for the number alone).
 - PV1-2 patient class (O outpatient, I inpatient, E emergency; `PE`, this hospital's
   physical examination class, → physical), PV1-3 location → department when ORC-17 is empty.
 - MRG-1 prior patient identifier (ADT^A40).
@@ -49,6 +50,7 @@ class PatientFacts:
     birth_date: date | None = None
     address: str = ""
     phone: str = ""
+    national_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,8 @@ def patient(parsed: Parsed) -> PatientFacts:
     pid = parsed.first("PID")
     if pid is None:
         raise Hl7Refused("no_pid", "缺少 PID 段", "PID segment missing")
-    mrn, issuer = _identifier(_reps(pid, "pid_3"))
+    identifiers = _reps(pid, "pid_3")
+    mrn, issuer = _identifier(identifiers)
     if not mrn:
         raise Hl7Refused(
             "no_patient_id", "缺少患者标识（PID-3）", "Patient identifier (PID-3) missing"
@@ -194,7 +197,16 @@ def patient(parsed: Parsed) -> PatientFacts:
         mrn=mrn, issuer=issuer, name_ideographic=ideographic, name_alphabetic=alphabetic,
         sex=sex if sex in ("M", "F", "O") else "", birth_date=_date(_value(pid, "pid_7")),
         address=_component(_value(pid, "pid_11"), 0), phone=phone,
+        national_id=_national_id(identifiers),
     )  # fmt: skip
+
+
+def _national_id(reps: list[str]) -> str:
+    """The CX of identifier type NI (national unique individual identifier), if any."""
+    for rep in reps:
+        if _component(rep, 4).upper() == "NI":
+            return _component(rep, 0)
+    return ""
 
 
 def _identifier(reps: list[str]) -> tuple[str, str]:

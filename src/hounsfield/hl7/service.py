@@ -153,7 +153,7 @@ def _fields(facts: messages.PatientFacts) -> dict[str, Any]:
     values: dict[str, Any] = {
         "name_ideographic": facts.name_ideographic, "name_alphabetic": facts.name_alphabetic,
         "sex": facts.sex, "birth_date": facts.birth_date, "address": facts.address,
-        "phone": facts.phone,
+        "phone": facts.phone, "national_id": facts.national_id,
     }  # fmt: skip
     return {k: v for k, v in values.items() if v not in (None, "")}
 
