@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -292,3 +293,33 @@ def test_detection_boxes_come_back_in_image_pixels_and_a_doctor_edits_one(
     with transaction() as session:
         [kept] = service.accepted_findings(session, series[0].StudyInstanceUID)
     assert kept.edited_label == "囊肿"
+
+
+def test_a_study_lists_its_runs_newest_first_and_the_listing_is_audited(
+    client: TestClient, auth_headers: Any
+) -> None:
+    admin, doctor = auth_headers("admin"), auth_headers("doctor")
+    upload(client, admin, manifest("cls", "classification"), brightness_classifier())
+    series = ct_series(slices=1)
+    store(series)
+    study = series[0].StudyInstanceUID
+    ids = []
+    for _ in range(2):
+        started = client.post("/api/ai/diagnose", headers=doctor,
+                              json={"study_instance_uid": study, "model": "cls"})  # fmt: skip
+        ids.append(finished_run(client, doctor, started.json()["run_id"])["id"])
+    listed = client.get("/api/ai/runs", params={"study_instance_uid": study}, headers=doctor)
+    assert listed.status_code == 200, listed.text
+    assert [r["id"] for r in listed.json()] == ids[::-1]
+    assert len(listed.json()[0]["findings"]) == 1  # with its findings
+    one = client.get("/api/ai/runs", params={"study_instance_uid": study, "limit": 1},
+                     headers=doctor)  # fmt: skip
+    assert [r["id"] for r in one.json()] == ids[1:]
+    missing = client.get("/api/ai/runs", params={"study_instance_uid": "1.2.3.999"},
+                         headers=doctor)  # fmt: skip
+    assert missing.status_code == 404
+    audit.flush_buffer()
+    with transaction() as session:
+        query = select(AuditEvent).where(AuditEvent.action == "ai.read")
+        reads = session.scalars(query.where(AuditEvent.resource_id == study)).all()
+    assert any(json.loads(e.detail).get("runs") == 2 for e in reads)

@@ -449,7 +449,9 @@ async function main() {
   const viewer = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'viewer.mjs')], { stdio: 'inherit' });
   // The patient, order, worklist and statistics pages' steps (e2e/patients.mjs), likewise.
   const patients = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'patients.mjs')], { stdio: 'inherit' });
-  process.exit(failed() || devices.status !== 0 || viewer.status !== 0 || patients.status !== 0 ? 1 : 0);
+  // The AI panel and model page (e2e/ai.mjs), likewise.
+  const ai = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'ai.mjs')], { stdio: 'inherit' });
+  process.exit(failed() || [devices, viewer, patients, ai].some((r) => r.status !== 0) ? 1 : 0);
 }
 
 main().catch((err) => {

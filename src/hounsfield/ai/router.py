@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 
 from hounsfield.ai import metrics, service
 from hounsfield.ai.errors import InvalidModel
@@ -82,6 +82,25 @@ def diagnose(body: DiagnoseRequest, user: AiRunner, session: WriteSessionDep) ->
         body.series_instance_uid, body.sop_instance_uid,
     )  # fmt: skip
     return RunCreated(run_id=run.id, status="queued")
+
+
+@router.get("/runs")
+def list_runs(
+    request: Request,
+    user: AiReader,
+    session: SessionDep,
+    study_instance_uid: Annotated[str, Query(pattern=r"^[0-9]+(\.[0-9]+)*$", max_length=64)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[RunRead]:
+    """A study's runs, newest first (the viewer shows earlier and automatic runs' results)."""
+    found = refs.instances(session, study_instance_uid)  # the reader may read the study
+    runs = service.study_runs(session, study_instance_uid, limit)
+    audit.record_access(
+        "ai.read", user, resource_type="study", resource_id=study_instance_uid,
+        patient_id=found[0].patient_id or None, detail={"runs": len(runs)},
+    )  # fmt: skip
+    language = request.headers.get("accept-language")
+    return [service.run_read(run, language) for run in runs]
 
 
 @router.get("/runs/{run_id}")

@@ -353,6 +353,22 @@ def get_run(session: Session, run_id: uuid.UUID) -> AiRun:
     return run
 
 
+def study_runs(session: Session, study_uid: str, limit: int = 20) -> list[AiRun]:
+    """A study's runs, newest first, with their findings."""
+    return list(
+        session.scalars(
+            select(AiRun)
+            .options(
+                selectinload(AiRun.findings),
+                selectinload(AiRun.version).selectinload(AiModelVersion.model),
+            )
+            .where(AiRun.study_instance_uid == study_uid)
+            .order_by(AiRun.created_at.desc(), AiRun.id)
+            .limit(limit)
+        )
+    )
+
+
 def finding_read(f: AiFinding) -> FindingRead:
     return FindingRead(
         id=f.id, label=f.label, probability=f.probability, sop_instance_uid=f.sop_instance_uid,

@@ -16,6 +16,7 @@ const NAV = [
   { href: '/statistics/', key: 'nav.statistics', permission: 'statistics:read' },
   { href: '/upload/', key: 'nav.upload', permission: 'image:create' },
   { href: '/devices/', key: 'nav.devices', permission: 'device:read' },
+  { href: '/ai/', key: 'nav.ai', permission: 'ai:manage' },
 ];
 
 export function LocaleSwitch({ className = '' }: { className?: string }) {

@@ -2,6 +2,7 @@
 
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { AiPanel } from '@/components/ai/AiPanel';
 import { SendToDevice } from '@/components/devices/SendToDevice';
 import { AuthImage, seriesThumbnailUrl } from '@/components/studies/Thumbnail';
 import { describeError } from '@/lib/api/errors';
@@ -431,10 +432,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
               <h2 className="mb-1 text-xs font-semibold tracking-wide text-neutral-400 uppercase">{t('viewer.report.title')}</h2>
               <p className="text-xs text-neutral-500">{t('viewer.report.placeholder')}</p>
             </section>
-            <section data-testid="panel-ai">
-              <h2 className="mb-1 text-xs font-semibold tracking-wide text-neutral-400 uppercase">{t('viewer.ai.title')}</h2>
-              <p className="text-xs text-neutral-500">{t('viewer.ai.placeholder')}</p>
-            </section>
+            <AiPanel study={study} seriesUid={paneStudy(active) === study ? paneSeries(active) : slots[0]} />
           </aside>
         )}
       </div>

@@ -1,6 +1,7 @@
 'use client';
 
 import { useEffect, useRef, useState, type DragEvent } from 'react';
+import { AiOverlay } from '@/components/ai/AiOverlay';
 import type { StudyDetail } from '@/lib/api/types';
 import { ageAt, displayDate } from '@/lib/dates';
 import { formatPersonName } from '@/lib/dicom/personName';
@@ -225,6 +226,7 @@ export function ViewportPane({
         data-pane={index}
         onContextMenu={(e) => e.preventDefault()}
       />
+      <AiOverlay viewportId={id} element={element} index={index} />
       {/* Overlays: never any doubt whose images these are. Text nodes only (no HTML from DICOM). */}
       <div className="pointer-events-none absolute inset-0 right-4 select-none text-[12px] leading-tight text-yellow-100 [text-shadow:0_0_2px_#000]">
         <div className="absolute top-1 left-2" data-testid={`overlay-patient-${index}`}>

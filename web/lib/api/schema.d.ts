@@ -112,6 +112,26 @@ export interface paths {
         patch: operations["update_model_api_ai_models__model_id__patch"];
         trace?: never;
     };
+    "/api/ai/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Runs
+         * @description A study's runs, newest first (the viewer shows earlier and automatic runs' results).
+         */
+        get: operations["list_runs_api_ai_runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ai/runs/{run_id}": {
         parameters: {
             query?: never;
@@ -4308,6 +4328,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_runs_api_ai_runs_get: {
+        parameters: {
+            query: {
+                study_instance_uid: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRead"][];
                 };
             };
             /** @description Validation Error */
