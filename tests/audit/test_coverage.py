@@ -131,6 +131,7 @@ def test_each_patient_report_and_ai_read_writes_exactly_one_record(
         (f"/api/reports/{rid}/pdf", "report.read"),
         ("/api/critical-results", "critical_result.list"),
         (f"/api/ai/runs/{run.json()['run_id']}", "ai.read"),
+        (f"/api/ai/runs?study_instance_uid={study}", "ai.read"),
     ]
     for path, action in routes:
         before = _last_id()

@@ -200,6 +200,10 @@ def test_a_scoped_user_reaches_no_ai_run_or_finding_of_another_department(
     seen = client.get(f"/api/ai/runs/{theirs['id']}", headers=headers)
     assert seen.status_code in REFUSED
     assert y.StudyInstanceUID.encode() not in seen.content
+    listed = client.get("/api/ai/runs", params={"study_instance_uid": y.StudyInstanceUID},
+                        headers=headers)  # fmt: skip
+    assert listed.status_code in REFUSED
+    assert theirs["id"].encode() not in listed.content
     finding = theirs["findings"][0]["id"]
     review = client.post(f"/api/ai/findings/{finding}/review", headers=headers,
                          json={"decision": "accept"})  # fmt: skip

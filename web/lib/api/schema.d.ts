@@ -6777,6 +6777,10 @@ export interface operations {
             query?: {
                 /** @description Apply the PS3.15 E.1 basic profile */
                 deidentify?: boolean;
+                /** @description De-identified: keep the UIDs (PS3.15 E.3.9 Retain UIDs) */
+                retain_uids?: boolean;
+                /** @description De-identified: keep descriptions, cleaned (E.3.5 Clean Descriptors) */
+                clean_descriptors?: boolean;
             };
             header?: never;
             path: {
