@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hounsfield import __version__, processes
+from hounsfield import __version__, apidocs, processes
 from hounsfield.ai import router as ai_router
 from hounsfield.audit import router as audit_router
 from hounsfield.audit.service import sealer
@@ -22,6 +22,7 @@ from hounsfield.errors import install_handlers
 from hounsfield.hl7 import listener as hl7_listener
 from hounsfield.ingest import router as ingest_router
 from hounsfield.monitoring import router as monitoring_router
+from hounsfield.monitoring import status as system_status
 from hounsfield.monitoring.edge import RateLimitMiddleware, SecurityHeadersMiddleware
 from hounsfield.monitoring.middleware import RequestContextMiddleware
 from hounsfield.notifications import router as notifications_router
@@ -80,14 +81,17 @@ def create_app() -> FastAPI:
         version=__version__,
         description="Medical imaging platform: DICOM archive, reading workstation, AI.",
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
+        docs_url=None,  # apidocs.install: the same pages, with local assets
+        redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
+    if docs:
+        apidocs.install(app, "/openapi.json")
     install_handlers(app)
     for module in (monitoring_router, auth_router, users_router, audit_router, dimse_router):
         app.include_router(module.router)
     app.include_router(auth_router.keys_router)
+    app.include_router(system_status.router)
     app.include_router(studies_router.router)
     app.include_router(ingest_router.router)
     app.include_router(dicomweb_router.router)

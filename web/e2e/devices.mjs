@@ -301,7 +301,7 @@ async function main() {
       assert((await page.getByTestId('device-table').count()) === 0, 'no device table');
       await page.goto(`${base}/viewer/?study=${encodeURIComponent(study.uid)}`);
       await page.getByTestId('study-header').waitFor();
-      assert((await page.getByTestId('send-to-device').count()) === 0, 'no send button without image:export');
+      assert((await page.getByTestId('send-to-device').count()) === 0, 'no send button without image:send');
       await signOut();
     });
 

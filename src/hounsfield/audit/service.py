@@ -64,6 +64,7 @@ EVENT_CODES: dict[str, str] = {
     "auth.password_change": "110113",
     "user.create": "110113",
     "user.update": "110113",
+    "user.unlock": "110113",
     "role.create": "110113",
     "role.update": "110113",
     "role.delete": "110113",

@@ -80,6 +80,10 @@ def _revoked(claims: tokens.AccessClaims) -> bool:
             return service.session_revoked(session, claims.session_id)
 
 
+# What a user whose password an administrator set may still do: see who they are, change
+# the password, log out. Everything else waits for the change (issue 13).
+PASSWORD_CHANGE_PATHS = frozenset({"/api/auth/me", "/api/auth/password", "/api/auth/logout"})
+
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/auth/login")
 
 
@@ -92,6 +96,12 @@ def _authenticate(
     except NotAuthenticated as exc:
         audit_refusal(request, exc.code, str(exc))
         raise
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        audit.record_access(
+            "access.denied", user, outcome=Outcome.minor_failure,
+            detail={"code": service.PasswordChangeRequired.code, "path": request.url.path},
+        )  # fmt: skip
+        raise service.PasswordChangeRequired()
     if user.groups:  # only scoped users cost a query (their break-glass state)
         with transaction() as session:
             request.state.read_scope = scope.readable(session, user)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Cookie, Request, Response, status
 
 from hounsfield.auth import api_keys, scope, service
-from hounsfield.auth.deps import CurrentUser, Public, audit_refusal, requires
+from hounsfield.auth.deps import CurrentUser, Public, audit_refusal, forget_users, requires
 from hounsfield.auth.models import ApiKey
 from hounsfield.auth.schemas import (
     ApiKeyCreate,
@@ -24,7 +24,7 @@ from hounsfield.auth.schemas import (
 )
 from hounsfield.config import get_settings
 from hounsfield.context import client_ip
-from hounsfield.db import SessionDep, WriteSessionDep, transaction
+from hounsfield.db import SessionDep, WriteSessionDep, after_commit, transaction
 from hounsfield.errors import BadRequest
 from hounsfield.kv import get_store
 from hounsfield.users.models import User
@@ -136,6 +136,7 @@ def me(user: CurrentUser) -> Me:
         roles=user.role_names,
         permissions=sorted(user.permissions),
         demo=user.demo,
+        must_change_password=user.must_change_password,
     )
 
 
@@ -155,6 +156,7 @@ def change_password(body: PasswordChange, user: CurrentUser, session: WriteSessi
     service.change_password(
         session, get_settings(), current, body.current_password, body.new_password
     )
+    after_commit(session, forget_users)  # the next login must not see the old flag
 
 
 UserReader = Annotated[User, requires(Permission.user_read)]

@@ -32,6 +32,9 @@ class Me(BaseModel):
     roles: list[str]
     permissions: list[str]
     demo: bool
+    must_change_password: bool = Field(
+        False, description="The password was set by an administrator: change it first."
+    )
 
 
 class PasswordChange(BaseModel):

@@ -18,7 +18,13 @@ from hounsfield.auth import passwords, tokens
 from hounsfield.auth.models import RefreshToken
 from hounsfield.config import Settings, get_settings
 from hounsfield.db import after_commit, utcnow
-from hounsfield.errors import HounsfieldError, NotAuthenticated, TooManyRequests, Unprocessable
+from hounsfield.errors import (
+    HounsfieldError,
+    NotAuthenticated,
+    PermissionDenied,
+    TooManyRequests,
+    Unprocessable,
+)
 from hounsfield.kv import KeyValueStore, StoreUnavailable, get_store
 from hounsfield.users.models import User
 
@@ -48,6 +54,13 @@ class PasswordRejected(Unprocessable):
     """The new password does not meet the password policy."""
 
     code = "password_rejected"
+
+
+class PasswordChangeRequired(PermissionDenied):
+    """请先修改密码：该密码由管理员设置，修改后才能使用系统。"""
+
+    code = "password_change_required"
+    english = "Change your password first: it was set by an administrator."
 
 
 class Failure(StrEnum):
@@ -93,6 +106,20 @@ class LoginOutcome:
 
 def _user_key(username: str) -> str:
     return username.strip().casefold()
+
+
+def is_locked(store: KeyValueStore, username: str) -> bool:
+    """Whether failed logins have locked the account (StoreUnavailable without Redis)."""
+    return store.get(f"lock:{_user_key(username)}") is not None
+
+
+def unlock(store: KeyValueStore, username: str) -> bool:
+    """End a lockout and forget the failures counted so far. True if it was locked."""
+    who = _user_key(username)
+    locked = store.get(f"lock:{who}") is not None
+    store.delete(f"lock:{who}")
+    store.delete(f"fail:{who}")
+    return locked
 
 
 def login(
@@ -331,4 +358,5 @@ def change_password(
         )  # fmt: skip
         raise InvalidCredentials("The current password is wrong.")
     set_password(session, settings, user, new_password)
+    user.must_change_password = False
     audit.record(session, "auth.password_change", user)

@@ -33,7 +33,7 @@ DeviceReader = Annotated[User, requires(Permission.device_read)]
 DeviceManager = Annotated[User, requires(Permission.device_manage)]
 ImageReader = Annotated[User, requires(Permission.image_read)]
 ImageCreator = Annotated[User, requires(Permission.image_create)]
-ImageExporter = Annotated[User, requires(Permission.image_export)]
+ImageSender = Annotated[User, requires(Permission.image_send)]
 
 
 class RemoteUnavailable(ServiceUnavailable):
@@ -120,7 +120,7 @@ def retrieve_from_device(
 
 @router.post("/studies/{study_uid}/send", status_code=status.HTTP_202_ACCEPTED)
 def send_study(
-    study_uid: str, body: SendRequest, user: ImageExporter, session: WriteSessionDep
+    study_uid: str, body: SendRequest, user: ImageSender, session: WriteSessionDep
 ) -> JobRead:
     """C-STORE a study (or one series) to a registered device, in the background."""
     job = jobs.start_send(session, user, study_uid, body.device_id, body.series_instance_uid)

@@ -845,6 +845,11 @@ def start_embedded() -> DicomListener | None:
     return listener
 
 
+def embedded_running() -> bool:
+    """Whether this process runs the DICOM listener (embedded mode)."""
+    return _embedded is not None
+
+
 def stop_embedded() -> None:
     global _embedded
     listener, _embedded = _embedded, None

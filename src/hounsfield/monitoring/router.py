@@ -49,10 +49,13 @@ def _check_redis() -> str | None:
     return None
 
 
+READINESS_CHECKS = {"database": _check_database, "storage": _check_data_dir, "redis": _check_redis}
+
+
 @router.get("/readyz", dependencies=[Public])
 def readyz() -> JSONResponse:
     """Readiness: database, data directory and (when configured) Redis all answer."""
-    checks = {"database": _check_database, "storage": _check_data_dir, "redis": _check_redis}
+    checks = READINESS_CHECKS
     failures = {name: problem for name, check in checks.items() if (problem := check())}
     if failures:
         body = {

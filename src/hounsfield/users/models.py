@@ -77,6 +77,9 @@ class User(Base):
     service_account: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when an administrator chose the password (a new account, a reset): until the user
+    # picks their own, every route but the password change refuses (auth/deps.py).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
 

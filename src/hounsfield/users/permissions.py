@@ -14,6 +14,7 @@ class Permission(StrEnum):
     image_create = "image:create"
     image_delete = "image:delete"
     image_export = "image:export"
+    image_send = "image:send"
     order_read = "order:read"
     order_write = "order:write"
     worklist_assign = "worklist:assign"
@@ -43,6 +44,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.image_create: "Store images (upload, STOW-RS, import)",
     Permission.image_delete: "Delete studies, series and instances",
     Permission.image_export: "Export studies (incl. de-identified exports)",
+    Permission.image_send: "Send studies to registered DICOM devices (C-STORE)",
     Permission.order_read: "View imaging orders and the worklist",
     Permission.order_write: "Schedule and edit imaging orders",
     Permission.worklist_assign: "Assign worklist studies to readers and release others' claims",
@@ -74,18 +76,22 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
         "Radiologist / physician: reads images, reports, uses AI",
         frozenset(
             {
-                P.patient_read, P.image_read, P.image_retrieve, P.image_export, P.order_read,
+                P.patient_read, P.image_read, P.image_retrieve, P.image_export, P.image_send,
+                P.order_read,
                 P.report_read, P.report_write, P.report_approve, P.report_template,
                 P.ai_read, P.ai_run, P.ai_review, P.device_read,
                 P.worklist_assign, P.statistics_read,
             }
         ),
     ),
+    # Technicians route images (to a workstation, a printer, another PACS): they send to
+    # devices, but export (copies leaving the archive, de-identified or not) stays with doctors.
     "technician": (
         "Radiographer: acquires and manages images and orders",
         frozenset(
             {
                 P.patient_read, P.patient_write, P.image_read, P.image_retrieve, P.image_create,
+                P.image_send,
                 P.order_read, P.order_write, P.ai_read, P.device_read,
             }
         ),

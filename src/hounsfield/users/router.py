@@ -7,9 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from hounsfield.auth import service as auth_service
 from hounsfield.auth.deps import requires
 from hounsfield.config import get_settings
 from hounsfield.db import SessionDep, WriteSessionDep
+from hounsfield.kv import StoreUnavailable, get_store
 from hounsfield.schemas import Page
 from hounsfield.users import service
 from hounsfield.users.models import Role, User
@@ -32,6 +34,16 @@ UserReader = Annotated[User, requires(Permission.user_read)]
 UserManager = Annotated[User, requires(Permission.user_manage)]
 
 
+def _read_user(user: User) -> UserRead:
+    """The account with its lockout state (kept in the shared store, not the database)."""
+    read = UserRead.model_validate(user)
+    try:
+        read.locked = auth_service.is_locked(get_store(), user.username)
+    except StoreUnavailable:  # unknown: shown as not locked; the login still fails closed
+        read.locked = False
+    return read
+
+
 def _role(role: Role) -> RoleRead:
     return RoleRead(
         id=role.id,
@@ -50,17 +62,17 @@ def list_users(
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> Page[UserRead]:
     users, total = service.list_users(session, limit, offset)
-    return Page(items=[UserRead.model_validate(u) for u in users], total=total)
+    return Page(items=[_read_user(u) for u in users], total=total)
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
 def create_user(body: UserCreate, user: UserManager, session: WriteSessionDep) -> UserRead:
-    return UserRead.model_validate(service.create_user(session, get_settings(), user, body))
+    return _read_user(service.create_user(session, get_settings(), user, body))
 
 
 @router.get("/users/{user_id}")
 def get_user(user_id: uuid.UUID, _user: UserReader, session: SessionDep) -> UserRead:
-    return UserRead.model_validate(service.get_user(session, user_id))
+    return _read_user(service.get_user(session, user_id))
 
 
 @router.patch("/users/{user_id}")
@@ -68,7 +80,13 @@ def update_user(
     user_id: uuid.UUID, body: UserUpdate, user: UserManager, session: WriteSessionDep
 ) -> UserRead:
     updated = service.update_user(session, get_settings(), user, user_id, body)
-    return UserRead.model_validate(updated)
+    return _read_user(updated)
+
+
+@router.post("/users/{user_id}/unlock")
+def unlock_user(user_id: uuid.UUID, user: UserManager, session: WriteSessionDep) -> UserRead:
+    """Lift a lockout after failed logins now, instead of when it runs out."""
+    return _read_user(service.unlock_user(session, get_store(), user, user_id))
 
 
 @router.get("/roles")

@@ -41,6 +41,9 @@ class UserRead(BaseModel):
     roles: list[str] = Field(validation_alias="role_names")
     groups: list[str] = Field(validation_alias="group_names")
     created_at: datetime
+    service_account: bool = False
+    must_change_password: bool = False
+    locked: bool = Field(False, description="Locked out after failed logins (for a while).")
 
 
 class RoleCreate(BaseModel):

@@ -17,6 +17,7 @@ from hounsfield.auth.deps import forget_users
 from hounsfield.config import Settings
 from hounsfield.db import after_commit
 from hounsfield.errors import Conflict, NotFound, Unprocessable
+from hounsfield.kv import KeyValueStore
 from hounsfield.users.models import Group, Role, RolePermission, User, user_roles
 from hounsfield.users.permissions import BUILTIN_ROLES, Permission
 from hounsfield.users.schemas import GroupCreate, RoleCreate, RoleUpdate, UserCreate, UserUpdate
@@ -170,6 +171,8 @@ def create_user(
         roles=_roles_named(session, data.roles),
         groups=_groups_named(session, data.groups),
         demo=demo,
+        # An administrator chose this password: the user replaces it at first login.
+        must_change_password=actor is not None,
     )
     session.add(user)
     session.flush()
@@ -206,11 +209,24 @@ def update_user(
         changed["groups"] = user.group_names
     if data.password is not None:
         auth_service.set_password(session, settings, user, data.password)
+        # A reset by someone else: the user must pick their own at the next login.
+        user.must_change_password = getattr(actor, "id", None) != user.id
         # bandit B105: an audit detail saying the password was reset, not a password.
         changed["password"] = "reset"  # nosec
     audit.record(
         session, "user.update", actor, resource_type="user", resource_id=str(user.id),
         detail=changed,
+    )  # fmt: skip
+    return user
+
+
+def unlock_user(session: Session, store: KeyValueStore, actor: Actor, user_id: uuid.UUID) -> User:
+    """Lift a lockout after failed logins (and its failure count) at once; audited."""
+    user = get_user(session, user_id)
+    was_locked = auth_service.unlock(store, user.username)
+    audit.record(
+        session, "user.unlock", actor, resource_type="user", resource_id=str(user.id),
+        detail={"username": user.username, "was_locked": was_locked},
     )  # fmt: skip
     return user
 

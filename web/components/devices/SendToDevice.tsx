@@ -125,12 +125,12 @@ function SendDialog({ studyUid, onClose }: { studyUid: string; onClose: () => vo
   );
 }
 
-/** "Send to device" (C-STORE job) for a study, with its progress; only for image:export. */
+/** "Send to device" (C-STORE job) for a study, with its progress; only for image:send. */
 export function SendToDevice({ studyUid }: { studyUid: string }) {
   const t = useT();
   const me = useSession((s) => s.me);
   const [open, setOpen] = useState(false);
-  if (!hasPermission(me, 'image:export')) return null;
+  if (!hasPermission(me, 'image:send')) return null;
   return (
     <>
       <button

@@ -42,7 +42,7 @@ export async function echoDevice(id: string): Promise<EchoResult> {
   return (await api.post<EchoResult>(`/api/devices/${encodeURIComponent(id)}/echo`)).data;
 }
 
-/** POST /api/studies/{uid}/send (image:export): queues a C-STORE job. */
+/** POST /api/studies/{uid}/send (image:send): queues a C-STORE job. */
 export async function sendStudy(studyUid: string, deviceId: string): Promise<DimseJob> {
   return (
     await api.post<DimseJob>(`/api/studies/${encodeURIComponent(studyUid)}/send`, {
