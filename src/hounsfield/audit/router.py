@@ -43,7 +43,7 @@ class AuditEventRead(BaseModel):
     detail: dict[str, Any]
 
 
-class VerifyRead(BaseModel):
+class AuditVerifyRead(BaseModel):
     ok: bool
     checked: int
     unsealed: int = Field(description="Rows not chained yet (the sealer runs in batches).")
@@ -155,11 +155,11 @@ def export_audit(user: AuditReader, session: SessionDep, filters: Filters) -> Re
 
 
 @router.get("/verify")
-def verify_chain(user: AuditReader, session: SessionDep) -> VerifyRead:
+def verify_chain(user: AuditReader, session: SessionDep) -> AuditVerifyRead:
     """Walk the hash chain now: the first row altered, missing or out of place, if any."""
     result = service.verify(session)
     service.record_access("audit.read", user, detail={"verify": result.ok})
-    return VerifyRead(
+    return AuditVerifyRead(
         ok=result.ok,
         checked=result.checked,
         unsealed=result.unsealed,

@@ -6,11 +6,17 @@ import { LocaleSwitch } from '@/components/shell/AppShell';
 import { login, restoreSession } from '@/lib/api/client';
 import { describeError } from '@/lib/api/errors';
 import { errorMessage } from '@/lib/api/messages';
+import { useSession, type Me } from '@/lib/auth/store';
 import { useT } from '@/lib/i18n';
 
 /** Only same-site paths are followed after login (no open redirect). */
 function safeNext(next: string | null): string {
   return next && next.startsWith('/') && !next.startsWith('//') ? next : '/studies/';
+}
+
+/** A password an administrator set is changed first, then the user goes on. */
+function afterLogin(me: Me | null, next: string): string {
+  return me?.must_change_password ? `/account/?next=${encodeURIComponent(next)}` : next;
 }
 
 function LoginForm() {
@@ -27,7 +33,7 @@ function LoginForm() {
     // Already logged in (refresh cookie still valid): go straight on.
     let cancelled = false;
     void restoreSession().then((ok) => {
-      if (ok && !cancelled) router.replace(next);
+      if (ok && !cancelled) router.replace(afterLogin(useSession.getState().me, next));
     });
     return () => {
       cancelled = true;
@@ -39,8 +45,8 @@ function LoginForm() {
     setBusy(true);
     setError(null);
     try {
-      await login(username.trim(), password);
-      router.replace(next);
+      const me = await login(username.trim(), password);
+      router.replace(afterLogin(me, next));
     } catch (err) {
       setError(errorMessage(t, describeError(err)));
       setBusy(false);

@@ -2,9 +2,10 @@
 
 import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
-import type { ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 import { logout } from '@/lib/api/client';
-import { hasPermission, useSession } from '@/lib/auth/store';
+import { ADMIN_PERMISSIONS } from '@/lib/admin/sections';
+import { hasPermission, useSession, type Me } from '@/lib/auth/store';
 import { LOCALES, useLocale, useT } from '@/lib/i18n';
 import { Bell } from '@/components/notifications/Bell';
 import { useSessionGate } from './useSessionGate';
@@ -17,7 +18,11 @@ const NAV = [
   { href: '/upload/', key: 'nav.upload', permission: 'image:create' },
   { href: '/devices/', key: 'nav.devices', permission: 'device:read' },
   { href: '/ai/', key: 'nav.ai', permission: 'ai:manage' },
+  { href: '/admin/', key: 'nav.admin', permission: ADMIN_PERMISSIONS },
 ];
+
+const allowed = (me: Me, permission: string | string[]) =>
+  [permission].flat().some((p) => hasPermission(me, p));
 
 export function LocaleSwitch({ className = '' }: { className?: string }) {
   const { locale, setLocale } = useLocale();
@@ -52,7 +57,12 @@ export function AppShell({
   const pathname = usePathname();
   const router = useRouter();
 
-  if (status !== 'authenticated' || !me) {
+  const mustChange = status === 'authenticated' && !!me?.must_change_password;
+  useEffect(() => {
+    // The server refuses everything but the change (issue 13): go there first.
+    if (mustChange) router.replace(`/account/?next=${encodeURIComponent(pathname + window.location.search)}`);
+  }, [mustChange, pathname, router]);
+  if (status !== 'authenticated' || !me || me.must_change_password) {
     return (
       <div className="flex h-screen items-center justify-center text-slate-500" data-testid="loading">
         {t('common.loading')}
@@ -74,7 +84,7 @@ export function AppShell({
       >
         <span className="font-semibold tracking-wide">Hounsfield</span>
         <nav className="flex gap-1" aria-label={t('nav.label')}>
-          {NAV.filter((n) => hasPermission(me, n.permission)).map((n) => (
+          {NAV.filter((n) => allowed(me, n.permission)).map((n) => (
             <Link
               key={n.href}
               href={n.href}
@@ -92,7 +102,9 @@ export function AppShell({
             <span className="rounded bg-amber-500 px-2 py-0.5 text-xs text-black">{t('common.demo')}</span>
           )}
           <Bell />
-          <span data-testid="current-user">{me.display_name || me.username}</span>
+          <Link href="/account/" data-testid="current-user" className="hover:underline" title={t('nav.account')}>
+            {me.display_name || me.username}
+          </Link>
           <LocaleSwitch />
           <button
             type="button"

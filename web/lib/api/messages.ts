@@ -8,6 +8,7 @@ const KNOWN = new Set([
   'not_authenticated',
   'session_expired',
   'permission_denied',
+  'password_change_required',
   'not_found',
   'validation_error',
   'payload_too_large',

@@ -216,6 +216,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Audit
+         * @description The filtered events as CSV (UTF-8 with BOM, so Excel reads Chinese), newest first,
+         *     at most 100,000 rows; the export itself is audited.
+         */
+        get: operations["export_audit_api_audit_export_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify Chain
+         * @description Walk the hash chain now: the first row altered, missing or out of place, if any.
+         */
+        get: operations["verify_chain_api_audit_verify_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/break-glass": {
         parameters: {
             query?: never;
@@ -1364,6 +1405,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/system/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * System Status
+         * @description Readiness, disk, task backlog, DICOM listener, version and the masked settings.
+         */
+        get: operations["system_status_api_system_status_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/uploads": {
         parameters: {
             query?: never;
@@ -1477,6 +1538,26 @@ export interface paths {
         head?: never;
         /** Update User */
         patch: operations["update_user_api_users__user_id__patch"];
+        trace?: never;
+    };
+    "/api/users/{user_id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unlock User
+         * @description Lift a lockout after failed logins now, instead of when it runs out.
+         */
+        post: operations["unlock_user_api_users__user_id__unlock_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/worklist": {
@@ -2136,6 +2217,33 @@ export interface components {
             /** Seq */
             seq: number | null;
         };
+        /** AuditVerifyRead */
+        AuditVerifyRead: {
+            /** Broken Seq */
+            broken_seq: number | null;
+            /** Checked */
+            checked: number;
+            /** Ok */
+            ok: boolean;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Unsealed
+             * @description Rows not chained yet (the sealer runs in batches).
+             */
+            unsealed: number;
+        };
+        /** Backlog */
+        Backlog: {
+            /** Given Up */
+            given_up: number;
+            /** Oldest Age S */
+            oldest_age_s: number;
+            /** Oldest At */
+            oldest_at: string | null;
+            /** Pending */
+            pending: number;
+        };
         /** Body_upload_model_api_ai_models_post */
         Body_upload_model_api_ai_models_post: {
             /** File */
@@ -2182,6 +2290,15 @@ export interface components {
          * @enum {string}
          */
         Channel: "in_app" | "email" | "sms" | "push";
+        /** Check */
+        Check: {
+            /** Name */
+            name: string;
+            /** Ok */
+            ok: boolean;
+            /** Problem */
+            problem?: string | null;
+        };
         /** Claim */
         Claim: {
             assigned_to: components["schemas"]["UserRef"] | null;
@@ -2375,6 +2492,17 @@ export interface components {
             /** Study Instance Uid */
             study_instance_uid: string;
         };
+        /** Disk */
+        Disk: {
+            /** Free Bytes */
+            free_bytes: number;
+            /** Path */
+            path: string;
+            /** Total Bytes */
+            total_bytes: number;
+            /** Used Bytes */
+            used_bytes: number;
+        };
         /**
          * EchoResult
          * @description Outcome of a C-ECHO to a device.
@@ -2555,6 +2683,18 @@ export interface components {
          * @enum {string}
          */
         Kind: "report_approved" | "critical_result" | "ai_result_ready" | "upload_finished" | "study_arrived_for_assignee" | "system_alert";
+        /** Listener */
+        Listener: {
+            /** Ae Title */
+            ae_title: string;
+            /** Port */
+            port: number;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "running" | "listening" | "not_listening" | "disabled";
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Password */
@@ -2578,6 +2718,12 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Must Change Password
+             * @description The password was set by an administrator: change it first.
+             * @default false
+             */
+            must_change_password: boolean;
             /** Permissions */
             permissions: string[];
             /** Roles */
@@ -3092,7 +3238,7 @@ export interface components {
          * Permission
          * @enum {string}
          */
-        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "order:read" | "order:write" | "worklist:assign" | "statistics:read" | "report:read" | "report:write" | "report:approve" | "report:template" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
+        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "image:send" | "order:read" | "order:write" | "worklist:assign" | "statistics:read" | "report:read" | "report:write" | "report:approve" | "report:template" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
         /** PermissionRead */
         PermissionRead: {
             /** Description */
@@ -3616,6 +3762,26 @@ export interface components {
              */
             study_time: string;
         };
+        /** SystemStatus */
+        SystemStatus: {
+            backlog: components["schemas"]["Backlog"] | null;
+            /** Checks */
+            checks: components["schemas"]["Check"][];
+            dicom: components["schemas"]["Listener"];
+            disk: components["schemas"]["Disk"] | null;
+            /** Mode */
+            mode: string;
+            /** Ready */
+            ready: boolean;
+            /** Settings */
+            settings: {
+                [key: string]: unknown;
+            };
+            /** Storage Backend */
+            storage_backend: string;
+            /** Version */
+            version: string;
+        };
         /** TemplateCreate */
         TemplateCreate: {
             /** Body Part */
@@ -3836,8 +4002,24 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Locked
+             * @description Locked out after failed logins (for a while).
+             * @default false
+             */
+            locked: boolean;
+            /**
+             * Must Change Password
+             * @default false
+             */
+            must_change_password: boolean;
             /** Roles */
             roles: string[];
+            /**
+             * Service Account
+             * @default false
+             */
+            service_account: boolean;
             /** Username */
             username: string;
         };
@@ -4489,6 +4671,8 @@ export interface operations {
     search_audit_api_audit_get: {
         parameters: {
             query?: {
+                limit?: number;
+                offset?: number;
                 actor?: string | null;
                 action?: string | null;
                 patient_id?: string | null;
@@ -4496,8 +4680,6 @@ export interface operations {
                 outcome?: number | null;
                 since?: string | null;
                 until?: string | null;
-                limit?: number;
-                offset?: number;
             };
             header?: never;
             path?: never;
@@ -4521,6 +4703,61 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_audit_api_audit_export_csv_get: {
+        parameters: {
+            query?: {
+                actor?: string | null;
+                action?: string | null;
+                patient_id?: string | null;
+                resource_id?: string | null;
+                outcome?: number | null;
+                since?: string | null;
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    verify_chain_api_audit_verify_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerifyRead"];
                 };
             };
         };
@@ -6906,6 +7143,26 @@ export interface operations {
             };
         };
     };
+    system_status_api_system_status_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SystemStatus"];
+                };
+            };
+        };
+    };
     upload_files_api_uploads_post: {
         parameters: {
             query?: never;
@@ -7215,6 +7472,37 @@ export interface operations {
                 "application/json": components["schemas"]["UserUpdate"];
             };
         };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unlock_user_api_users__user_id__unlock_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {

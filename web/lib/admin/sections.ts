@@ -1,0 +1,22 @@
+/** The administration console's pages and the permission each needs. */
+export interface AdminSection {
+  id: 'users' | 'roles' | 'audit' | 'apiKeys' | 'system';
+  href: string;
+  permission: string;
+}
+
+export const ADMIN_SECTIONS: AdminSection[] = [
+  { id: 'users', href: '/admin/users/', permission: 'user:read' },
+  { id: 'roles', href: '/admin/roles/', permission: 'user:read' },
+  { id: 'audit', href: '/admin/audit/', permission: 'audit:read' },
+  { id: 'apiKeys', href: '/admin/api-keys/', permission: 'user:read' },
+  { id: 'system', href: '/admin/system/', permission: 'system:admin' },
+];
+
+/** The sections a user with these permissions may open, in menu order. */
+export function adminSections(permissions: readonly string[]): AdminSection[] {
+  return ADMIN_SECTIONS.filter((s) => permissions.includes(s.permission));
+}
+
+/** Permissions any of which shows the console's entry in the header. */
+export const ADMIN_PERMISSIONS = [...new Set(ADMIN_SECTIONS.map((s) => s.permission))];
