@@ -26,6 +26,8 @@ class HounsfieldError(Exception):
         english: str | None = None,
     ) -> None:
         super().__init__(message or self.__class__.__doc__ or self.code)
+        # Raised without a message of its own: the catalogue may say it in Chinese.
+        self.default_message = not message
         self.details = details
         self.headers = headers
         if english is not None:
@@ -36,8 +38,10 @@ class HounsfieldError(Exception):
         `english` when the client prefers English and the error has one."""
         from hounsfield.ingest.outcome import language
 
-        if self.english and language(accept_language) == "en":
-            return self.english
+        if language(accept_language) == "en":
+            return self.english or str(self)
+        if self.default_message and self.code in CHINESE:
+            return CHINESE[self.code]
         return str(self)
 
 
@@ -108,6 +112,47 @@ class ServiceUnavailable(HounsfieldError):
     code = "service_unavailable"
 
 
+# zh-CN sentences of the errors whose class text is English, by code: a client that does not
+# prefer English reads these (the class docstring stays the English text).
+CHINESE: dict[str, str] = {
+    "internal_error": "服务器内部错误。",
+    "bad_request": "请求格式有误。",
+    "not_authenticated": "请先登录。",
+    "permission_denied": "您没有执行此操作的权限。",
+    "not_found": "未找到。",
+    "conflict": "请求与当前状态冲突。",
+    "payload_too_large": "请求内容过大。",
+    "unprocessable": "请求无法处理。",
+    "too_many_requests": "请求过于频繁，请稍后再试。",
+    "service_unavailable": "服务暂时不可用，请稍后再试。",
+    "validation_error": "输入有误，请检查后重试。",
+    "method_not_allowed": "不支持该请求方法。",
+    "not_acceptable": "无法提供所请求的格式。",
+    "unsupported_media_type": "不支持该内容类型。",
+    "invalid_credentials": "用户名或密码错误。",
+    "account_locked": "登录失败次数过多，账户已暂时锁定。",
+    "session_expired": "会话已结束，请重新登录。",
+    "password_rejected": "新密码不符合密码策略。",
+    "user_not_found": "用户不存在。",
+    "role_not_found": "角色不存在。",
+    "unknown_roles": "所选角色不存在。",
+    "unknown_groups": "所选科室组不存在。",
+    "duplicate_name": "该名称已被使用。",
+    "builtin_role": "内置角色不能修改或删除。",
+    "last_admin": "这是最后一个有效的管理员，不能停用或取消其管理员角色。",
+    "api_key_not_found": "API 密钥不存在。",
+}
+
+
+def _says(code: str, english: str, accept_language: str | None) -> str:
+    """`english`, or the code's Chinese sentence unless the client prefers English."""
+    from hounsfield.ingest.outcome import language
+
+    if language(accept_language) == "en" or code not in CHINESE:
+        return english
+    return CHINESE[code]
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
@@ -132,19 +177,22 @@ def install_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
-        body = error_body("validation_error", "The request is not valid.", {"errors": errors})
+        english = "The request is not valid."
+        message = _says("validation_error", english, request.headers.get("accept-language"))
+        body = error_body("validation_error", message, {"errors": errors})
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message = _says(code, str(exc.detail), request.headers.get("accept-language"))
         return JSONResponse(
-            error_body(code, str(exc.detail)),
+            error_body(code, message),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

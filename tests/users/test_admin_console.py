@@ -183,3 +183,16 @@ def test_api_docs_load_nothing_from_another_host(client: TestClient) -> None:
                 assert client.get(url).status_code == 200, url
     assert client.get("/docs/assets/../../etc/passwd").status_code == 404
     assert client.get("/docs/assets/core.py").status_code == 404
+
+
+def test_server_messages_follow_accept_language(client: TestClient) -> None:
+    wrong = {"username": "nobody", "password": "wrong-password-x"}
+    chinese = client.post("/api/auth/login", json=wrong)
+    assert chinese.json()["error"]["message"] == "用户名或密码错误。"
+    english = client.post("/api/auth/login", json=wrong, headers={"Accept-Language": "en"})
+    assert english.json()["error"]["message"] == "Wrong username or password."
+    invalid = client.post("/api/auth/login", json={"username": ""})
+    assert invalid.json()["error"]["message"] == "输入有误，请检查后重试。"
+    missing = client.get("/api/no/such/route", headers={"Accept-Language": "en-GB,zh;q=0.5"})
+    assert missing.json()["error"]["message"].isascii()
+    assert "未找到" in client.get("/api/no/such/route").json()["error"]["message"]

@@ -1,0 +1,345 @@
+// Browser tests of the administration console (issue 13): users, roles, audit log, API keys,
+// system status, the forced first-login password change, what each role sees, /docs offline,
+// and the zh-CN scan that fails on any visible English word outside the allow-list.
+// Run alone with `node e2e/admin.mjs` (needs web/out); run.mjs runs it after its own steps.
+// Exit code 0 when every step passed, 1 otherwise. Screenshots go to test-artifacts/ (repo root).
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { assert, launchBrowser, REPO, startServer, stepRunner, USERS } from './harness.mjs';
+
+const ARTIFACTS = path.join(REPO, 'test-artifacts');
+const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
+const STEP_TIMEOUT = 30000;
+const NEW_USER = { username: 'e2e-new', initial: 'Set-By-Admin-2026', own: 'Mine-Alone-2026!q' };
+
+// Terms that stay as they are in Chinese text: standards, modalities, units, product names.
+export const ALLOWED_ENGLISH = new Set(
+  [
+    'Hounsfield', 'DICOM', 'DICOMweb', 'CT', 'MR', 'MRI', 'US', 'DX', 'CR', 'MG', 'XA', 'PT', 'NM', 'RF', 'OT',
+    'SR', 'SEG', 'RT', 'PET', 'W', 'L', 'WL', 'WW', 'HU', 'AE', 'API', 'CSV', 'ID', 'PACS', 'RIS', 'HIS', 'AI',
+    'TLS', 'UID', 'MRN', 'PDF', 'Redis', 'S3', 'STOW', 'RS', 'WADO', 'QIDO', 'HL7', 'MWL', 'MPR', 'MIP',
+    'KiB', 'MiB', 'GiB', 'TiB', 'B', 'mm', 'cm', 'px', 'ms', 'English', 'JPEG', 'ZIP', 'zip', 'IP', 'SCP', 'SCU',
+    'C', 'ECHO', 'STORE', 'FIND', 'MOVE', 'GET', 'URL', 'ROI', 'SD',
+  ].map((w) => w.toLowerCase()),
+);
+
+let page;
+const { results, step, failed } = stepRunner({
+  prefix: 'failure-admin-',
+  artifacts: ARTIFACTS,
+  currentPage: () => page,
+  stopOnFailure: false,
+});
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+async function signIn(base, user, password = user.password, landing = /\/studies\/$/) {
+  await page.goto(`${base}/login/`);
+  await page.getByTestId('login-form').waitFor();
+  await page.fill('input[name=username]', user.username);
+  await page.fill('input[name=password]', password);
+  await page.getByTestId('login-submit').click();
+  await page.waitForURL(landing);
+}
+
+async function signOut() {
+  await page.getByTestId('logout').click();
+  await page.waitForURL(/\/login\//);
+}
+
+async function apiLogin(base, username, password) {
+  return fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+}
+
+/** Visible English words of the page (text, placeholders, titles) outside [translate=no]. */
+async function englishWords() {
+  return page.evaluate(() => {
+    const words = new Set();
+    const visible = (el) => {
+      if (!el || el.closest('[translate="no"]')) return false;
+      const style = getComputedStyle(el);
+      if (style.visibility === 'hidden' || style.display === 'none') return false;
+      return el.getClientRects().length > 0;
+    };
+    const add = (text) => {
+      for (const w of text.match(/[A-Za-z]{2,}/g) ?? []) words.add(w);
+    };
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const el = node.parentElement;
+      if (el && !['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(el.tagName) && visible(el)) add(node.textContent ?? '');
+    }
+    for (const el of document.querySelectorAll('[placeholder], [title], [aria-label], option')) {
+      if (el.tagName === 'OPTION' ? !visible(el.closest('select')) : !visible(el)) continue;
+      if (el.tagName === 'OPTION') add(el.textContent ?? '');
+      for (const attr of ['placeholder', 'title', 'aria-label']) add(el.getAttribute(attr) ?? '');
+    }
+    return [...words];
+  });
+}
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const server = await startServer({ webDir: WEB_OUT });
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'hf-admin-'));
+  const context = await launchBrowser(chromium, path.join(scratch, 'profile'), { width: 1600, height: 900 });
+  const consoleErrors = [];
+  try {
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(STEP_TIMEOUT);
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    page.on('dialog', (d) => void d.accept());
+    const base = server.base;
+
+    await step('admin: the console opens on the users page', async () => {
+      await signIn(base, USERS.admin);
+      await page.getByTestId('nav-admin').click();
+      await page.waitForURL(/\/admin\/users\/$/);
+      await page.locator(`[data-testid=user-row][data-username="${USERS.doctor.username}"]`).waitFor();
+      for (const tab of ['users', 'roles', 'audit', 'apiKeys', 'system']) {
+        assert(await page.getByTestId(`admin-tab-${tab}`).isVisible(), `${tab} tab shown`);
+      }
+    });
+
+    await step('users: create an account, refused then accepted password, roles', async () => {
+      await page.getByTestId('user-add').click();
+      const dialog = page.getByTestId('user-dialog');
+      await dialog.locator('input[name=username]').fill(NEW_USER.username);
+      await dialog.locator('input[name=display_name]').fill('新医生');
+      await dialog.locator('input[name=password]').fill('short');
+      await dialog.locator('input[name=role-doctor]').check();
+      await page.getByTestId('user-save').click();
+      const error = (await page.getByTestId('user-error').textContent()) ?? '';
+      assert(error.includes('至少 10 个字符'), `policy in Chinese: ${error}`);
+      await dialog.locator('input[name=password]').fill(NEW_USER.initial);
+      await page.getByTestId('user-save').click();
+      await dialog.waitFor({ state: 'detached' });
+      const row = page.locator(`[data-testid=user-row][data-username="${NEW_USER.username}"]`);
+      await row.locator('[data-state=mustChange]').waitFor();
+      assert(((await row.textContent()) ?? '').includes('医生'), 'role shown in Chinese');
+      await shot('a01-users');
+    });
+
+    await step('roles: built-in read-only; a custom role from a whole group', async () => {
+      await page.getByTestId('admin-tab-roles').click();
+      await page.locator('[data-testid=role-row][data-role=doctor] [data-testid=role-open]').click();
+      await page.getByTestId('role-readonly').waitFor();
+      const boxes = page.locator('[data-testid=permission-picker] input[type=checkbox]');
+      assert((await boxes.count()) > 20, 'every permission listed');
+      assert((await page.locator('[data-testid=permission-picker] input:not([disabled])').count()) === 0, 'read-only');
+      assert((await page.getByTestId('role-save').count()) === 0, 'no save button');
+      assert(await page.locator('input[name="image:send"]').isChecked(), 'doctors send to devices');
+      await page.getByTestId('role-close').click();
+      await page.getByTestId('role-add').click();
+      await page.locator('[data-testid=role-dialog] input[name=name]').fill('reviewer');
+      await page.locator('[data-testid=permission-group][data-resource=report] legend input').check();
+      await page.locator('input[name="image:read"]').check();
+      await page.getByTestId('role-save').click();
+      const row = page.locator('[data-testid=role-row][data-role=reviewer]');
+      await row.waitFor();
+      assert(((await row.textContent()) ?? '').includes('5'), `4 report permissions + image:read: ${await row.textContent()}`);
+      await shot('a02-roles');
+    });
+
+    await step('users: give the new account the custom role', async () => {
+      await page.getByTestId('admin-tab-users').click();
+      const row = page.locator(`[data-testid=user-row][data-username="${NEW_USER.username}"]`);
+      await row.getByTestId('user-edit').click();
+      await page.locator('[data-testid=user-dialog] input[name=role-reviewer]').check();
+      await page.getByTestId('user-save').click();
+      await page.getByTestId('user-dialog').waitFor({ state: 'detached' });
+      await page.waitForFunction((u) => /reviewer/.test(document.querySelector(`[data-testid=user-row][data-username="${u}"]`)?.textContent ?? ''), NEW_USER.username);
+    });
+
+    await step('users: a locked account is unlocked from the page', async () => {
+      for (let i = 0; i < 5; i += 1) await apiLogin(base, USERS.nurse.username, 'wrong-password-x');
+      assert((await apiLogin(base, USERS.nurse.username, USERS.nurse.password)).status === 423, 'nurse locked');
+      await page.reload();
+      const row = page.locator(`[data-testid=user-row][data-username="${USERS.nurse.username}"]`);
+      await row.locator('[data-state=locked]').waitFor();
+      await row.getByTestId('user-unlock').click();
+      await row.locator('[data-state=locked]').waitFor({ state: 'detached' });
+      assert((await apiLogin(base, USERS.nurse.username, USERS.nurse.password)).status === 200, 'nurse logs in again');
+    });
+
+    await step('audit: filter, page, verify the chain, export CSV', async () => {
+      await page.getByTestId('admin-tab-audit').click();
+      await page.getByTestId('audit-row').first().waitFor();
+      await page.locator('[data-testid=audit-filters] input[name=action]').fill('user.create');
+      await page.getByTestId('audit-search').click();
+      await page.waitForFunction(() => {
+        const rows = [...document.querySelectorAll('[data-testid=audit-row]')];
+        return rows.length > 0 && rows.every((r) => r.getAttribute('data-action') === 'user.create');
+      });
+      await page.locator('[data-testid=audit-filters] input[name=action]').fill('');
+      await page.locator('[data-testid=audit-filters] select[name=outcome]').selectOption('4');
+      await page.getByTestId('audit-search').click();
+      await page.waitForFunction(() => {
+        const rows = [...document.querySelectorAll('[data-testid=audit-row]')];
+        return rows.length >= 5 && rows.every((r) => r.getAttribute('data-outcome') === '4');
+      });
+      const pageText = (await page.getByTestId('audit-page').textContent()) ?? '';
+      assert(/第 1–\d+ 条，共 \d+ 条/.test(pageText), `page label: ${pageText}`);
+      await page.getByTestId('audit-verify').click();
+      const verified = page.getByTestId('audit-verify-result');
+      await verified.waitFor();
+      assert((await verified.getAttribute('data-ok')) === 'true', `chain intact: ${await verified.textContent()}`);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('audit-csv').click()]);
+      const csv = readFileSync(await download.path(), 'utf8');
+      const lines = csv.replace(/^\ufeff/, '').trim().split('\n');
+      assert(lines[0].startsWith('seq,occurred_at,action'), `CSV header: ${lines[0]}`);
+      assert(lines.length >= 6 && lines.slice(1).every((l) => l.includes(',auth.login,') || l.includes(',access.denied,') || l.includes(',auth.')), 'filtered rows');
+      await shot('a03-audit');
+    });
+
+    await step('API keys: created and shown once, then revoked', async () => {
+      await page.getByTestId('admin-tab-apiKeys').click();
+      await page.getByTestId('key-add').click();
+      await page.locator('[data-testid=key-dialog] input[name=name]').fill('peer-pacs');
+      await page.locator('[data-testid=key-dialog] select[name=role]').selectOption('technician');
+      await page.getByTestId('key-save').click();
+      const key = ((await page.getByTestId('key-secret').textContent()) ?? '').trim();
+      const r = await fetch(`${base}/api/auth/me`, { headers: { Authorization: `Bearer ${key}` } });
+      assert(r.status === 200, `the key works: ${r.status}`);
+      await page.getByTestId('key-done').click();
+      const row = page.locator('[data-testid=key-row][data-name=peer-pacs]');
+      assert((await row.getAttribute('data-state')) === 'active', 'active');
+      await row.getByTestId('key-revoke').click();
+      await page.locator('[data-testid=key-row][data-name=peer-pacs][data-state=revoked]').waitFor();
+      const after = await fetch(`${base}/api/auth/me`, { headers: { Authorization: `Bearer ${key}` } });
+      assert(after.status === 401, `revoked key refused: ${after.status}`);
+    });
+
+    await step('system status: parts, disk, queue, listener, masked settings', async () => {
+      await page.getByTestId('admin-tab-system').click();
+      await page.getByTestId('system-checks').waitFor();
+      assert((await page.getByTestId('system-ready').getAttribute('data-ready')) === 'true', 'ready');
+      assert((await page.locator('[data-testid=system-check][data-name=database]').getAttribute('data-ok')) === 'true', 'database ok');
+      assert(/可用 \d/.test((await page.getByTestId('system-disk-free').textContent()) ?? ''), 'free space shown');
+      assert(/待处理 \d+ 个/.test((await page.getByTestId('system-backlog-pending').textContent()) ?? ''), 'backlog shown');
+      assert((await page.getByTestId('system-dicom-state').getAttribute('data-state')) === 'disabled', 'listener off in this server');
+      const secret = page.locator('[data-testid=system-setting][data-key=secret_key] td').nth(1);
+      const value = ((await secret.textContent()) ?? '').trim();
+      assert(value === '********' || value === '—', `secret masked: ${value}`);
+      const token = readFileSync(path.join(server.dataDir, 'secrets', 'token.key'), 'utf8').trim();
+      assert(!((await page.content()).includes(token)), 'the token key appears nowhere');
+      await shot('a04-system');
+      await signOut();
+    });
+
+    await step('first login: the admin-set password must be changed first', async () => {
+      await signIn(base, { username: NEW_USER.username }, NEW_USER.initial, /\/account\/\?next=/);
+      await page.getByTestId('password-forced').waitFor();
+      await page.goto(`${base}/studies/`);
+      await page.waitForURL(/\/account\/\?next=/); // every other page sends them back
+      const form = page.getByTestId('password-form');
+      await form.locator('input[name=current_password]').fill(NEW_USER.initial);
+      await form.locator('input[name=new_password]').fill(NEW_USER.own);
+      await form.locator('input[name=repeat_password]').fill(`${NEW_USER.own}x`);
+      await page.getByTestId('password-submit').click();
+      assert(((await page.getByTestId('password-error').textContent()) ?? '').includes('不一致'), 'mismatch caught');
+      await form.locator('input[name=repeat_password]').fill(NEW_USER.own);
+      await shot('a05-first-login');
+      await page.getByTestId('password-submit').click();
+      await page.waitForURL(/\/studies\/$/);
+      await page.getByTestId('study-table').waitFor();
+      assert((await page.getByTestId('nav-admin').count()) === 0, 'no console for a reviewer+doctor');
+      await signOut();
+      assert((await apiLogin(base, NEW_USER.username, NEW_USER.initial)).status === 401, 'old password gone');
+    });
+
+    await step('roles: doctors and nurses have no console', async () => {
+      for (const user of [USERS.doctor, USERS.nurse]) {
+        await signIn(base, user);
+        assert((await page.getByTestId('nav-admin').count()) === 0, `${user.role}: no admin link`);
+        await page.goto(`${base}/admin/users/`);
+        await page.getByTestId('forbidden').waitFor();
+        assert((await page.getByTestId('user-table').count()) === 0, `${user.role}: no user table`);
+        await page.goto(`${base}/admin/`);
+        await page.getByTestId('forbidden').waitFor();
+        await page.goto(`${base}/account/`);
+        await page.getByTestId('password-form').waitFor(); // everyone changes their own password
+        await page.goto(`${base}/studies/`);
+        await signOut();
+      }
+    });
+
+    await step('/docs renders with no other host reachable', async () => {
+      const outside = [];
+      await page.route('**/*', (route) => {
+        const url = new URL(route.request().url());
+        if (url.hostname === '127.0.0.1') return route.continue();
+        outside.push(url.href);
+        return route.abort();
+      });
+      await page.goto(`${base}/docs`);
+      await page.locator('.swagger-ui .info .title').waitFor();
+      assert(((await page.locator('.swagger-ui .info .title').textContent()) ?? '').includes('Hounsfield'), 'title rendered');
+      await page.locator('.opblock').first().waitFor();
+      assert(outside.length === 0, `requests to other hosts: ${outside.join(', ')}`);
+      await page.unroute('**/*');
+    });
+
+    await step('zh-CN: no English words on any page', async () => {
+      await signIn(base, USERS.admin);
+      const pages = [
+        '/studies/', '/patients/', '/orders/', '/statistics/', '/upload/', '/devices/',
+        '/admin/users/', '/admin/roles/', '/admin/audit/', '/admin/api-keys/', '/admin/system/', '/account/',
+        '/no-such-page/',
+      ];
+      const found = {};
+      for (const p of pages) {
+        await page.goto(`${base}${p}`);
+        await page.waitForLoadState('networkidle');
+        await page.waitForFunction(() => !document.querySelector('[data-testid=loading]'));
+        const words = (await englishWords()).filter((w) => !ALLOWED_ENGLISH.has(w.toLowerCase()));
+        if (words.length) found[p] = words;
+      }
+      await page.goto(`${base}/studies/`);
+      await signOut();
+      const loginWords = (await englishWords()).filter((w) => !ALLOWED_ENGLISH.has(w.toLowerCase()));
+      if (loginWords.length) found['/login/'] = loginWords;
+      assert(Object.keys(found).length === 0, `English in zh-CN mode: ${JSON.stringify(found)}`);
+    });
+
+    await step('server messages follow Accept-Language', async () => {
+      const zh = await (await apiLogin(base, 'nobody-here', 'wrong-password-x')).json();
+      const r = await fetch(`${base}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Accept-Language': 'en-US,en;q=0.9' },
+        body: JSON.stringify({ username: 'nobody-here', password: 'wrong-password-x' }),
+      });
+      const en = await r.json();
+      assert(/[\u4e00-\u9fff]/.test(zh.error.message), `Chinese by default: ${zh.error.message}`);
+      assert(!/[\u4e00-\u9fff]/.test(en.error.message), `English on request: ${en.error.message}`);
+    });
+
+    await step('admin: no script errors and no CSP violations', async () => {
+      const bad = consoleErrors.filter((m) => /Content Security Policy|pageerror|Refused to/i.test(m));
+      assert(bad.length === 0, `console: ${bad.join('\n')}`);
+    });
+  } finally {
+    writeFileSync(path.join(ARTIFACTS, 'e2e-admin-results.json'), JSON.stringify({ results, consoleErrors }, null, 2));
+    await context.close();
+    rmSync(scratch, { recursive: true, force: true });
+    if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
+    await server.stop();
+  }
+  const passed = results.filter((r) => r.status === 'passed').length;
+  console.log(`\n${passed}/${results.length} admin browser steps passed${failed() ? ' — FAILED' : ''}`);
+  process.exit(failed() ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
