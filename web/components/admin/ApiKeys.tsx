@@ -61,7 +61,7 @@ function NewKeyDialog({ onClose }: { onClose: () => void }) {
           <select name="role" required value={role} onChange={(e) => setRole(e.target.value)} className={INPUT}>
             <option value="">{t('admin.keys.chooseRole')}</option>
             {roles?.map((r) => (
-              <option key={r.id} value={r.name}>
+              <option key={r.id} value={r.name} translate={r.builtin ? undefined : 'no'}>
                 {r.builtin ? t(`admin.roles.builtin.${r.name}`) : r.name}
               </option>
             ))}
@@ -142,7 +142,7 @@ export function ApiKeys() {
               <tr key={k.id} data-testid="key-row" data-name={k.name} data-state={state} className="border-t border-slate-100">
                 <td className="px-2 py-1 font-mono" translate="no">{k.name}</td>
                 <td className="px-2 py-1 font-mono" translate="no">{k.prefix}…</td>
-                <td className="px-2 py-1">
+                <td className="px-2 py-1" translate="no">
                   {['admin', 'doctor', 'technician', 'nurse'].includes(k.role) ? t(`admin.roles.builtin.${k.role}`) : k.role}
                 </td>
                 <td className="px-2 py-1 whitespace-nowrap">{formatDateTime(k.created_at)}</td>

@@ -182,10 +182,18 @@ export function RoleList() {
           {roles?.map((r) => (
             <tr key={r.id} data-testid="role-row" data-role={r.name} data-builtin={r.builtin ? '1' : '0'} className="border-t border-slate-100">
               <td className="px-2 py-1">
-                {r.builtin ? t(`admin.roles.builtin.${r.name}`) : <span className="font-mono">{r.name}</span>}
+                {r.builtin ? (
+                  t(`admin.roles.builtin.${r.name}`)
+                ) : (
+                  <span className="font-mono" translate="no">
+                    {r.name}
+                  </span>
+                )}
                 {r.builtin && <span className="ml-2 rounded bg-slate-100 px-1.5 text-xs text-slate-600">{t('admin.roles.builtinTag')}</span>}
               </td>
-              <td className="px-2 py-1">{r.builtin ? t(`admin.roles.builtinDescription.${r.name}`) : r.description}</td>
+              <td className="px-2 py-1" translate={r.builtin ? undefined : 'no'}>
+                {r.builtin ? t(`admin.roles.builtinDescription.${r.name}`) : r.description}
+              </td>
               <td className="px-2 py-1">{r.permissions.length}</td>
               <td className="space-x-1 px-2 py-1 text-right whitespace-nowrap">
                 <button type="button" data-testid="role-open" className={BUTTON} onClick={() => setOpen(r)}>

@@ -11,6 +11,8 @@ import { hasPermission, useSession } from '@/lib/auth/store';
 import { useT } from '@/lib/i18n';
 import { BUTTON, Field, INPUT, PRIMARY } from './AdminLayout';
 
+const BUILTIN = ['admin', 'doctor', 'technician', 'nurse'];
+
 type Dialog = { kind: 'new' } | { kind: 'edit'; user: UserRead } | { kind: 'password'; user: UserRead } | null;
 
 function useErrorText() {
@@ -31,7 +33,7 @@ function RolePicker({ chosen, onChange }: { chosen: string[]; onChange: (roles: 
             checked={chosen.includes(r.name)}
             onChange={(e) => onChange(e.target.checked ? [...chosen, r.name] : chosen.filter((n) => n !== r.name))}
           />
-          {r.builtin ? t(`admin.roles.builtin.${r.name}`) : r.name}
+          {r.builtin ? t(`admin.roles.builtin.${r.name}`) : <span translate="no">{r.name}</span>}
         </label>
       ))}
     </div>
@@ -270,11 +272,13 @@ export function UserList() {
           {data?.items.map((u) => (
             <tr key={u.id} data-testid="user-row" data-username={u.username} className="border-t border-slate-100">
               <td className="px-2 py-1 font-mono" translate="no">{u.username}</td>
-              <td className="px-2 py-1">{u.display_name}</td>
+              <td className="px-2 py-1" translate="no">
+                {u.display_name}
+              </td>
               <td className="px-2 py-1">
                 {u.roles.map((r) => (
-                  <span key={r} className="mr-1 rounded bg-slate-100 px-1.5 text-xs">
-                    {['admin', 'doctor', 'technician', 'nurse'].includes(r) ? t(`admin.roles.builtin.${r}`) : r}
+                  <span key={r} className="mr-1 rounded bg-slate-100 px-1.5 text-xs" translate={BUILTIN.includes(r) ? undefined : 'no'}>
+                    {BUILTIN.includes(r) ? t(`admin.roles.builtin.${r}`) : r}
                   </span>
                 ))}
               </td>

@@ -102,7 +102,7 @@ export function AppShell({
             <span className="rounded bg-amber-500 px-2 py-0.5 text-xs text-black">{t('common.demo')}</span>
           )}
           <Bell />
-          <Link href="/account/" data-testid="current-user" className="hover:underline" title={t('nav.account')}>
+          <Link href="/account/" data-testid="current-user" className="hover:underline" title={t('nav.account')} translate="no">
             {me.display_name || me.username}
           </Link>
           <LocaleSwitch />

@@ -250,7 +250,7 @@ export function Worklist() {
           {assignees.data
             ?.filter((u) => u.id !== meId)
             .map((u) => (
-              <option key={u.id} value={u.id}>
+              <option key={u.id} value={u.id} translate="no">
                 {u.display_name || u.username}
               </option>
             ))}
@@ -395,7 +395,7 @@ export function Worklist() {
                         {assignees.data
                           ?.filter((u) => u.id !== meId)
                           .map((u) => (
-                            <option key={u.id} value={u.id}>
+                            <option key={u.id} value={u.id} translate="no">
                               {u.display_name || u.username}
                             </option>
                           ))}
