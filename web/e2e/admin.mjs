@@ -94,6 +94,7 @@ async function englishWords() {
       if (el && !['SCRIPT', 'STYLE', 'NOSCRIPT'].includes(el.tagName) && visible(el)) add(node.textContent ?? '');
     }
     for (const el of document.querySelectorAll('[placeholder], [title], [aria-label], option')) {
+      if (el.closest('[translate="no"]')) continue;
       if (el.tagName === 'OPTION' ? !visible(el.closest('select')) : !visible(el)) continue;
       if (el.tagName === 'OPTION') add(el.textContent ?? '');
       for (const attr of ['placeholder', 'title', 'aria-label']) add(el.getAttribute(attr) ?? '');

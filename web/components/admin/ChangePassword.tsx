@@ -64,11 +64,9 @@ export function ChangePassword() {
           <h1 className="text-xl font-semibold">{t('admin.password.title')}</h1>
           <LocaleSwitch />
         </div>
-        <p className="text-sm text-slate-600" data-testid="account-user">
+        <p className="text-sm text-slate-600" data-testid="account-user" translate="no">
           {me.display_name || me.username}
-          <span className="ml-2 text-slate-400" translate="no">
-            {me.username}
-          </span>
+          {me.display_name && <span className="ml-2 text-slate-400">{me.username}</span>}
         </p>
         {forced && (
           <p className="rounded bg-amber-100 p-2 text-sm text-amber-900" data-testid="password-forced">
