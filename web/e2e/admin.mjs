@@ -315,7 +315,7 @@ async function main() {
     await step('zh-CN: no English words on any page', async () => {
       await signIn(base, USERS.admin);
       const pages = [
-        '/studies/', '/patients/', '/orders/', '/statistics/', '/upload/', '/devices/',
+        '/studies/', '/patients/', '/orders/', '/statistics/', '/upload/', '/devices/', '/ai/',
         '/admin/users/', '/admin/roles/', '/admin/audit/', '/admin/api-keys/', '/admin/system/', '/account/',
         '/no-such-page/',
       ];

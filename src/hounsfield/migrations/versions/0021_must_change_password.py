@@ -1,7 +1,7 @@
 """users.must_change_password: a password set by an administrator must be changed
 
 Revision ID: 0021_must_change_password
-Revises: 0017_critical_results
+Revises: 0020_worklist_columns
 Create Date: 2026-12-02 14:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021_must_change_password"
-down_revision: str | None = "0017_critical_results"
+down_revision: str | None = "0020_worklist_columns"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
