@@ -42,15 +42,19 @@ export function AiOverlay({ viewportId, element, index }: { viewportId: string; 
   const t = useT();
   const { visible, findings, selected } = useAiOverlay();
   const [shapes, setShapes] = useState<Shape[]>([]);
-  const update = useCallback(() => setShapes(visible ? shapesOf(viewportId, findings) : []), [viewportId, findings, visible]);
+  // No state change while there is nothing to draw (cine renders many frames a second).
+  const update = useCallback(() => {
+    const next = visible ? shapesOf(viewportId, findings) : [];
+    setShapes((prev) => (next.length === 0 && prev.length === 0 ? prev : next));
+  }, [viewportId, findings, visible]);
 
   useEffect(() => {
     const el = element.current;
     update();
-    if (!el) return;
+    if (!el || !visible || findings.length === 0) return;
     el.addEventListener(csCore.Enums.Events.IMAGE_RENDERED, update);
     return () => el.removeEventListener(csCore.Enums.Events.IMAGE_RENDERED, update);
-  }, [element, update]);
+  }, [element, update, visible, findings.length]);
 
   if (shapes.length === 0) return null;
   return (
