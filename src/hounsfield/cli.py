@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -27,6 +28,11 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(patients_app, name="patients")
 report_app = typer.Typer(help="Check diagnostic reports.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
+backup_app = typer.Typer(
+    help="Back up the instance (database, objects, keys); `verify` and `prune` a target.",
+    invoke_without_command=True,
+)
+app.add_typer(backup_app, name="backup")
 
 
 def _settings_or_exit() -> Settings:
@@ -372,6 +378,97 @@ def patients_rotate_key(
         if not done:
             break
     typer.echo(f"{total} patient records re-encrypted with key {current}; 0 records left")
+
+
+BackupDir = Annotated[Path, typer.Argument(help="The backup target directory.")]
+SnapshotName = Annotated[
+    str | None, typer.Option("--snapshot", help="A snapshot's name; default: the newest.")
+]
+
+
+@backup_app.callback()
+def backup_create(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="The backup target directory.")
+    ] = None,
+) -> None:
+    """Snapshot the database (consistent dump), every stored object (incremental: one the
+    target already holds is not copied again) and the generated keys into --output.
+    Exit 1 if an object is missing or corrupt (the snapshot is then marked incomplete)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if output is None:
+        typer.echo("error: --output DIR is required (or a command: verify, prune)", err=True)
+        raise typer.Exit(2)
+    from hounsfield.backup import service
+    from hounsfield.backup.database import DumpFailed
+    from hounsfield.monitoring.collectors import backup_finished
+
+    settings = _settings_or_exit()
+    try:
+        result = service.backup(settings, output)
+    except DumpFailed as exc:
+        backup_finished(ok=False)
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    backup_finished(ok=not result.problems)
+    typer.echo(
+        f"snapshot {result.name}: {result.objects} objects, {result.copied} copied "
+        f"({result.copied_bytes} bytes), {result.objects - result.copied} already in the target"
+    )
+    for problem in result.problems:
+        typer.echo(f"PROBLEM: {problem}", err=True)
+    if result.problems:
+        raise typer.Exit(1)
+
+
+@backup_app.command("verify")
+def backup_verify(target: BackupDir, snapshot: SnapshotName = None) -> None:
+    """Re-hash every file of a snapshot (dump, object list, objects, keys) without
+    restoring it. Exit 1 on any difference."""
+    from hounsfield.backup import service
+
+    try:
+        result = service.verify(target, snapshot)
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for problem in result.problems:
+        typer.echo(f"PROBLEM: {problem}", err=True)
+    if not result.ok:
+        typer.echo(f"snapshot {result.name} does NOT verify: {len(result.problems)} problems",
+                   err=True)  # fmt: skip
+        raise typer.Exit(1)
+    typer.echo(f"snapshot {result.name} verified: {result.objects} objects intact")
+
+
+@backup_app.command("prune")
+def backup_prune(
+    target: BackupDir,
+    keep: Annotated[int, typer.Option(min=1, help="Snapshots to keep (the newest).")] = 7,
+) -> None:
+    """Remove all but the newest snapshots, and the objects none of the kept ones lists."""
+    from hounsfield.backup import service
+
+    removed, objects = service.prune(target, keep)
+    typer.echo(f"{len(removed)} snapshots and {objects} objects removed")
+
+
+@app.command()
+def restore(target: BackupDir, snapshot: SnapshotName = None) -> None:
+    """Rebuild an instance from a snapshot into the configured (empty) database, storage and
+    data directory: verified first, then migrated to this version. Exit 1 if refused."""
+    from hounsfield.backup import service
+    from hounsfield.backup.database import DumpFailed
+
+    settings = _settings_or_exit()
+    try:
+        result = service.restore(settings, target, snapshot)
+    except (service.RestoreRefused, FileNotFoundError, DumpFailed) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"restored snapshot {result.name}: {result.objects} objects")
 
 
 def main() -> None:  # pragma: no cover

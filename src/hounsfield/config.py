@@ -398,6 +398,24 @@ class NotificationSettings(BaseModel):
     )
 
 
+class BackupSettings(BaseModel):
+    """Scheduled backups (`hounsfield backup`, docs/operations.md)."""
+
+    target: Path | None = Field(
+        None,
+        description="Directory the scheduled backup writes to (a mounted volume, another "
+        "disk); unset: no scheduled backup. `hounsfield backup --output DIR` works without it.",
+    )
+    interval_hours: float = Field(
+        24, gt=0, le=24 * 31, description="Hours between scheduled backups."
+    )
+    keep: int = Field(
+        7, ge=1, le=1000,
+        description="Snapshots kept by the scheduled backup; older ones are pruned, and "
+        "objects no kept snapshot lists are removed from the target.",
+    )  # fmt: skip
+
+
 class Settings(BaseSettings):
     """Every setting of Hounsfield; see docs/configuration.md."""
 
@@ -478,6 +496,7 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = NotificationSettings()
     patients: PatientSettings = PatientSettings()
     reports: ReportSettings = ReportSettings()
+    backup: BackupSettings = BackupSettings()
 
     @property
     def sqlalchemy_url(self) -> str:

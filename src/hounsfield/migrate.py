@@ -28,3 +28,13 @@ def upgrade(revision: str = "head") -> None:
     with transaction(write=True) as session:
         ensure_builtin_roles(session)
         ensure_starter_templates(session)
+
+
+def current_revision() -> str | None:
+    """The revision the configured database is at (None before the first migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    from hounsfield.db import get_engine
+
+    with get_engine().connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from hounsfield.backup import tasks as backup_tasks
 from hounsfield.db import transaction
 from hounsfield.ingest import tasks as ingest_tasks
 from hounsfield.periodic import PeriodicThread
@@ -26,6 +27,8 @@ PERIODIC: dict[str, timedelta] = {
     studies_tasks.purge_deleted.name: timedelta(hours=6),
     studies_tasks.scrub_objects.name: timedelta(days=1),  # SECURITY D2: re-verification
     critical.escalate_critical.name: timedelta(minutes=1),  # 危急值: next contact when overdue
+    # Asks whether a backup is due (backup.interval_hours); nothing without backup.target.
+    backup_tasks.scheduled_backup.name: timedelta(minutes=15),
 }
 FIRST_RUN_DELAY_S = 120.0  # let start-up (and re-queued work) settle first
 

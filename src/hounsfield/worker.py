@@ -72,6 +72,7 @@ def _make_celery() -> Celery:
             "hounsfield.schedule",
             "hounsfield.ai.tasks",
             "hounsfield.reports.dicom_export",
+            "hounsfield.backup.tasks",
         ),
     )
     return app

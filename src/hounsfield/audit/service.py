@@ -91,6 +91,8 @@ EVENT_CODES: dict[str, str] = {
     "ai.run": "110110",  # Patient Record: a study is analysed
     "ai.read": "110110",
     "ai.review": "110110",
+    "backup.create": "110106",  # Export: every object and record leaves for the target
+    "backup.restore": "110107",  # Import: an instance rebuilt from a snapshot
 }
 DEFAULT_EVENT_CODE = "110110"  # Patient Record
 

@@ -1,0 +1,457 @@
+"""Backup, verification, restore and retention of a whole Hounsfield instance.
+
+A backup target is a directory:
+
+    objects/<storage key>        every stored object once, shared by all snapshots
+    snapshots/<UTC time>/        one per backup, never changed after it is made
+        manifest.json            what the snapshot holds, with the SHA-256 of each file
+        database.sqlite3|.sql|.pgdump   the consistent dump (backup/database.py)
+        objects.jsonl            every object the dump's rows name: key, SHA-256, size
+        secrets/                 the data directory's generated keys, except the token key
+
+A snapshot is written under a temporary name and renamed when complete, so a backup that
+died is never the latest. Objects are incremental: one already in the target with the
+SHA-256 the previous snapshot recorded is not copied again. Every copy is hashed on the
+way and compared with the SHA-256 of its index row, so a corrupt object is reported, never
+backed up as if it were good. `verify` re-hashes everything a snapshot names; `restore`
+verifies first, then loads the dump into an empty database, puts every object into the
+(empty) configured storage (which checks each SHA-256 again), copies the keys, migrates,
+and audits the restore.
+
+The token key is left out: sessions of the old instance end at a restore (a new key is
+generated). In production the keys come from the settings: keep them with the backup's
+secrets (docs/operations.md). The backup and the restore are audited (backup.create,
+backup.restore).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import create_engine, inspect, select
+from sqlalchemy.engine import Engine
+
+from hounsfield.ai.models import AiModelVersion
+from hounsfield.backup import database
+from hounsfield.config import Settings
+from hounsfield.storage import get_storage
+from hounsfield.storage.backend import ObjectNotFound, is_key
+from hounsfield.studies.models import Instance
+
+__all__ = ["BackupResult", "VerifyResult", "backup", "prune", "restore", "snapshots", "verify"]
+
+FORMAT = 1
+CHUNK = 1 << 20
+LEFT_OUT_SECRETS = {"token.key"}  # a restore starts new sessions with a new token key
+
+
+@dataclass
+class BackupResult:
+    name: str
+    objects: int = 0
+    copied: int = 0
+    copied_bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class VerifyResult:
+    name: str
+    objects: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class RestoreRefused(RuntimeError):
+    """The restore would overwrite an instance, or the snapshot does not verify."""
+
+
+# -- the target ------------------------------------------------------------------------
+
+
+def snapshots(target: Path) -> list[str]:
+    """The complete snapshots in `target`, oldest first."""
+    root = target / "snapshots"
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "manifest.json").is_file()
+                  and not p.name.startswith("."))  # fmt: skip
+
+
+def _snapshot(target: Path, name: str | None) -> str:
+    names = snapshots(target)
+    if not names:
+        raise FileNotFoundError(f"no snapshot in {target}")
+    if name is None:
+        return names[-1]
+    if name not in names:
+        raise FileNotFoundError(f"no snapshot {name} in {target}")
+    return name
+
+
+@contextlib.contextmanager
+def _locked(target: Path) -> Iterator[None]:
+    """One backup or prune at a time per target (the scheduled one and a manual one)."""
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _object_path(target: Path, key: str) -> Path:
+    if not is_key(key):  # keys come from our index, but the path must stay inside
+        raise ValueError(f"not a storage key: {key!r}")
+    return target / "objects" / key
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _listed(snapshot_dir: Path) -> dict[str, tuple[str, int]]:
+    path = snapshot_dir / "objects.jsonl"
+    out = {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            out[row["key"]] = (row["sha256"], row["size"])
+    return out
+
+
+# -- backup ----------------------------------------------------------------------------
+
+
+def _index_objects(engine: Engine) -> Iterator[tuple[str, str, int, bool]]:
+    """(key, sha256, size, deleted) of every object the index names."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Instance.storage_key, Instance.sha256, Instance.size, Instance.deleted_at)
+        )
+        for key, sha, size, deleted_at in rows:
+            yield key, sha, size, deleted_at is not None
+        models = conn.execute(
+            select(AiModelVersion.storage_key, AiModelVersion.sha256, AiModelVersion.size)
+            .where(AiModelVersion.storage_key.is_not(None))
+        )  # fmt: skip
+        for model_key, model_sha, model_size in models:
+            if model_key and model_sha:
+                yield model_key, model_sha, model_size, False
+
+
+def _copy_verified(source: BinaryIO, dest: Path, sha256: str) -> int | None:
+    """Copy to `dest` (temp file, fsync, rename); None if the bytes do not match."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
+    tmp, digest, size = Path(tmp_name), hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := source.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != sha256:
+            tmp.unlink()
+            return None
+        os.replace(tmp, dest)
+        return size
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _copy_objects(settings: Settings, target: Path, engine: Engine, previous: dict[str, Any],
+                  result: BackupResult) -> list[dict[str, Any]]:  # fmt: skip
+    storage = get_storage(settings)
+    listed: dict[str, dict[str, Any]] = {}
+    for key, sha, size, deleted in _index_objects(engine):
+        if key in listed:
+            continue
+        dest = _object_path(target, key)
+        if previous.get(key, ("",))[0] == sha and dest.is_file() and dest.stat().st_size == size:
+            listed[key] = {"key": key, "sha256": sha, "size": size}
+            continue  # incremental: the target has it from an earlier snapshot
+        try:
+            with storage.open(key) as source:
+                copied = _copy_verified(source, dest, sha)
+        except ObjectNotFound:
+            if not deleted:  # a deleted instance's object may already be purged
+                result.problems.append(f"object {key} is missing from the storage")
+            continue
+        if copied is None:
+            result.problems.append(f"object {key} does not match its SHA-256 (not backed up)")
+            continue
+        result.copied += 1
+        result.copied_bytes += copied
+        listed[key] = {"key": key, "sha256": sha, "size": size}
+    return sorted(listed.values(), key=lambda row: row["key"])
+
+
+def _copy_secrets(settings: Settings, snapshot_dir: Path) -> dict[str, str]:
+    source = settings.data_dir / "secrets"
+    out: dict[str, str] = {}
+    if not source.is_dir():
+        return out
+    for path in sorted(source.rglob("*")):
+        name = path.relative_to(source).as_posix()
+        if not path.is_file() or path.name in LEFT_OUT_SECRETS or path.name.startswith("."):
+            continue
+        dest = snapshot_dir / "secrets" / name
+        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copyfile(path, dest)
+        dest.chmod(0o600)
+        out[name] = _sha256_of(dest)
+    return out
+
+
+def _new_name(target: Path) -> str:
+    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    existing = set(snapshots(target))
+    n = 1
+    candidate = name
+    while candidate in existing:
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate
+
+
+def backup(settings: Settings, target: Path) -> BackupResult:
+    """Make a snapshot of the database, the objects and the keys in `target`."""
+    from hounsfield.audit import service as audit
+    from hounsfield.db import transaction
+    from hounsfield.migrate import current_revision
+
+    audit.flush_buffer()  # acknowledged reads of this process and dead ones are in the dump
+    audit.seal_all()
+    target = target.resolve()
+    with _locked(target):
+        name = _new_name(target)
+        result = BackupResult(name)
+        names = snapshots(target)
+        previous = _listed(target / "snapshots" / names[-1]) if names else {}
+        work = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=_mkdir(target / "snapshots")))
+        try:
+            url = settings.sqlalchemy_url
+            dumped = database.dump(url, work)
+            engine = create_engine(f"sqlite:///{dumped}" if database.dialect(url) == "sqlite"
+                                   else url)  # fmt: skip
+            try:
+                objects = _copy_objects(settings, target, engine, previous, result)
+            finally:
+                engine.dispose()
+            result.objects = len(objects)
+            with (work / "objects.jsonl").open("w", encoding="utf-8") as handle:
+                for row in objects:
+                    handle.write(json.dumps(row, sort_keys=True) + "\n")
+            manifest = {
+                "format": FORMAT,
+                "name": name,
+                "created_at": datetime.now(UTC).isoformat(),
+                "dialect": database.dialect(url),
+                "revision": current_revision(),
+                "database": {
+                    "file": dumped.name,
+                    "sha256": _sha256_of(dumped),
+                    "size": dumped.stat().st_size,
+                },
+                "objects": {
+                    "file": "objects.jsonl",
+                    "sha256": _sha256_of(work / "objects.jsonl"),
+                    "count": len(objects),
+                    "bytes": sum(r["size"] for r in objects),
+                },
+                "secrets": _copy_secrets(settings, work),
+                "complete": not result.problems,
+            }
+            _write_json(work / "manifest.json", manifest)
+            os.replace(work, target / "snapshots" / name)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+    with transaction(write=True) as session:
+        audit.record(
+            session, "backup.create", None, resource_type="backup", resource_id=name,
+            detail={"target": str(target), "objects": result.objects, "copied": result.copied,
+                    "problems": len(result.problems)},
+        )  # fmt: skip
+    return result
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _write_json(path: Path, value: dict[str, Any]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(value, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+# -- verify ----------------------------------------------------------------------------
+
+
+def verify(target: Path, name: str | None = None) -> VerifyResult:
+    """Re-hash every file a snapshot names; every difference is a problem."""
+    name = _snapshot(target, name)
+    snap = target / "snapshots" / name
+    result = VerifyResult(name)
+    try:
+        manifest = json.loads((snap / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        result.problems.append(f"manifest unreadable: {exc}")
+        return result
+    if manifest.get("format") != FORMAT:
+        result.problems.append(f"unknown backup format {manifest.get('format')!r}")
+        return result
+    if not manifest.get("complete", False):
+        result.problems.append("the backup reported problems when it was made (incomplete)")
+    for part in ("database", "objects"):
+        entry = manifest[part]
+        path = snap / entry["file"]
+        if not path.is_file():
+            result.problems.append(f"{entry['file']} is missing")
+        elif _sha256_of(path) != entry["sha256"]:
+            result.problems.append(f"{entry['file']} does not match its SHA-256")
+    for secret, sha in manifest.get("secrets", {}).items():
+        path = snap / "secrets" / secret
+        if not path.is_file() or _sha256_of(path) != sha:
+            result.problems.append(f"secret {secret} is missing or altered")
+    if any(p.startswith("objects.jsonl") for p in result.problems):
+        return result
+    for key, (sha, size) in _listed(snap).items():
+        result.objects += 1
+        path = _object_path(target, key)
+        if not path.is_file():
+            result.problems.append(f"object {key} is missing")
+        elif path.stat().st_size != size or _sha256_of(path) != sha:
+            result.problems.append(f"object {key} does not match its SHA-256")
+    return result
+
+
+# -- restore ---------------------------------------------------------------------------
+
+
+def _refuse_unless_empty(settings: Settings) -> None:
+    url = settings.sqlalchemy_url
+    if database.dialect(url) == "sqlite":
+        path = database.sqlite_path(url)
+        if path.exists() and path.stat().st_size > 0:
+            raise RestoreRefused(f"the database {path} exists: restore into a fresh instance")
+    else:
+        engine = create_engine(url)
+        try:
+            if inspect(engine).get_table_names():
+                raise RestoreRefused("the database has tables: restore into an empty database")
+        finally:
+            engine.dispose()
+    if next(iter(get_storage(settings).iter_keys()), None) is not None:
+        raise RestoreRefused("the storage holds objects: restore into an empty storage")
+
+
+def _restore_secrets(settings: Settings, snap: Path) -> None:
+    source = snap / "secrets"
+    if not source.is_dir():
+        return
+    for path in sorted(source.rglob("*")):
+        if not path.is_file():
+            continue
+        dest = settings.data_dir / "secrets" / path.relative_to(source)
+        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        dest.parent.chmod(0o700)
+        if dest.exists() and dest.read_bytes() != path.read_bytes():
+            raise RestoreRefused(f"a different key already exists: {dest}")
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(path.read_bytes())
+
+
+def restore(settings: Settings, target: Path, name: str | None = None) -> VerifyResult:
+    """Rebuild the instance the settings name (empty database and storage) from a snapshot."""
+    from hounsfield.audit import service as audit
+    from hounsfield.db import reset_engine, transaction
+    from hounsfield.migrate import upgrade
+
+    target = target.resolve()
+    checked = verify(target, name)
+    if not checked.ok:
+        raise RestoreRefused(f"snapshot {checked.name} does not verify: {checked.problems[:5]}")
+    _refuse_unless_empty(settings)
+    snap = target / "snapshots" / checked.name
+    manifest = json.loads((snap / "manifest.json").read_text(encoding="utf-8"))
+    if manifest["dialect"] != database.dialect(settings.sqlalchemy_url):
+        raise RestoreRefused(f"a {manifest['dialect']} dump cannot be loaded into this database")
+    _restore_secrets(settings, snap)
+    database.load(settings.sqlalchemy_url, snap / manifest["database"]["file"])
+    storage = get_storage(settings)
+    for key, (sha, _size) in _listed(snap).items():
+        storage.put(key, _object_path(target, key), sha)  # checks the SHA-256 once more
+    reset_engine()
+    upgrade()  # a snapshot of an older version is migrated to this one
+    with transaction(write=True) as session:
+        audit.record(
+            session, "backup.restore", None, resource_type="backup", resource_id=checked.name,
+            detail={"target": str(target), "objects": checked.objects,
+                    "revision": manifest["revision"]},
+        )  # fmt: skip
+    audit.seal_all()
+    return checked
+
+
+# -- retention -------------------------------------------------------------------------
+
+
+def prune(target: Path, keep: int) -> tuple[list[str], int]:
+    """Remove all but the `keep` newest snapshots and the objects none of them lists;
+    returns the removed snapshots and the number of objects removed."""
+    target = target.resolve()
+    with _locked(target):
+        names = snapshots(target)
+        removed = names[:-keep] if keep < len(names) else []
+        for name in removed:
+            shutil.rmtree(target / "snapshots" / name)
+        kept: set[str] = set()
+        for name in snapshots(target):
+            kept.update(_listed(target / "snapshots" / name))
+        objects = target / "objects"
+        gone = 0
+        if objects.is_dir():
+            for path in objects.rglob("*"):
+                key = path.relative_to(objects).as_posix()
+                if path.is_file() and (key not in kept or not is_key(key)):
+                    path.unlink()
+                    gone += 1
+    return removed, gone
+
+
+def due(target: Path, interval: timedelta, now: datetime) -> bool:
+    """Whether the newest snapshot in `target` is older than `interval` (or there is none)."""
+    names = snapshots(target)
+    if not names:
+        return True
+    manifest = json.loads((target / "snapshots" / names[-1] / "manifest.json").read_text())
+    return now - datetime.fromisoformat(manifest["created_at"]) >= interval
