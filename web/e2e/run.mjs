@@ -451,7 +451,9 @@ async function main() {
   const patients = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'patients.mjs')], { stdio: 'inherit' });
   // The AI panel and model page (e2e/ai.mjs), likewise.
   const ai = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'ai.mjs')], { stdio: 'inherit' });
-  process.exit(failed() || [devices, viewer, patients, ai].some((r) => r.status !== 0) ? 1 : 0);
+  // The administration console, roles' views and the zh-CN scan (e2e/admin.mjs), likewise.
+  const admin = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'admin.mjs')], { stdio: 'inherit' });
+  process.exit(failed() || [devices, viewer, patients, ai, admin].some((r) => r.status !== 0) ? 1 : 0);
 }
 
 main().catch((err) => {
