@@ -21,7 +21,7 @@ export const ALLOWED_ENGLISH = new Set(
     'SR', 'SEG', 'RT', 'PET', 'W', 'L', 'WL', 'WW', 'HU', 'AE', 'API', 'CSV', 'ID', 'PACS', 'RIS', 'HIS', 'AI',
     'TLS', 'UID', 'MRN', 'PDF', 'Redis', 'S3', 'STOW', 'RS', 'WADO', 'QIDO', 'HL7', 'MWL', 'MPR', 'MIP',
     'KiB', 'MiB', 'GiB', 'TiB', 'B', 'mm', 'cm', 'px', 'ms', 'English', 'JPEG', 'ZIP', 'zip', 'IP', 'SCP', 'SCU',
-    'C', 'ECHO', 'STORE', 'FIND', 'MOVE', 'GET', 'URL', 'ROI', 'SD', 'KB', 'MB', 'GB',
+    'C', 'ECHO', 'STORE', 'FIND', 'MOVE', 'GET', 'URL', 'ROI', 'SD', 'KB', 'MB', 'GB', 'ONNX', 'Python', 'JSON', 'SHA',
     'Zhang', 'Wei', // the name-order setting's example: "拼音在前：Zhang Wei (张伟)"
   ].map((w) => w.toLowerCase()),
 );

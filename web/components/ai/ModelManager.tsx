@@ -48,13 +48,15 @@ function ModelCard({ model }: { model: AiModel }) {
         .map(([key, value]) => (
           <div key={key} className="contents">
             <dt className="text-slate-500">{t(`ai.models.card.${key}`)}</dt>
-            <dd className="whitespace-pre-wrap">{value}</dd>
+            <dd className="whitespace-pre-wrap" translate="no">
+              {value}
+            </dd>
           </div>
         ))}
       {metrics.length > 0 && (
         <>
           <dt className="text-slate-500">{t('ai.models.card.validation')}</dt>
-          <dd className="tabular-nums">{metrics.map(([k, x]) => `${k} ${x}`).join(' · ')}</dd>
+          <dd className="tabular-nums" translate="no">{metrics.map(([k, x]) => `${k} ${x}`).join(' · ')}</dd>
         </>
       )}
     </dl>
@@ -90,13 +92,13 @@ function Versions({ model }: { model: AiModel }) {
           {versions.map((v) => (
             <tr key={v.id} className="border-t border-slate-100" data-testid="version-row" data-version={v.version} data-enabled={v.enabled ? '1' : '0'} data-active={v.active ? '1' : '0'}>
               <td className="px-2 py-1 font-mono">
-                {v.version}
+                <span translate="no">{v.version}</span>
                 {v.active && <span className="ml-1 rounded bg-sky-100 px-1 text-xs text-sky-800">{t('ai.models.activeBadge')}</span>}
               </td>
               <td className="px-2 py-1">
-                {v.created_at.slice(0, 16).replace('T', ' ')} {v.created_by ?? ''}
+                {v.created_at.slice(0, 16).replace('T', ' ')} <span translate="no">{v.created_by ?? ''}</span>
               </td>
-              <td className="px-2 py-1 font-mono text-xs" title={v.sha256 ?? ''}>
+              <td className="px-2 py-1 font-mono text-xs" title={v.sha256 ?? ''} translate="no">
                 {v.sha256 ? v.sha256.slice(0, 12) : '—'}
               </td>
               <td className="px-2 py-1 tabular-nums">{v.size ? bytes(v.size) : '—'}</td>
@@ -157,7 +159,9 @@ function Monitoring({ rows }: { rows: AiVersionMetrics[] }) {
         <tbody className="tabular-nums">
           {rows.map((r) => (
             <tr key={r.version_id} data-testid="metrics-row" data-version={r.version} data-runs={r.runs}>
-              <td className="px-2 font-mono">{r.version}</td>
+              <td className="px-2 font-mono" translate="no">
+                {r.version}
+              </td>
               <td className="px-2">{r.runs}</td>
               <td className="px-2">{r.failures}</td>
               <td className="px-2">
@@ -223,13 +227,17 @@ export function ModelManager() {
                     data-name={m.name}
                     className={`cursor-pointer border-t border-slate-100 ${m.id === model?.id ? 'bg-sky-50' : 'hover:bg-slate-50'}`}
                   >
-                    <td className="px-2 py-1 font-mono font-medium">{m.name}</td>
+                    <td className="px-2 py-1 font-mono font-medium" translate="no">
+                      {m.name}
+                    </td>
                     <td className="px-2 py-1">{v ? t(`ai.models.task.${v.task}`) : ''}</td>
                     <td className="px-2 py-1">{v ? t(`ai.models.kind.${v.kind}`) : ''}</td>
                     <td className="px-2 py-1 font-mono" data-testid="model-active-version">
                       {m.active_version ?? t('ai.models.none')}
                     </td>
-                    <td className="px-2 py-1">{v ? filtersText(v.manifest as Manifest, t('ai.models.any')) : ''}</td>
+                    <td className="px-2 py-1" translate="no">
+                      {v ? filtersText(v.manifest as Manifest, t('ai.models.any')) : ''}
+                    </td>
                     <td className="px-2 py-1">{m.auto_run ? '✓' : ''}</td>
                   </tr>
                 );
