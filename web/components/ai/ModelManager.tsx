@@ -250,7 +250,9 @@ export function ModelManager() {
       </div>
       {model && (
         <section className="space-y-3 rounded bg-white p-3 shadow-sm" data-testid="model-detail" data-name={model.name}>
-          <h2 className="font-mono text-base font-semibold">{model.name}</h2>
+          <h2 className="font-mono text-base font-semibold" translate="no">
+            {model.name}
+          </h2>
           <ModelCard model={model} />
           <Versions model={model} />
           <Monitoring rows={rows} />
