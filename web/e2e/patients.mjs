@@ -185,6 +185,36 @@ async function main() {
       await shot('p04-orders');
     });
 
+    await step('orders: edit an order; a stale edit gets the 409 shown, nothing overwritten', async () => {
+      const listed = page.locator('[data-testid=order-row]', { hasText: accession });
+      await listed.getByTestId('order-edit').click();
+      const form = page.getByTestId('order-form');
+      assert((await text('order-patient')).includes(accession), 'the order being edited is named');
+      await form.locator('select[name=priority]').selectOption('stat');
+      await page.getByTestId('order-save').click();
+      await page.getByTestId('order-dialog').waitFor({ state: 'detached' });
+      await page.waitForFunction((acc) => [...document.querySelectorAll('[data-testid=order-row]')].some((r) => r.textContent.includes(acc) && r.textContent.includes('危急')), accession);
+      // Someone else saves while our form is open.
+      await listed.getByTestId('order-edit').click();
+      await form.locator('input[name=ordering_doctor]').fill('王医生');
+      const orderId = await listed.getAttribute('data-order-id');
+      const current = await (await fetch(`${base}/api/orders/${orderId}`, { headers: admin })).json();
+      assert(current.priority === 'stat', `the edit was saved: ${current.priority}`);
+      const other = await fetch(`${base}/api/orders/${orderId}`, {
+        method: 'PATCH',
+        headers: { ...admin, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ version: current.version, clinical_question: '他人修改' }),
+      });
+      assert(other.ok, `concurrent edit: ${other.status}`);
+      await page.getByTestId('order-save').click();
+      const conflict = await text('order-error');
+      assert(conflict.includes('已被他人修改'), `conflict message: ${conflict}`);
+      await shot('p04b-order-conflict');
+      await page.getByTestId('order-dialog').getByRole('button', { name: '取消', exact: true }).click();
+      const after = await (await fetch(`${base}/api/orders/${orderId}`, { headers: admin })).json();
+      assert(after.clinical_question === '他人修改' && after.ordering_doctor === '', 'the other change kept, ours not written');
+    });
+
     await step('patients: a visit is recorded; the timeline lists it and the order', async () => {
       await page.goto(`${base}/patients/detail/?id=${patientId}`);
       await page.getByTestId('visit-add').click();

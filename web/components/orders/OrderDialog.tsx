@@ -6,11 +6,11 @@ import { usePersonName } from '@/components/patients/NameOrderSwitch';
 import { describeError } from '@/lib/api/errors';
 import { errorMessage } from '@/lib/api/messages';
 import { useT } from '@/lib/i18n';
-import { EMPTY_ORDER, localNow, orderBody, validateOrder, type OrderErrors, type OrderField, type OrderForm } from '@/lib/orders/form';
+import { EMPTY_ORDER, localNow, orderBody, orderChanges, orderForm, validateOrder, type OrderErrors, type OrderField, type OrderForm } from '@/lib/orders/form';
 import { PRIORITIES, SOURCES, type Order } from '@/lib/orders/types';
 import { displayName } from '@/lib/patients/names';
 import type { Patient } from '@/lib/patients/types';
-import { useCreateOrder } from '@/lib/queries/orders';
+import { useCreateOrder, useUpdateOrder } from '@/lib/queries/orders';
 import { DEFAULT_PATIENT_FILTERS, usePatients } from '@/lib/queries/patients';
 
 const MODALITIES = ['CT', 'MR', 'CR', 'DX', 'US', 'MG', 'XA', 'PT', 'NM', 'RF'];
@@ -39,15 +39,30 @@ function PatientPicker({ onPick }: { onPick: (p: Patient) => void }) {
   );
 }
 
-/** Order entry (检查申请); the server generates the accession number. */
-export function OrderDialog({ patient, onClose, onCreated }: { patient: Patient | null; onClose: () => void; onCreated?: (o: Order) => void }) {
+type OrderDialogProps = {
+  patient: Patient | null;
+  onClose: () => void;
+  onCreated?: (o: Order) => void;
+  /** Edit this order (its patient stays) instead of entering a new one. */
+  editing?: Order;
+};
+
+/** Order entry (检查申请; the server generates the accession number), or editing one: only the
+ * fields changed are sent, with the version read, so a change someone made meanwhile is never
+ * overwritten (409 order_version_conflict). */
+export function OrderDialog({ patient, onClose, onCreated, editing }: OrderDialogProps) {
   const t = useT();
   const order = usePersonName();
   const [picked, setPicked] = useState<Patient | null>(patient);
-  const [form, setForm] = useState<OrderForm>(() => ({ ...EMPTY_ORDER, patient_id: patient?.id ?? null, scheduled_at: localNow() }));
+  const [initial] = useState<OrderForm>(() =>
+    editing ? orderForm(editing) : { ...EMPTY_ORDER, patient_id: patient?.id ?? null, scheduled_at: localNow() },
+  );
+  const [form, setForm] = useState<OrderForm>(initial);
   const [errors, setErrors] = useState<OrderErrors>({});
   const [general, setGeneral] = useState<string | null>(null);
   const create = useCreateOrder();
+  const update = useUpdateOrder();
+  const pending = create.isPending || update.isPending;
 
   const set = <K extends OrderField>(key: K, value: OrderForm[K]) => {
     setForm((f) => ({ ...f, [key]: value }));
@@ -60,11 +75,17 @@ export function OrderDialog({ patient, onClose, onCreated }: { patient: Patient 
     setErrors(problems);
     if (Object.keys(problems).length) return;
     try {
-      const created = await create.mutateAsync(orderBody(form));
-      onCreated?.(created);
+      if (editing) {
+        await update.mutateAsync({ orderId: editing.id, patch: orderChanges(initial, form, editing.version) });
+      } else {
+        onCreated?.(await create.mutateAsync(orderBody(form)));
+      }
       onClose();
     } catch (err) {
-      setGeneral(errorMessage(t, describeError(err)));
+      const info = describeError(err);
+      if (info.code === 'order_version_conflict') setGeneral(t('orders.errors.versionConflict'));
+      else if (info.code === 'order_closed') setGeneral(t('orders.errors.closed'));
+      else setGeneral(errorMessage(t, info));
     }
   };
   const field = (key: OrderField, label: string, input: ReactNode, wide = false) => (
@@ -83,12 +104,16 @@ export function OrderDialog({ patient, onClose, onCreated }: { patient: Patient 
     field(key, label, <input name={key} value={form[key]} placeholder={placeholder} onChange={(e) => set(key, e.target.value)} className={cls(key)} />);
 
   return (
-    <Modal label={t('orders.addTitle')} testId="order-dialog" onClose={onClose}>
+    <Modal label={editing ? t('orders.editTitle') : t('orders.addTitle')} testId="order-dialog" onClose={onClose}>
       <form onSubmit={submit} noValidate className="grid grid-cols-2 gap-3" data-testid="order-form">
         {field(
           'patient_id',
           t('orders.field.patient'),
-          picked ? (
+          editing ? (
+            <span className="mt-0.5 block text-sm text-slate-900" data-testid="order-patient">
+              {displayName(order, { pn: editing.patient_name })} · {editing.accession_number}
+            </span>
+          ) : picked ? (
             <span className="mt-0.5 flex items-center gap-2 text-sm text-slate-900" data-testid="order-patient">
               {displayName(order, { ideographic: picked.name_ideographic, alphabetic: picked.name_alphabetic, pn: picked.name })} · {picked.mrn}
               {!patient && (
@@ -154,8 +179,8 @@ export function OrderDialog({ patient, onClose, onCreated }: { patient: Patient 
           <button type="button" onClick={onClose} className="rounded border border-slate-300 px-3 py-1 hover:bg-slate-100">
             {t('patients.cancel')}
           </button>
-          <button type="submit" data-testid="order-save" disabled={create.isPending} className="rounded bg-sky-700 px-3 py-1 text-white hover:bg-sky-800 disabled:opacity-50">
-            {create.isPending ? t('patients.saving') : t('orders.submit')}
+          <button type="submit" data-testid="order-save" disabled={pending} className="rounded bg-sky-700 px-3 py-1 text-white hover:bg-sky-800 disabled:opacity-50">
+            {pending ? t('patients.saving') : editing ? t('orders.saveChanges') : t('orders.submit')}
           </button>
         </div>
       </form>

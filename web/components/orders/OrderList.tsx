@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useState } from 'react';
 import { patientHref } from '@/components/patients/PatientList';
+import { Pager } from '@/components/shell/Pager';
 import { usePersonName } from '@/components/patients/NameOrderSwitch';
 import { viewerHref } from '@/components/worklist/Worklist';
 import { describeError } from '@/lib/api/errors';
@@ -24,6 +25,7 @@ export function OrderTable({ orders, showPatient = true }: { orders: Order[]; sh
   const nameOrder = usePersonName();
   const change = useOrderStatus();
   const [error, setError] = useState<string | null>(null);
+  const [editing, setEditing] = useState<Order | null>(null);
   const canWrite = hasPermission(me, 'order:write');
   const move = async (o: Order, status: Order['status']) => {
     setError(null);
@@ -84,6 +86,11 @@ export function OrderTable({ orders, showPatient = true }: { orders: Order[]; sh
                     {t('patients.openStudy')}
                   </Link>
                 )}
+                {canWrite && o.status !== 'completed' && o.status !== 'cancelled' && (
+                  <button type="button" data-testid="order-edit" onClick={() => setEditing(o)} className="mr-1 rounded border border-slate-300 px-2 py-0.5 text-xs hover:bg-slate-100">
+                    {t('orders.edit')}
+                  </button>
+                )}
                 {canWrite &&
                   ORDER_NEXT[o.status].map((next) => (
                     <button
@@ -107,6 +114,7 @@ export function OrderTable({ orders, showPatient = true }: { orders: Order[]; sh
           {t('orders.empty')}
         </p>
       )}
+      {editing && <OrderDialog patient={null} editing={editing} onClose={() => setEditing(null)} />}
     </>
   );
 }
@@ -120,8 +128,6 @@ export function OrderList() {
   const { data, error, isFetching } = useOrders(filters);
   const update = (patch: Partial<OrderFilters>) => setFilters((f) => ({ ...f, ...patch, offset: 0 }));
   const total = data?.total ?? 0;
-  const first = total === 0 ? 0 : filters.offset + 1;
-  const last = Math.min(total, filters.offset + filters.limit);
   const input = 'mt-0.5 block rounded border border-slate-300 px-2 py-1 text-sm text-slate-900';
   return (
     <div className="flex h-full flex-col gap-3 p-4">
@@ -169,18 +175,7 @@ export function OrderList() {
       <div className="min-h-0 flex-1 overflow-auto rounded bg-white shadow-sm">
         <OrderTable orders={data?.items ?? []} />
       </div>
-      <div className="flex items-center gap-3 text-sm text-slate-600">
-        <span data-testid="order-total">{t('worklist.range', { first, last, total })}</span>
-        {isFetching && <span>{t('common.loading')}</span>}
-        <div className="ml-auto flex gap-2">
-          <button type="button" disabled={filters.offset === 0} onClick={() => setFilters((f) => ({ ...f, offset: Math.max(0, f.offset - f.limit) }))} className="rounded border border-slate-300 px-2 py-0.5 disabled:opacity-40">
-            {t('worklist.prev')}
-          </button>
-          <button type="button" disabled={last >= total} onClick={() => setFilters((f) => ({ ...f, offset: f.offset + f.limit }))} className="rounded border border-slate-300 px-2 py-0.5 disabled:opacity-40">
-            {t('worklist.next')}
-          </button>
-        </div>
-      </div>
+      <Pager total={total} offset={filters.offset} limit={filters.limit} busy={isFetching} totalTestId="order-total" onOffset={(offset) => setFilters((f) => ({ ...f, offset }))} />
       {creating && <OrderDialog patient={null} onClose={() => setCreating(false)} />}
     </div>
   );

@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
+import { Pager } from '@/components/shell/Pager';
 import { describeError } from '@/lib/api/errors';
 import { errorMessage } from '@/lib/api/messages';
 import { hasPermission, useSession } from '@/lib/auth/store';
@@ -36,8 +37,6 @@ export function PatientList() {
   const update = (patch: Partial<PatientFilters>) => setFilters((f) => ({ ...f, ...patch, offset: 0 }));
   const canWrite = hasPermission(me, 'patient:write');
   const total = data?.total ?? 0;
-  const first = total === 0 ? 0 : filters.offset + 1;
-  const last = Math.min(total, filters.offset + filters.limit);
   const input = 'mt-0.5 block rounded border border-slate-300 px-2 py-1 text-sm text-slate-900';
 
   return (
@@ -142,18 +141,7 @@ export function PatientList() {
           </p>
         )}
       </div>
-      <div className="flex items-center gap-3 text-sm text-slate-600">
-        <span data-testid="patient-total">{t('worklist.range', { first, last, total })}</span>
-        {isFetching && <span>{t('common.loading')}</span>}
-        <div className="ml-auto flex gap-2">
-          <button type="button" disabled={filters.offset === 0} onClick={() => setFilters((f) => ({ ...f, offset: Math.max(0, f.offset - f.limit) }))} className="rounded border border-slate-300 px-2 py-0.5 disabled:opacity-40">
-            {t('worklist.prev')}
-          </button>
-          <button type="button" disabled={last >= total} onClick={() => setFilters((f) => ({ ...f, offset: f.offset + f.limit }))} className="rounded border border-slate-300 px-2 py-0.5 disabled:opacity-40">
-            {t('worklist.next')}
-          </button>
-        </div>
-      </div>
+      <Pager total={total} offset={filters.offset} limit={filters.limit} busy={isFetching} totalTestId="patient-total" onOffset={(offset) => setFilters((f) => ({ ...f, offset }))} />
       {creating && <PatientDialog patient={null} onClose={() => setCreating(false)} onSaved={(p) => router.push(patientHref(p.id))} />}
     </div>
   );

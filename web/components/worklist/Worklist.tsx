@@ -3,6 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useState, type ReactNode } from 'react';
+import { Pager } from '@/components/shell/Pager';
 import { StudyThumbnail } from '@/components/studies/StudyThumbnail';
 import { NameOrderSwitch, usePersonName } from '@/components/patients/NameOrderSwitch';
 import { api } from '@/lib/api/client';
@@ -27,7 +28,6 @@ import {
 import { ClaimCell } from './ClaimCell';
 
 const MODALITIES = ['CT', 'MR', 'CR', 'DX', 'US', 'MG', 'XA', 'PT', 'NM', 'RF', 'OT'];
-const PAGE_SIZES = [25, 50, 100];
 const COMPACT_KEY = 'hf.worklist.compact';
 const TEXT_FILTERS = ['q', 'accession', 'body_part', 'department'] as const;
 type TextFilter = (typeof TEXT_FILTERS)[number];
@@ -166,8 +166,6 @@ export function Worklist() {
   };
 
   const total = data?.total ?? 0;
-  const first = total === 0 ? 0 : filters.offset + 1;
-  const last = Math.min(total, filters.offset + filters.limit);
   const cell = compact ? 'px-2 py-0.5' : 'px-2 py-1';
   const meId = me?.id ?? '';
 
@@ -444,42 +442,15 @@ export function Worklist() {
         )}
       </div>
 
-      <div className="flex items-center gap-3 text-sm text-slate-600">
-        <span data-testid="study-total">{t('worklist.range', { first, last, total })}</span>
-        {isFetching && <span>{t('common.loading')}</span>}
-        <div className="ml-auto flex items-center gap-2">
-          <select
-            aria-label={t('worklist.pageSize')}
-            value={filters.limit}
-            onChange={(e) => update({ limit: Number(e.target.value) })}
-            className="rounded border border-slate-300 px-1 py-0.5"
-          >
-            {PAGE_SIZES.map((n) => (
-              <option key={n} value={n}>
-                {t('worklist.perPage', { n })}
-              </option>
-            ))}
-          </select>
-          <button
-            type="button"
-            data-testid="page-prev"
-            disabled={filters.offset === 0}
-            onClick={() => setFilters({ ...filters, offset: Math.max(0, filters.offset - filters.limit) })}
-            className="rounded border border-slate-300 px-2 py-0.5 disabled:opacity-40"
-          >
-            {t('worklist.prev')}
-          </button>
-          <button
-            type="button"
-            data-testid="page-next"
-            disabled={last >= total}
-            onClick={() => setFilters({ ...filters, offset: filters.offset + filters.limit })}
-            className="rounded border border-slate-300 px-2 py-0.5 disabled:opacity-40"
-          >
-            {t('worklist.next')}
-          </button>
-        </div>
-      </div>
+      <Pager
+        total={total}
+        offset={filters.offset}
+        limit={filters.limit}
+        busy={isFetching}
+        totalTestId="study-total"
+        onOffset={(offset) => setFilters({ ...filters, offset })}
+        onLimit={(limit) => update({ limit })}
+      />
     </div>
   );
 }

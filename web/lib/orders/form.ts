@@ -1,5 +1,5 @@
 /** The order entry form: fields, checks before sending (the server repeats them), request body. */
-import type { OrderBody, PatientSource, Priority } from './types';
+import type { Order, OrderBody, OrderPatch, PatientSource, Priority } from './types';
 
 export interface OrderForm {
   patient_id: number | null;
@@ -81,4 +81,40 @@ export function orderBody(f: OrderForm): OrderBody {
     scheduled_at: new Date(f.scheduled_at).toISOString(),
     station_ae: f.station_ae.trim(),
   };
+}
+
+/** An ISO instant as a `datetime-local` value (the browser's wall time). */
+export function localDateTime(iso: string): string {
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? '' : localNow(at);
+}
+
+/** The edit form of an existing order. */
+export function orderForm(o: Order): OrderForm {
+  return {
+    patient_id: o.patient_id,
+    procedure: o.procedure,
+    modality: o.modality,
+    body_part: o.body_part,
+    priority: o.priority,
+    patient_source: o.patient_source,
+    clinical_question: o.clinical_question,
+    ordering_doctor: o.ordering_doctor,
+    ordering_department: o.ordering_department,
+    scheduled_at: localDateTime(o.scheduled_at),
+    station_ae: o.station_ae,
+  };
+}
+
+/** PATCH body: the version read and only the fields that differ from the order as loaded. */
+export function orderChanges(before: OrderForm, after: OrderForm, version: number): OrderPatch {
+  const was = orderBody(before);
+  const now = orderBody(after);
+  const patch: OrderPatch = { version };
+  for (const key of Object.keys(now) as (keyof OrderBody)[]) {
+    if (key === 'patient_id') continue; // an order stays with its patient
+    if (was[key] === now[key]) continue;
+    (patch as Record<string, unknown>)[key] = now[key];
+  }
+  return patch;
 }

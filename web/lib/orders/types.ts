@@ -40,6 +40,9 @@ export interface OrderBody {
   station_ae: string;
 }
 
+/** PATCH /api/orders/{id}: the version read, and only the fields that change. */
+export type OrderPatch = { version: number } & Partial<Omit<OrderBody, 'patient_id'>>;
+
 export type UserRef = Schemas['UserRef'];
 
 export type WorklistItem = Schemas['WorklistItem'];

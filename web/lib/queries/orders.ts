@@ -1,7 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '@/lib/api/client';
 import type { Page } from '@/lib/api/types';
-import type { Order, OrderBody, OrderStatus } from '@/lib/orders/types';
+import type { Order, OrderBody, OrderPatch, OrderStatus } from '@/lib/orders/types';
 
 export interface OrderFilters {
   status: string;
@@ -44,6 +44,20 @@ export function useCreateOrder() {
     onSuccess: () => {
       void client.invalidateQueries({ queryKey: ['orders'] });
       void client.invalidateQueries({ queryKey: ['patient'] });
+    },
+  });
+}
+
+/** PATCH /api/orders/{id}: 409 order_version_conflict when someone changed it since it was read. */
+export function useUpdateOrder() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ orderId, patch }: { orderId: number; patch: OrderPatch }) =>
+      (await api.patch<Order>(`/api/orders/${encodeURIComponent(String(orderId))}`, patch)).data,
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ['orders'] });
+      void client.invalidateQueries({ queryKey: ['patient'] });
+      void client.invalidateQueries({ queryKey: ['worklist'] });
     },
   });
 }

@@ -1,0 +1,18 @@
+/** Where a page sits in a list of `total`: what the pager shows and where its buttons go. */
+export type PageRange = {
+  first: number;
+  last: number;
+  prevOffset: number | null;
+  nextOffset: number | null;
+};
+
+export function pageRange(total: number, offset: number, limit: number): PageRange {
+  const size = Math.max(1, limit);
+  const start = Math.max(0, offset);
+  return {
+    first: total === 0 ? 0 : Math.min(total, start + 1),
+    last: Math.min(total, start + size),
+    prevOffset: start === 0 ? null : Math.max(0, start - size),
+    nextOffset: start + size >= total ? null : start + size,
+  };
+}
