@@ -78,7 +78,9 @@ export function OrderDialog({ patient, onClose, onCreated, editing }: OrderDialo
       if (editing) {
         await update.mutateAsync({ orderId: editing.id, patch: orderChanges(initial, form, editing.version) });
       } else {
-        onCreated?.(await create.mutateAsync(orderBody(form)));
+        // Not `onCreated?.(await …)`: optional chaining would skip the request without a callback.
+        const created = await create.mutateAsync(orderBody(form));
+        onCreated?.(created);
       }
       onClose();
     } catch (err) {
