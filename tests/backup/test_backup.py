@@ -28,14 +28,18 @@ from tests.conftest import login
 from tests.dicom_factory import make_dataset, to_bytes
 from tests.dicomweb.helpers import multipart_body
 
-pytestmark = pytest.mark.once  # SQLite's online backup; the dump tools: docs/operations.md
+ON_SQLITE = pytest.mark.once  # the online backup API; the dump tools: test_server_databases
 
 
-def _cli(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, data_dir: Path | None = None, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k.startswith("HOUNSFIELD_") or k == "PATH"}
-    if data_dir is not None:  # a fresh instance: its own directory and default SQLite file
+    if data_dir is not None:  # a fresh instance: its own directory and database
         env["HOUNSFIELD_DATA_DIR"] = str(data_dir)
-        env.pop("HOUNSFIELD_DATABASE_URL", None)
+        env.pop("HOUNSFIELD_DATABASE_URL", None)  # SQLite: the default file in data_dir
+        if database_url is not None:
+            env["HOUNSFIELD_DATABASE_URL"] = database_url
     return subprocess.run(
         [sys.executable, "-m", "hounsfield.cli", *args],
         env={**env, "PYTHONPATH": os.pathsep.join(sys.path)},
@@ -92,6 +96,7 @@ def archive(
     return {"report": report["id"], "client": client, "headers": technician}
 
 
+@ON_SQLITE
 def test_backup_restore_into_a_fresh_data_dir_brings_everything_back(
     archive: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -155,6 +160,7 @@ def test_backup_restore_into_a_fresh_data_dir_brings_everything_back(
     assert "fresh instance" in twice.stderr
 
 
+@ON_SQLITE
 def test_verify_finds_a_tampered_object_and_restore_refuses_it(
     archive: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -185,6 +191,7 @@ def test_verify_finds_a_tampered_object_and_restore_refuses_it(
     assert "database.sqlite3 does not match its SHA-256" in broken.stderr
 
 
+@ON_SQLITE
 def test_a_missing_object_makes_the_backup_fail_and_incomplete(
     archive: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -199,6 +206,7 @@ def test_a_missing_object_makes_the_backup_fail_and_incomplete(
     assert "incomplete" in checked.stderr
 
 
+@ON_SQLITE
 def test_the_scheduled_backup_runs_when_due_and_keeps_the_newest(
     archive: dict[str, Any], tmp_path: Path, settings_env: Callable[..., None]
 ) -> None:
@@ -226,3 +234,40 @@ def test_the_scheduled_backup_runs_when_due_and_keeps_the_newest(
     assert removed == [first]
     assert len(service.snapshots(target)) == 2
     assert service.verify(target).ok  # shared objects the kept snapshots list stay
+
+
+@pytest.mark.server_db
+def test_a_server_database_is_dumped_and_restored_into_an_empty_one(
+    archive: dict[str, Any], tmp_path: Path
+) -> None:
+    """MariaDB (mariadb-dump --single-transaction, mariadb) and PostgreSQL (pg_dump, pg_restore):
+    the same round trip into an empty database of its own."""
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import _recreate_database
+
+    source = get_engine()
+    before = {q: _rows(source, q) for q in (INSTANCES, REPORTS, AUDIT)}
+    target = tmp_path / "backup"
+    made = _cli("backup", "--output", str(target))
+    assert made.returncode == 0, made.stderr
+    url = make_url(str(source.url.render_as_string(hide_password=False)))
+    fresh_url = url.set(database=f"{url.database}_restore").render_as_string(hide_password=False)
+    _recreate_database(fresh_url)
+    fresh = tmp_path / "fresh"
+    restored = _cli("restore", str(target), data_dir=fresh, database_url=fresh_url)
+    assert restored.returncode == 0, restored.stderr
+    copy = sa.create_engine(fresh_url)
+    try:
+        assert _rows(copy, INSTANCES) == before[INSTANCES]
+        assert _rows(copy, REPORTS) == before[REPORTS]
+        assert set(before[AUDIT]) <= set(_rows(copy, AUDIT))
+    finally:
+        copy.dispose()
+    for _sop, sha, _size, key in before[INSTANCES]:
+        assert hashlib.sha256((fresh / "storage" / key).read_bytes()).hexdigest() == sha
+    chain = _cli("audit", "verify", data_dir=fresh, database_url=fresh_url)
+    assert chain.returncode == 0, chain.stderr
+    twice = _cli("restore", str(target), data_dir=tmp_path / "other", database_url=fresh_url)
+    assert twice.returncode == 1
+    assert "empty database" in twice.stderr
