@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -63,13 +64,39 @@ def test_alertmanager_config_checks() -> None:
     assert receiver["webhook_configs"][0]["url"].endswith("/api/notifications/alerts")
 
 
-def test_every_metric_the_rules_name_is_exported_by_the_code() -> None:
-    rules = (PROMETHEUS / "alerts.yml").read_text()
-    named = set(re.findall(r"\b(hounsfield_[a-z_]+?)(?:_bucket|_total)?\b", rules))
+def _unexported(text: str) -> tuple[set[str], set[str]]:
+    """The metric names `text` uses, and those of them the code does not define."""
+    named = set(re.findall(r"\b(hounsfield_[a-z_]+?)(?:_bucket|_total)?\b", text))
     code = "\n".join(p.read_text() for p in (DEPLOY.parent / "src/hounsfield").rglob("*.py"))
     missing = {
         name for name in named
         if f'"{name}' not in code and f'"{name}_total' not in code
     }  # fmt: skip
+    return named, missing
+
+
+def test_every_metric_the_rules_name_is_exported_by_the_code() -> None:
+    named, missing = _unexported((PROMETHEUS / "alerts.yml").read_text())
     assert len(named) >= 10
     assert missing == set()
+
+
+def test_grafana_dashboards_are_provisioned_and_chart_only_exported_metrics() -> None:
+    dashboards = sorted((DEPLOY / "grafana/dashboards").glob("*.json"))
+    assert [p.stem for p in dashboards] == ["ai", "api", "archive"]
+    provider = yaml.safe_load(
+        (DEPLOY / "grafana/provisioning/dashboards/hounsfield.yml").read_text()
+    )
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    mounts = compose["services"]["grafana"]["volumes"]
+    assert f"./grafana/dashboards:{provider['providers'][0]['options']['path']}:ro" in mounts
+    uids = set()
+    for path in dashboards:
+        board = json.loads(path.read_text())
+        uids.add(board["uid"])
+        exprs = [t["expr"] for panel in board["panels"] for t in panel["targets"]]
+        assert len(exprs) >= len(board["panels"]) >= 4, path.name
+        named, missing = _unexported("\n".join(exprs))
+        assert named, path.name
+        assert missing == set(), path.name
+    assert len(uids) == len(dashboards)

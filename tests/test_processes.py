@@ -159,6 +159,54 @@ def test_every_process_listens_on_the_dicom_port(server: Server) -> None:
             raise AssertionError(f"process {worker.pid} has no DICOM listener")
 
 
+def _sample(conn: http.client.HTTPConnection, name: str, **labels: str) -> float:
+    """One sample of the /metrics answer of the process `conn` reaches (0 when absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    conn.request("GET", "/metrics")
+    response = conn.getresponse()
+    text = response.read().decode()
+    assert response.status == 200
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+def test_metrics_are_summed_over_the_processes(server: Server) -> None:
+    """/metrics answers the same counts from either process: requests served by one are
+    counted in the other's answer, and so is a DICOM association, whichever took it."""
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+
+    from hounsfield.config import get_settings
+
+    first, second = server.workers()
+    conn_a, conn_b = server.connection_to(first.pid), server.connection_to(second.pid)
+    healthz = {"method": "GET", "route": "/healthz", "status": "200"}
+    before = _sample(conn_b, "hounsfield_http_requests_total", **healthz)
+    for _ in range(5):
+        conn_a.request("GET", "/healthz")
+        conn_a.getresponse().read()
+    assert server.owner(conn_a) == first.pid
+    assert _sample(conn_b, "hounsfield_http_requests_total", **healthz) == before + 5
+    assert server.owner(conn_b) == second.pid
+
+    accepted = {"outcome": "accepted"}
+    associations = _sample(conn_a, "hounsfield_dicom_associations_total", **accepted)
+    ae = AE(ae_title="METRICS")
+    ae.add_requested_context(Verification)
+    assoc = ae.associate("127.0.0.1", server.dicom_port, ae_title=get_settings().dicom.ae_title)
+    assert assoc.is_established
+    assert assoc.send_c_echo().Status == 0
+    assoc.release()
+    for conn in (conn_a, conn_b):
+        found = _sample(conn, "hounsfield_dicom_associations_total", **accepted)
+        assert found == associations + 1
+    assert _sample(conn_a, "hounsfield_db_connections_open") >= 1
+
+
 # --- the pieces ---------------------------------------------------------------------------
 
 

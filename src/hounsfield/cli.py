@@ -48,6 +48,13 @@ def _settings_or_exit() -> Settings:
         raise typer.Exit(2) from exc
 
 
+def share_metrics(settings: Settings) -> None:
+    """Sum /metrics over this command's processes (monitoring/multiproc.py)."""
+    from hounsfield.monitoring.multiproc import share_across_processes
+
+    share_across_processes(settings)
+
+
 def api_processes(requested: int) -> int:
     """How many API processes `serve` starts: as asked, else one per core (at most 4)."""
     return requested or max(1, min(os.cpu_count() or 1, 4))
@@ -76,6 +83,7 @@ def serve(
     from hounsfield.monitoring.server import uvicorn_options
 
     settings = _settings_or_exit()
+    share_metrics(settings)
     count = api_processes(settings.api_workers if workers is None else workers)
     os.environ["HOUNSFIELD_API_WORKERS"] = str(count)  # the spawned workers read it
     get_settings.cache_clear()
@@ -119,10 +127,11 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
 ) -> None:
     """Run a Celery worker on the Redis broker (production); embedded mode needs none."""
+    settings = _settings_or_exit()
+    share_metrics(settings)  # before the tasks' modules import prometheus_client
     from hounsfield.logging import configure
     from hounsfield.worker import celery, requeue_pending
 
-    settings = _settings_or_exit()
     if not settings.redis_url:
         typer.echo("error: set HOUNSFIELD_REDIS_URL: embedded mode runs tasks in-process", err=True)
         raise typer.Exit(2)
@@ -140,10 +149,11 @@ def dicom(
     ] = None,
 ) -> None:
     """Run the DICOM (DIMSE) listener on its own (production); SIGTERM stops it gracefully."""
+    settings = _settings_or_exit()
+    share_metrics(settings)  # before the listener's modules import prometheus_client
     from hounsfield.dimse import scp
     from hounsfield.logging import configure
 
-    settings = _settings_or_exit()
     configure(settings.log_level, settings.log_json)
     scp.serve(processes)
 

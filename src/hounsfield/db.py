@@ -94,6 +94,9 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         _configure_sqlite(engine)
+    from hounsfield.monitoring import pool  # here: prometheus_client after the CLI set it up
+
+    pool.watch(engine)
     return engine
 
 

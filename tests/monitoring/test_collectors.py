@@ -62,3 +62,32 @@ def test_backup_outcomes(client: TestClient) -> None:
     gauges = _gauges(client)
     success = gauges["hounsfield_backup_last_success_timestamp_seconds"]
     assert gauges["hounsfield_backup_last_failure_timestamp_seconds"] >= success > 0
+
+
+def _sample(client: TestClient, name: str, labels: str) -> float:
+    match = re.search(rf"^{name}\{{{labels}\}} (\S+)$", client.get("/metrics").text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_ingest_is_counted_by_route_and_outcome_and_the_archive_size_is_reported(
+    client: TestClient,
+) -> None:
+    from hounsfield.ingest.service import ingest
+    from hounsfield.monitoring.collectors import StateCollector
+    from tests.dicom_factory import make_dataset, to_bytes
+
+    stored = 'route="dimse",status="stored"'
+    refused = 'route="dimse",status="refused"'
+    before = (_sample(client, "hounsfield_ingest_instances_total", stored),
+              _sample(client, "hounsfield_ingest_instances_total", refused),
+              _sample(client, "hounsfield_ingest_bytes_total", 'route="dimse"'))  # fmt: skip
+    data = to_bytes(make_dataset())
+    assert ingest(data, origin="dimse:CT_SCANNER").status == "stored"
+    assert ingest(b"not dicom at all", origin="dimse:CT_SCANNER").status == "refused"
+    assert _sample(client, "hounsfield_ingest_instances_total", stored) == before[0] + 1
+    assert _sample(client, "hounsfield_ingest_instances_total", refused) == before[1] + 1
+    assert _sample(client, "hounsfield_ingest_bytes_total", 'route="dimse"') == before[2] + len(
+        data
+    )
+    gauges = {m.name: m.samples[0].value for m in StateCollector().collect()}
+    assert gauges["hounsfield_storage_stored_bytes"] == len(data)

@@ -35,7 +35,7 @@ from hounsfield.audit.service import Anonymous, Outcome
 from hounsfield.auth import scope
 from hounsfield.config import Settings, get_settings
 from hounsfield.db import transaction
-from hounsfield.dimse import archive, devices, hosts, reactor
+from hounsfield.dimse import archive, devices, hosts, metrics, reactor
 from hounsfield.dimse.common import (
     CANNOT_UNDERSTAND,
     DATASET_MISMATCH,
@@ -148,6 +148,7 @@ def _audit_refusal(peer: Peer, reason: str, **detail: str) -> None:
 def _refuse(event: evt.Event, peer: Peer, reason: str, diagnostic: int = 0x03) -> None:
     """Reject the association (permanent, by the service user) and audit why."""
     _audit_refusal(peer, reason)
+    metrics.ASSOCIATIONS.labels("refused").inc()
     logger.info("DICOM association from %s refused: %s", peer.calling_ae, reason)
     event.assoc.acse.send_reject(0x01, 0x01, diagnostic)
     event.assoc.kill()  # as pynetdicom's own rejection does: waits until the PDU is out
@@ -176,6 +177,7 @@ def _on_requested(event: evt.Event, settings: Settings) -> None:
             "dimse.reject", Anonymous(username=f"ae:{calling}"), outcome=Outcome.minor_failure,
             detail={"calling_ae": calling, "peer": address, "reason": "database unavailable"},
         )  # fmt: skip
+        metrics.ASSOCIATIONS.labels("refused").inc()
         assoc.acse.send_reject(0x02, 0x01, 0x01)
         assoc.kill()
         return
@@ -249,6 +251,7 @@ def _on_established(event: evt.Event) -> None:
     # Journalled like reads, but not waited for: an association touches no patient data,
     # and the fsync of its first find, move, get or store makes this line durable too.
     peer = _peer(event)
+    metrics.ASSOCIATIONS.labels("accepted").inc()
     audit.record_connection(
         "dimse.association", peer.actor,
         resource_type="device", resource_id=peer.device_id,

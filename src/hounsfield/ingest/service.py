@@ -56,7 +56,7 @@ from hounsfield.dicom.parse import (
     sanitize_preamble,
 )
 from hounsfield.errors import Conflict
-from hounsfield.ingest import hooks
+from hounsfield.ingest import hooks, metrics
 from hounsfield.ingest.outcome import Ids, Outcome
 from hounsfield.orders import tasks as _orders_tasks  # noqa: F401  (registers arrival matching)
 from hounsfield.storage import StorageUnavailable, get_storage
@@ -120,6 +120,7 @@ def ingest(
     A refusal is audited (SECURITY U1: refused STOW parts and uploads too).
     """
     outcome = _ingest(source, origin=origin, actor=actor, settings=settings, study=study)
+    metrics.INSTANCES.labels(metrics.route_of(origin), outcome.status).inc()
     if not outcome.ok:
         _audit_refusal(outcome, origin, actor)
     return outcome
@@ -184,7 +185,10 @@ def _store_retrying(prepared: PreparedInstance, origin: str, actor: Actor | None
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with transaction(write=True) as session:
-                return _store(session, prepared, origin, actor)
+                outcome = _store(session, prepared, origin, actor)
+            if outcome.status == "stored":
+                metrics.BYTES.labels(metrics.route_of(origin)).inc(prepared.spool.size)
+            return outcome
         except OperationalError as exc:
             if attempt == _ATTEMPTS or not is_retryable(exc):
                 raise

@@ -22,6 +22,7 @@ from hounsfield.config import get_settings
 from hounsfield.db import transaction, utcnow
 from hounsfield.kv import StoreUnavailable, get_store
 from hounsfield.notifications import service as notifications
+from hounsfield.studies.models import Instance
 from hounsfield.worker import MAX_ATTEMPTS, OutboxEntry
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ _BACKUP_KEYS = {
     "failure": ("backup:last_failure", "hounsfield_backup_last_failure_timestamp_seconds"),
 }
 _BACKUP_TTL_S = 400 * 86400
+STORED_BYTES_EVERY_S = 300.0
 
 
 def backup_finished(ok: bool) -> None:
@@ -42,6 +44,15 @@ def backup_finished(ok: bool) -> None:
 
 
 class StateCollector(Collector):
+    def __init__(self) -> None:
+        self._stored: tuple[float, float] | None = None  # (monotonic time, bytes)
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        # Nothing to declare up front: without this, registering calls collect(), which
+        # would query the database at import time, under the registry's lock (and creating
+        # the engine there registers the pool's gauges: a deadlock on that lock).
+        return []
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from self._disk()
         try:
@@ -88,10 +99,27 @@ class StateCollector(Collector):
             "hounsfield_tasks_given_up", "Background tasks that failed every attempt", given_up
         )
         yield GaugeMetricFamily(
+            "hounsfield_storage_stored_bytes",
+            "Bytes of the archive's live instances (the sum the index records)",
+            self._stored_bytes(),
+        )
+        yield GaugeMetricFamily(
             "hounsfield_critical_results_unacknowledged",
             f"Critical results unread after {int(CRITICAL_ACK_WITHIN.total_seconds() // 60)} min",
             critical,
         )  # fmt: skip
+
+    def _stored_bytes(self) -> float:
+        """Summed at most every STORED_BYTES_EVERY_S: a scan of every instance row."""
+        now = time.monotonic()
+        if self._stored is None or now - self._stored[0] > STORED_BYTES_EVERY_S:
+            with transaction() as session:
+                live = Instance.deleted_at.is_(None)
+                total = session.scalar(
+                    select(func.coalesce(func.sum(Instance.size), 0)).where(live)
+                )
+            self._stored = (now, float(total or 0))
+        return self._stored[1]
 
     def _backups(self) -> Iterator[GaugeMetricFamily]:
         store = get_store()

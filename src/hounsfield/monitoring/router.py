@@ -7,7 +7,8 @@ import os
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import text
 
 from hounsfield.auth.deps import Public
@@ -15,7 +16,7 @@ from hounsfield.config import get_settings
 from hounsfield.db import get_engine
 from hounsfield.errors import NotFound
 from hounsfield.kv import get_store
-from hounsfield.monitoring import collectors
+from hounsfield.monitoring import collectors, multiproc
 
 router = APIRouter(tags=["monitoring"])
 collectors.register()
@@ -88,4 +89,9 @@ def metrics(request: Request) -> Response:
     Public in embedded mode; in production it needs `HOUNSFIELD_HTTP__METRICS_TOKEN`."""
     if not _metrics_allowed(request):
         raise NotFound()
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if not multiproc.shared():
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # the counters and histograms of every process
+    registry.register(collectors.StateCollector())  # computed now, from shared state
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
