@@ -132,7 +132,7 @@ CHINESE: dict[str, str] = {
     "invalid_credentials": "用户名或密码错误。",
     "account_locked": "登录失败次数过多，账户已暂时锁定。",
     "session_expired": "会话已结束，请重新登录。",
-    "password_rejected": "新密码不符合密码策略。",
+    "password_rejected": "新密码不符合密码策略。",  # nosec B105: a message
     "user_not_found": "用户不存在。",
     "role_not_found": "角色不存在。",
     "unknown_roles": "所选角色不存在。",

@@ -59,7 +59,7 @@ def upgrade() -> None:
 def backfill(conn: sa.Connection) -> None:
     """Copy each study's read status, live claim and order priority onto the study."""
     conn.execute(sa.text(
-        "UPDATE studies SET "
+        "UPDATE studies SET "  # nosec B608: constant subqueries, no input
         "read_stage = (SELECT CASE WHEN r.status IN ('unread', 'in_reading') THEN 'open' "
         f"ELSE r.status END {_READING}), "
         f"read_claim_until = (SELECT CASE WHEN r.status = 'in_reading' "
@@ -67,7 +67,7 @@ def backfill(conn: sa.Connection) -> None:
         f"WHERE EXISTS (SELECT 1 {_READING})"
     ))  # fmt: skip
     conn.execute(sa.text(
-        "UPDATE studies SET priority_rank = (SELECT CASE o.priority WHEN 'stat' THEN 0 "
+        "UPDATE studies SET priority_rank = (SELECT CASE o.priority WHEN 'stat' THEN 0 "  # nosec B608
         f"WHEN 'urgent' THEN 1 ELSE 2 END {_ORDER}) WHERE EXISTS (SELECT 1 {_ORDER})"
     ))  # fmt: skip
 
