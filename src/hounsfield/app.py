@@ -21,6 +21,7 @@ from hounsfield.dimse import scp as dicom_scp
 from hounsfield.errors import install_handlers
 from hounsfield.hl7 import listener as hl7_listener
 from hounsfield.ingest import router as ingest_router
+from hounsfield.measurements import router as measurements_router
 from hounsfield.monitoring import router as monitoring_router
 from hounsfield.monitoring import status as system_status
 from hounsfield.monitoring.edge import RateLimitMiddleware, SecurityHeadersMiddleware
@@ -93,6 +94,7 @@ def create_app() -> FastAPI:
     app.include_router(auth_router.keys_router)
     app.include_router(system_status.router)
     app.include_router(studies_router.router)
+    app.include_router(measurements_router.router)
     app.include_router(ingest_router.router)
     app.include_router(dicomweb_router.router)
     app.include_router(dicomweb_export.router)

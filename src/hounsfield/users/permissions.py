@@ -15,6 +15,7 @@ class Permission(StrEnum):
     image_delete = "image:delete"
     image_export = "image:export"
     image_send = "image:send"
+    image_annotate = "image:annotate"
     order_read = "order:read"
     order_write = "order:write"
     worklist_assign = "worklist:assign"
@@ -45,6 +46,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.image_delete: "Delete studies, series and instances",
     Permission.image_export: "Export studies (incl. de-identified exports)",
     Permission.image_send: "Send studies to registered DICOM devices (C-STORE)",
+    Permission.image_annotate: "Save measurements and annotations on studies (as DICOM SR)",
     Permission.order_read: "View imaging orders and the worklist",
     Permission.order_write: "Schedule and edit imaging orders",
     Permission.worklist_assign: "Assign worklist studies to readers and release others' claims",
@@ -77,7 +79,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
         frozenset(
             {
                 P.patient_read, P.image_read, P.image_retrieve, P.image_export, P.image_send,
-                P.order_read,
+                P.image_annotate, P.order_read,
                 P.report_read, P.report_write, P.report_approve, P.report_template,
                 P.ai_read, P.ai_run, P.ai_review, P.device_read,
                 P.worklist_assign, P.statistics_read,
