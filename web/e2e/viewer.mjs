@@ -345,6 +345,55 @@ async function main() {
       await page.waitForFunction(() => !/2023/.test(document.querySelector('[data-testid=viewport-1]')?.textContent ?? ''));
     });
 
+    await step('saved measurements come back after a reload and are an SR over WADO-RS', async () => {
+      await openStudy(base, studies.ct);
+      await waitRendered(0);
+      await page.locator('[data-testid=measurements-state][data-state=clean]').waitFor({ state: 'attached' });
+      const lengths = page.locator('[data-testid=measurement][data-tool=Length]');
+      const arrows = page.locator('[data-testid=measurement][data-tool=ArrowAnnotate]');
+      await page.getByTestId('tool-length').click();
+      await drag(-60, 0, 60, 0);
+      await lengths.first().waitFor();
+      await page.getByTestId('tool-arrow').click();
+      await drag(40, 40, 90, 70);
+      await page.getByTestId('annotation-text-input').fill('保存的标注');
+      await page.getByTestId('annotation-text-ok').click();
+      await arrows.first().waitFor();
+      await page.getByTestId('tool-windowLevel').click();
+      await page.locator('[data-testid=measurements-state][data-state=dirty]').waitFor({ state: 'attached' });
+      const drawn = (await lengths.first().textContent()) ?? '';
+      await page.getByTestId('measurements-save').click();
+      await page.locator('[data-testid=measurements-state][data-state=clean]').waitFor({ state: 'attached' });
+
+      await page.reload();
+      await page.getByTestId('viewer').waitFor({ timeout: 60000 });
+      await waitRendered(0);
+      await page.locator('[data-testid=measurements-state][data-state=clean]').waitFor({ state: 'attached' });
+      await lengths.first().waitFor();
+      assert((await lengths.count()) === 1 && (await arrows.count()) === 1, 'one length and one arrow back');
+      const back = (await lengths.first().textContent()) ?? '';
+      const mm = (t) => Number(/([\d.]+) mm/.exec(t)?.[1]);
+      assert(Math.abs(mm(back) - mm(drawn)) < 0.15, `the same length back: ${drawn} → ${back}`);
+      assert(((await arrows.first().textContent()) ?? '').includes('保存的标注'), 'the arrow keeps its text');
+      await page.waitForFunction(() => /保存的标注/.test(Array.from(document.querySelectorAll('[data-testid=viewport-element-0] svg text')).map((t) => t.textContent).join(' ')));
+      await shot('viewer-measurements-restored');
+
+      // Other viewers get them as DICOM: the SR is an instance of the study over WADO-RS.
+      const login = await fetch(`${base}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: USERS.admin.username, password: USERS.admin.password }),
+      });
+      const auth = { Authorization: `Bearer ${(await login.json()).access_token}` };
+      const saved = await (await fetch(`${base}/api/studies/${studies.ct}/measurements`, { headers: auth })).json();
+      const wado = await fetch(`${base}/dicom-web/studies/${studies.ct}/series/${saved.series_instance_uid}/instances/${saved.sop_instance_uid}`, {
+        headers: { ...auth, Accept: 'multipart/related; type="application/dicom"' },
+      });
+      assert(wado.status === 200, `WADO-RS ${wado.status}`);
+      const body = Buffer.from(await wado.arrayBuffer()).toString('latin1');
+      assert(body.includes('1.2.840.10008.5.1.4.1.1.88.34') && body.includes('1500'), 'a Comprehensive 3D SR, TID 1500');
+    });
+
     await step('no script errors and no CSP violations', async () => {
       const bad = consoleErrors.filter((m) => /Content Security Policy|pageerror|Refused to/i.test(m));
       assert(bad.length === 0, `console: ${bad.join('\n')}`);

@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useT, type TFunction } from '@/lib/i18n';
 import { calibrationFor, csCore, csTools, engine, MEASUREMENT_TOOLS, TOOL } from '@/lib/viewer/cornerstone';
 import { measurementSummary } from '@/lib/viewer/measurementText';
+import type { SavedMeasurements } from './useSavedMeasurements';
 
 interface Row {
   uid: string;
@@ -28,7 +29,7 @@ function collect(t: TFunction): Row[] {
     });
 }
 
-export function MeasurementsPanel() {
+export function MeasurementsPanel({ saved }: { saved: SavedMeasurements }) {
   const t = useT();
   const [rows, setRows] = useState<Row[]>([]);
   const tRef = useRef(t);
@@ -58,9 +59,24 @@ export function MeasurementsPanel() {
 
   return (
     <section>
-      <h2 className="mb-1 text-xs font-semibold tracking-wide text-neutral-400 uppercase">
-        {t('viewer.measurements.title')}
-      </h2>
+      <div className="mb-1 flex items-center gap-2">
+        <h2 className="text-xs font-semibold tracking-wide text-neutral-400 uppercase">{t('viewer.measurements.title')}</h2>
+        <span className="flex-1 truncate text-[11px] text-neutral-500" data-testid="measurements-state" data-state={saved.state}>
+          {saved.state === 'dirty' && t('viewer.measurements.unsaved')}
+          {saved.state === 'saving' && t('viewer.measurements.saving')}
+          {saved.state === 'error' && <span className="text-red-400">{t('viewer.measurements.saveFailed')}</span>}
+          {saved.state === 'clean' && saved.observer && t('viewer.measurements.savedBy', { name: saved.observer })}
+        </span>
+        <button
+          type="button"
+          onClick={saved.save}
+          disabled={saved.state === 'loading' || saved.state === 'saving'}
+          data-testid="measurements-save"
+          className="rounded bg-sky-800 px-1.5 py-0.5 text-[11px] text-white hover:bg-sky-700 disabled:opacity-50"
+        >
+          {t('viewer.measurements.save')}
+        </button>
+      </div>
       {rows.length === 0 ? (
         <p className="text-xs text-neutral-500">{t('viewer.measurements.empty')}</p>
       ) : (

@@ -29,6 +29,7 @@ import { HelpDialog } from './HelpDialog';
 import { MeasurementsPanel } from './MeasurementsPanel';
 import { PriorsPanel } from './PriorsPanel';
 import { TextPromptDialog } from './TextPromptDialog';
+import { useSavedMeasurements } from './useSavedMeasurements';
 import { useSliceSync } from './useSliceSync';
 import { SERIES_DRAG_TYPE, stackViewport, ViewportPane } from './ViewportPane';
 
@@ -129,6 +130,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
   const [fps, setFps] = useState(15);
   const [help, setHelp] = useState(false);
   const [panelOpen, setPanelOpen] = useState(true);
+  const savedMeasurements = useSavedMeasurements(studyUid, ready && !!study);
 
   useEffect(() => {
     let cancelled = false;
@@ -401,10 +403,10 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
               }`}
             >
               <AuthImage url={seriesThumbnailUrl(study.study_instance_uid, s.series_instance_uid)} alt="" className="aspect-square w-full" />
-              <div ref={grid} className="mt-0.5 truncate">
+              <div className="mt-0.5 truncate">
                 {s.modality} #{s.series_number ?? '-'} {s.series_description}
               </div>
-              <div ref={grid} className="text-neutral-500">{t('viewer.images', { n: s.number_of_instances })}</div>
+              <div className="text-neutral-500">{t('viewer.images', { n: s.number_of_instances })}</div>
             </button>
           ))}
         </aside>
@@ -427,7 +429,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
         {panelOpen && (
           <aside className="w-72 shrink-0 space-y-4 overflow-y-auto border-l border-neutral-800 p-3" data-testid="side-panel">
             <PriorsPanel patientId={study.patient_id} currentUid={study.study_instance_uid} comparing={compare} onOpen={openPrior} />
-            <MeasurementsPanel />
+            <MeasurementsPanel saved={savedMeasurements} />
             <section data-testid="panel-report">
               <h2 className="mb-1 text-xs font-semibold tracking-wide text-neutral-400 uppercase">{t('viewer.report.title')}</h2>
               <p className="text-xs text-neutral-500">{t('viewer.report.placeholder')}</p>

@@ -1345,6 +1345,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/studies/{study_uid}/measurements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Measurements
+         * @description The study's saved measurements and annotations (from its measurement SR).
+         */
+        get: operations["get_measurements_api_studies__study_uid__measurements_get"];
+        /**
+         * Save Measurements
+         * @description Save the study's measurements as a DICOM SR (TID 1500), replacing the saved ones.
+         */
+        put: operations["save_measurements_api_studies__study_uid__measurements_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/studies/{study_uid}/send": {
         parameters: {
             query?: never;
@@ -2731,6 +2755,56 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** Measurement */
+        Measurement: {
+            /**
+             * Frame
+             * @default 1
+             */
+            frame: number;
+            /**
+             * Label
+             * @default
+             */
+            label: string;
+            /** Points */
+            points: [
+                number,
+                number
+            ][];
+            /** Series Instance Uid */
+            series_instance_uid: string;
+            /** Sop Instance Uid */
+            sop_instance_uid: string;
+            /**
+             * Tool
+             * @enum {string}
+             */
+            tool: "Length" | "Angle" | "RectangleROI" | "EllipticalROI" | "ArrowAnnotate";
+            /** Values */
+            values?: components["schemas"]["Value"][];
+        };
+        /**
+         * MeasurementsRead
+         * @description The study's saved measurements; `sop_instance_uid` is the SR holding them.
+         */
+        MeasurementsRead: {
+            /** Measurements */
+            measurements: components["schemas"]["Measurement"][];
+            /** Observer */
+            observer?: string | null;
+            /** Saved At */
+            saved_at?: string | null;
+            /** Series Instance Uid */
+            series_instance_uid?: string | null;
+            /** Sop Instance Uid */
+            sop_instance_uid?: string | null;
+        };
+        /** MeasurementsSave */
+        MeasurementsSave: {
+            /** Measurements */
+            measurements: components["schemas"]["Measurement"][];
+        };
         /** MergeRead */
         MergeRead: {
             /** Merge Id */
@@ -3238,7 +3312,7 @@ export interface components {
          * Permission
          * @enum {string}
          */
-        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "image:send" | "order:read" | "order:write" | "worklist:assign" | "statistics:read" | "report:read" | "report:write" | "report:approve" | "report:template" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
+        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "image:send" | "image:annotate" | "order:read" | "order:write" | "worklist:assign" | "statistics:read" | "report:read" | "report:write" | "report:approve" | "report:template" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
         /** PermissionRead */
         PermissionRead: {
             /** Description */
@@ -4064,6 +4138,24 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * Value
+         * @description A measured value as the viewer computed it (for other viewers; ours recompute).
+         */
+        Value: {
+            /**
+             * Name
+             * @enum {string}
+             */
+            name: "length" | "angle" | "area" | "mean" | "stdDev" | "max" | "min";
+            /**
+             * Unit
+             * @enum {string}
+             */
+            unit: "mm" | "mm2" | "deg" | "HU" | "px" | "px2" | "1";
+            /** Value */
+            value: number;
         };
         /** VapidKey */
         VapidKey: {
@@ -7034,6 +7126,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_measurements_api_studies__study_uid__measurements_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeasurementsRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    save_measurements_api_studies__study_uid__measurements_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeasurementsSave"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeasurementsRead"];
                 };
             };
             /** @description Validation Error */
