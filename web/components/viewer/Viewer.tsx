@@ -25,6 +25,8 @@ import {
 import { presetsFor, voiRange } from '@/lib/viewer/presets';
 import { lastWorklistHref } from '@/lib/worklist/urlState';
 import { askText } from '@/lib/viewer/textPrompt';
+import { ReportEditor } from '@/components/reports/ReportEditor';
+import { captureKeyImage } from '@/components/reports/captureKeyImage';
 import { HelpDialog } from './HelpDialog';
 import { MeasurementsPanel } from './MeasurementsPanel';
 import { PriorsPanel } from './PriorsPanel';
@@ -432,7 +434,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
             <MeasurementsPanel saved={savedMeasurements} />
             <section data-testid="panel-report">
               <h2 className="mb-1 text-xs font-semibold tracking-wide text-neutral-400 uppercase">{t('viewer.report.title')}</h2>
-              <p className="text-xs text-neutral-500">{t('viewer.report.placeholder')}</p>
+              <ReportEditor studyUid={study.study_instance_uid} modality={firstModality} captureKeyImage={() => captureKeyImage(stackViewport(active))} />
             </section>
             <AiPanel study={study} seriesUid={paneStudy(active) === study ? paneSeries(active) : slots[0]} />
           </aside>
