@@ -1,6 +1,5 @@
 'use client';
 
-import Link from 'next/link';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { describeError } from '@/lib/api/errors';
@@ -308,9 +307,6 @@ function OpenReport({ report: initial, modality, captureKeyImage }: { report: Re
         <button type="button" className="rounded px-2 py-1 text-xs text-sky-400 hover:bg-neutral-800" onClick={() => void pdf()} data-testid="report-pdf">
           {t('reports.actions.pdf')}
         </button>
-        <Link href={`/reports/detail/?id=${encodeURIComponent(report.id)}`} className="rounded px-2 py-1 text-xs text-sky-400 hover:bg-neutral-800" data-testid="report-history-link">
-          {t('reports.actions.history')}
-        </Link>
       </div>
       {amending && <AmendForm busy={transition.isPending} onCancel={() => setAmending(false)} onSubmit={(body) => void act('amend', body)} />}
     </div>
