@@ -453,7 +453,9 @@ async function main() {
   const ai = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'ai.mjs')], { stdio: 'inherit' });
   // The administration console, roles' views and the zh-CN scan (e2e/admin.mjs), likewise.
   const admin = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'admin.mjs')], { stdio: 'inherit' });
-  process.exit(failed() || [devices, viewer, patients, ai, admin].some((r) => r.status !== 0) ? 1 : 0);
+  // The report editor beside the images, second reader and PDF (e2e/reports.mjs), likewise.
+  const reports = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'reports.mjs')], { stdio: 'inherit' });
+  process.exit(failed() || [devices, viewer, patients, ai, admin, reports].some((r) => r.status !== 0) ? 1 : 0);
 }
 
 main().catch((err) => {

@@ -1,0 +1,105 @@
+// Browser test of the report editor beside the images: a doctor writes, inserts a key image and
+// submits; a second doctor approves (signs); the PDF downloads and is a PDF.
+// Run alone with `node e2e/reports.mjs` (needs web/out). Exit code 0 when every step passed.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { assert, HOUNSFIELD, launchBrowser, PYTHON, REPO, startServer, stepRunner, USERS } from './harness.mjs';
+
+const ARTIFACTS = path.join(REPO, 'test-artifacts');
+const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
+const SECOND = { username: 'e2e-attending', password: 'Attending-pass-2026!' };
+
+let page;
+const { results, step, failed } = stepRunner({ prefix: 'failure-reports-', artifacts: ARTIFACTS, currentPage: () => page });
+
+async function apiLogin(base, user) {
+  const r = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: user.username, password: user.password }),
+  });
+  assert(r.ok, `API login: ${r.status}`);
+  return { Authorization: `Bearer ${(await r.json()).access_token}` };
+}
+
+async function signIn(base, user) {
+  await page.goto(`${base}/login/`);
+  await page.getByTestId('login-form').waitFor();
+  await page.fill('input[name=username]', user.username);
+  await page.fill('input[name=password]', user.password);
+  await page.getByTestId('login-submit').click();
+  await page.waitForURL(/\/studies\/$/);
+}
+
+async function openViewer(base, uid) {
+  await page.goto(`${base}/viewer/?study=${uid}`);
+  await page.waitForSelector('[data-testid=viewport-element-0][data-rendered="1"]', { timeout: 60000 });
+  await page.getByTestId('report-editor').waitFor();
+}
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const server = await startServer({ webDir: WEB_OUT });
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'hf-reports-'));
+  const context = await launchBrowser(chromium, path.join(scratch, 'profile'), { width: 1600, height: 900 });
+  try {
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(30000);
+    const base = server.base;
+    const admin = await apiLogin(base, USERS.admin);
+    const made = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_study_zip.py'), path.join(scratch, 's.zip'), 'RPT1', '3'], { encoding: 'utf8' });
+    assert(made.status === 0, made.stderr);
+    const form = new FormData();
+    form.append('files', new Blob([readFileSync(path.join(scratch, 's.zip'))], { type: 'application/zip' }), 's.zip');
+    assert((await fetch(`${base}/api/uploads`, { method: 'POST', headers: admin, body: form })).ok, 'upload');
+    const uid = (await (await fetch(`${base}/api/studies?patient_id=RPT1`, { headers: admin })).json()).items[0].study_instance_uid;
+    // The second reader, made like the harness's users (no password change on first login).
+    const created = spawnSync(HOUNSFIELD, ['user', 'create', '--username', SECOND.username, '--password', SECOND.password, '--role', 'doctor'], { env: server.env, encoding: 'utf8' });
+    assert(created.status === 0, `second doctor: ${created.stderr}`);
+
+    await step('reports: a doctor writes beside the images, inserts a key image and submits', async () => {
+      await signIn(base, USERS.doctor);
+      await openViewer(base, uid);
+      await page.getByTestId('report-new').click();
+      await page.getByTestId('report-findings').fill('右肺上叶见一结节，直径约8mm。');
+      await page.getByTestId('report-impression').fill('右肺上叶结节，建议随访。');
+      await page.getByTestId('report-insert-key-image').click();
+      await page.getByTestId('report-key-image').first().waitFor();
+      await page.waitForSelector('[data-testid=report-save-state][data-state=saved]');
+      await page.getByTestId('report-submit').click();
+      await page.waitForSelector('[data-testid=report-open][data-status=preliminary]');
+      const list = await (await fetch(`${base}/api/reports?study_instance_uid=${uid}`, { headers: admin })).json();
+      const r = list.items[0];
+      assert(r.findings.includes('结节') && r.key_images.length === 1 && r.key_images[0].window_width > 0, JSON.stringify(r));
+    });
+
+    await step('reports: a second doctor approves and the signature is valid; the PDF downloads', async () => {
+      await page.context().clearCookies();
+      await signIn(base, SECOND);
+      await openViewer(base, uid);
+      await page.getByTestId('report-approve').click();
+      await page.waitForSelector('[data-testid=report-signature][data-valid=true]');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-pdf').click()]);
+      const file = path.join(scratch, 'r.pdf');
+      await download.saveAs(file);
+      assert(readFileSync(file).subarray(0, 5).toString() === '%PDF-', 'a PDF');
+    });
+  } finally {
+    writeFileSync(path.join(ARTIFACTS, 'e2e-reports-results.json'), JSON.stringify({ results }, null, 2));
+    await context?.close();
+    if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
+    await server.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const passed = results.filter((r) => r.status === 'passed').length;
+  console.log(`\n${passed}/${results.length} report browser steps passed${failed() ? ' — FAILED' : ''}`);
+  process.exit(failed() ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
