@@ -438,10 +438,12 @@ def backup_verify(target: BackupDir, snapshot: SnapshotName = None) -> None:
     """Re-hash every file of a snapshot (dump, object list, objects, keys) without
     restoring it. Exit 1 on any difference."""
     from hounsfield.backup import service
+    from hounsfield.backup.crypto import KeyMissing
 
+    settings = _settings_or_exit()
     try:
-        result = service.verify(target, snapshot)
-    except FileNotFoundError as exc:
+        result = service.verify(settings, target, snapshot)
+    except (FileNotFoundError, KeyMissing) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     for problem in result.problems:

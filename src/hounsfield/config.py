@@ -414,6 +414,13 @@ class BackupSettings(BaseModel):
         description="Snapshots kept by the scheduled backup; older ones are pruned, and "
         "objects no kept snapshot lists are removed from the target.",
     )  # fmt: skip
+    encryption_key: SecretStr | None = Field(
+        None,
+        description="Secret (32+ random characters) the backup's AES-256-GCM key is derived "
+        "from; required in production to back up or restore. Embedded mode generates "
+        "`<data_dir>/secrets/backup.key`, which backups never contain: keep a copy apart "
+        "from them, a restore needs it.",
+    )
 
 
 class Settings(BaseSettings):

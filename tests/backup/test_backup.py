@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from hounsfield.audit import service as audit_service
+from hounsfield.backup import crypto
 from hounsfield.config import get_settings
 from hounsfield.db import get_engine
 from hounsfield.worker import shutdown_local_pool
@@ -59,10 +60,24 @@ def _rows(engine: sa.Engine, query: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.execute(sa.text(query))]
 
 
-def _secrets(directory: Path) -> dict[str, bytes]:
-    """The generated keys but the token key, by name."""
-    return {p.relative_to(directory).as_posix(): p.read_bytes() for p in directory.rglob("*")
-            if p.is_file() and p.name != "token.key" and not p.name.startswith(".")}  # fmt: skip
+def _secrets(directory: Path, *, sealed: bool = False) -> dict[str, bytes]:
+    """The generated keys but the token and backup keys, by name (decrypted if `sealed`)."""
+    key = crypto.backup_key(get_settings())
+
+    def read(path: Path) -> bytes:
+        return b"".join(crypto.unsealed(path, key)) if sealed else path.read_bytes()
+
+    return {p.relative_to(directory).as_posix(): read(p) for p in directory.rglob("*")
+            if p.is_file() and p.name not in ("token.key", crypto.KEY_FILE)
+            and not p.name.startswith(".")}  # fmt: skip
+
+
+def _give_key(data_dir: Path) -> None:
+    """What the operator does before a restore: put the backup key kept apart in place."""
+    (data_dir / "secrets").mkdir(parents=True, mode=0o700)
+    kept = get_settings().data_dir / "secrets" / crypto.KEY_FILE
+    (data_dir / "secrets" / crypto.KEY_FILE).write_bytes(kept.read_bytes())
+    (data_dir / "secrets" / crypto.KEY_FILE).chmod(0o600)
 
 
 INSTANCES = "SELECT sop_instance_uid, sha256, size, storage_key FROM instances ORDER BY 1"
@@ -123,13 +138,18 @@ def test_backup_restore_into_a_fresh_data_dir_brings_everything_back(
     assert not (newest / "secrets" / "token.key").exists()  # sessions do not survive
     keys = _secrets(get_settings().data_dir / "secrets")
     assert "report-signing.key" in keys
-    assert _secrets(newest / "secrets") == keys
+    assert _secrets(newest / "secrets", sealed=True) == keys
+    assert not (newest / "secrets" / crypto.KEY_FILE).exists()  # kept apart by the operator
     assert all(p.stat().st_mode & 0o077 == 0 for p in (newest / "secrets").rglob("*.key"))
     checked = _cli("backup", "verify", str(target))
     assert checked.returncode == 0, checked.stderr
     assert f"{n + 2} objects intact" in checked.stdout
 
     fresh = tmp_path / "fresh"
+    keyless = _cli("restore", str(target), data_dir=fresh)
+    assert keyless.returncode == 1
+    assert "backup key is missing" in keyless.stderr
+    _give_key(fresh)
     restored = _cli("restore", str(target), data_dir=fresh)
     assert restored.returncode == 0, restored.stderr
     copy = sa.create_engine(f"sqlite:///{fresh}/hounsfield.db")
@@ -175,6 +195,7 @@ def test_verify_finds_a_tampered_object_and_restore_refuses_it(
     checked = _cli("backup", "verify", str(target))
     assert checked.returncode == 1
     assert f"object {key} does not match its SHA-256" in checked.stderr
+    _give_key(tmp_path / "fresh")
     refused = _cli("restore", str(target), data_dir=tmp_path / "fresh")
     assert refused.returncode == 1
     assert "does not verify" in refused.stderr
@@ -182,13 +203,13 @@ def test_verify_finds_a_tampered_object_and_restore_refuses_it(
 
     victim.write_bytes(bytes(data[:-1]) + bytes([data[-1] ^ 0xFF]))  # repaired
     assert _cli("backup", "verify", str(target)).returncode == 0
-    dump = snapshot / "database.sqlite3"
+    dump = snapshot / "database.sqlite3.sealed"
     altered = bytearray(dump.read_bytes())
     altered[len(altered) // 2] ^= 0x01  # the dump itself altered: one bit
     dump.write_bytes(bytes(altered))
     broken = _cli("backup", "verify", str(target))
     assert broken.returncode == 1
-    assert "database.sqlite3 does not match its SHA-256" in broken.stderr
+    assert "database.sqlite3.sealed does not match its SHA-256" in broken.stderr
 
 
 @ON_SQLITE
@@ -233,7 +254,7 @@ def test_the_scheduled_backup_runs_when_due_and_keeps_the_newest(
     removed, _objects = service.prune(target, keep=2)
     assert removed == [first]
     assert len(service.snapshots(target)) == 2
-    assert service.verify(target).ok  # shared objects the kept snapshots list stay
+    assert service.verify(get_settings(), target).ok  # shared objects the kept snapshots list stay
 
 
 @pytest.mark.server_db
@@ -255,6 +276,7 @@ def test_a_server_database_is_dumped_and_restored_into_an_empty_one(
     fresh_url = url.set(database=f"{url.database}_restore").render_as_string(hide_password=False)
     _recreate_database(fresh_url)
     fresh = tmp_path / "fresh"
+    _give_key(fresh)
     restored = _cli("restore", str(target), data_dir=fresh, database_url=fresh_url)
     assert restored.returncode == 0, restored.stderr
     copy = sa.create_engine(fresh_url)
@@ -271,3 +293,32 @@ def test_a_server_database_is_dumped_and_restored_into_an_empty_one(
     twice = _cli("restore", str(target), data_dir=tmp_path / "other", database_url=fresh_url)
     assert twice.returncode == 1
     assert "empty database" in twice.stderr
+
+
+@ON_SQLITE
+def test_no_backup_file_holds_patient_data_or_keys_in_the_clear(
+    archive: dict[str, Any], tmp_path: Path
+) -> None:
+    """SECURITY P6: a canary patient's name, ID and pixel bytes, and every generated key,
+    appear in no file of the backup (they are all in the database, storage and data dir)."""
+    canary = make_dataset(PatientID="ZZCANARY-ID-4711", PatientName="ZZCANARY^测试患者", seed=9)
+    _stow(archive["client"], archive["headers"], canary)
+    shutdown_local_pool(wait=True)
+    target = tmp_path / "backup"
+    made = _cli("backup", "--output", str(target))
+    assert made.returncode == 0, made.stderr
+    pixels = bytes(canary.PixelData)[-64:]
+    assert len(set(pixels)) > 8  # noise, not a run of zeros any file could hold
+    needles = [b"ZZCANARY", "测试患者".encode(), "测试患者".encode("gb18030"), pixels]
+    settings = get_settings()
+    [dump] = target.glob("snapshots/*/database.*.sealed")
+    plain = b"".join(crypto.unsealed(dump, crypto.backup_key(settings)))
+    assert b"ZZCANARY" in plain  # what an unencrypted backup would show
+    needles += [p.read_bytes().strip() for p in (settings.data_dir / "secrets").rglob("*.key")]
+    assert all(len(n) >= 8 for n in needles)
+    files = [p for p in target.rglob("*") if p.is_file()]
+    assert len(files) >= 6
+    leaks = [(p.name, n[:12]) for p in files for n in needles if n in p.read_bytes()]
+    assert leaks == []
+    checked = _cli("backup", "verify", str(target))
+    assert checked.returncode == 0, checked.stderr

@@ -23,8 +23,10 @@ from tests.fuzz.make_seeds import main as write_seeds
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).parent / "corpus"
 REGRESSIONS = Path(__file__).parent / "regressions"
-SECONDS = int(os.environ.get("HOUNSFIELD_FUZZ_SECONDS", "60"))  # a bound on a slow machine
 RUNS = int(os.environ.get("HOUNSFIELD_FUZZ_RUNS", "12000"))
+# A count, not a duration: a time limit made a loaded CI machine stop short of RUNS (10,310
+# in 60 s). The subprocess timeout only guards against a hang.
+HANG_S = 1200
 
 
 @pytest.mark.slow
@@ -37,7 +39,7 @@ def test_a_short_fuzzing_run_finds_nothing(tmp_path: Path) -> None:
     # A fixed seed and count: the same inputs on every CI run, so a finding reproduces
     # (`make fuzz` explores with fresh seeds for as long as it is given).
     fuzz = [sys.executable, "-m", "tests.fuzz.ingest_target", "-seed=1", f"-runs={RUNS}",
-            f"-max_total_time={SECONDS}", "-rss_limit_mb=2048", "-timeout=20",
+            "-rss_limit_mb=2048", "-timeout=20",
             f"-artifact_prefix={tmp_path}/", str(corpus)]  # fmt: skip
     # Run in a process sh forks, not one exec'd from this one: on Linux an exec'd child
     # starts with its parent's peak RSS as its own (ru_maxrss survives exec), and
@@ -45,7 +47,7 @@ def test_a_short_fuzzing_run_finds_nothing(tmp_path: Path) -> None:
     # made the run "out of memory" before it began.
     run = subprocess.run(
         ["sh", "-c", '"$@"; exit $?', "sh", *fuzz],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=SECONDS + 600,
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=HANG_S,
     )  # fmt: skip
     found = sorted(p.name for p in tmp_path.glob("crash-*")) + sorted(
         p.name for p in tmp_path.glob("timeout-*")

@@ -5,9 +5,14 @@ A backup target is a directory:
     objects/<storage key>        every stored object once, shared by all snapshots
     snapshots/<UTC time>/        one per backup, never changed after it is made
         manifest.json            what the snapshot holds, with the SHA-256 of each file
-        database.sqlite3|.sql|.pgdump   the consistent dump (backup/database.py)
+        database.*.sealed        the consistent dump (backup/database.py)
         objects.jsonl            every object the dump's rows name: key, SHA-256, size
         secrets/                 the data directory's generated keys, except the token key
+
+Every file that holds patient data or keys (the dump, the objects, the secrets) is sealed
+with the backup key (backup/crypto.py, SECURITY P6); the manifest and the object list hold
+only digests, sizes and storage keys (digests themselves). The SHA-256s are those of the
+plaintext, so an object's matches its index row.
 
 A snapshot is written under a temporary name and renamed when complete, so a backup that
 died is never the latest. Objects are incremental: one already in the target with the
@@ -43,7 +48,7 @@ from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.engine import Engine
 
 from hounsfield.ai.models import AiModelVersion
-from hounsfield.backup import database
+from hounsfield.backup import crypto, database
 from hounsfield.config import Settings
 from hounsfield.storage import get_storage
 from hounsfield.storage.backend import ObjectNotFound, is_key
@@ -51,9 +56,9 @@ from hounsfield.studies.models import Instance
 
 __all__ = ["BackupResult", "VerifyResult", "backup", "prune", "restore", "snapshots", "verify"]
 
-FORMAT = 1
+FORMAT = 2  # 2: sealed files
 CHUNK = 1 << 20
-LEFT_OUT_SECRETS = {"token.key"}  # a restore starts new sessions with a new token key
+LEFT_OUT_SECRETS = {"token.key", crypto.KEY_FILE}  # new sessions; the key is kept apart
 
 
 @dataclass
@@ -121,6 +126,14 @@ def _object_path(target: Path, key: str) -> Path:
     return target / "objects" / key
 
 
+def _plain_sha256(path: Path, sealing: bytes) -> str | None:
+    """The SHA-256 of a sealed file's plaintext; None if the seal is broken."""
+    try:
+        return crypto.plaintext_sha256(path, sealing)
+    except crypto.SealBroken:
+        return None
+
+
 def _sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -159,20 +172,17 @@ def _index_objects(engine: Engine) -> Iterator[tuple[str, str, int, bool]]:
                 yield model_key, model_sha, model_size, False
 
 
-def _copy_verified(source: BinaryIO, dest: Path, sha256: str) -> int | None:
-    """Copy to `dest` (temp file, fsync, rename); None if the bytes do not match."""
+def _copy_verified(source: BinaryIO, dest: Path, sha256: str | None, sealing: bytes) -> int | None:
+    """Seal into `dest` (temp file, fsync, rename); None if the bytes do not match."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
-    tmp, digest, size = Path(tmp_name), hashlib.sha256(), 0
+    tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            while chunk := source.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
+            digest, size = crypto.seal(source, out, sealing)
             out.flush()
             os.fsync(out.fileno())
-        if digest.hexdigest() != sha256:
+        if sha256 is not None and digest != sha256:
             tmp.unlink()
             return None
         os.replace(tmp, dest)
@@ -183,19 +193,20 @@ def _copy_verified(source: BinaryIO, dest: Path, sha256: str) -> int | None:
 
 
 def _copy_objects(settings: Settings, target: Path, engine: Engine, previous: dict[str, Any],
-                  result: BackupResult) -> list[dict[str, Any]]:  # fmt: skip
+                  result: BackupResult, sealing: bytes) -> list[dict[str, Any]]:  # fmt: skip
     storage = get_storage(settings)
     listed: dict[str, dict[str, Any]] = {}
     for key, sha, size, deleted in _index_objects(engine):
         if key in listed:
             continue
         dest = _object_path(target, key)
-        if previous.get(key, ("",))[0] == sha and dest.is_file() and dest.stat().st_size == size:
+        sealed = crypto.sealed_size(size)
+        if previous.get(key, ("",))[0] == sha and dest.is_file() and dest.stat().st_size == sealed:
             listed[key] = {"key": key, "sha256": sha, "size": size}
             continue  # incremental: the target has it from an earlier snapshot
         try:
             with storage.open(key) as source:
-                copied = _copy_verified(source, dest, sha)
+                copied = _copy_verified(source, dest, sha, sealing)
         except ObjectNotFound:
             if not deleted:  # a deleted instance's object may already be purged
                 result.problems.append(f"object {key} is missing from the storage")
@@ -209,7 +220,7 @@ def _copy_objects(settings: Settings, target: Path, engine: Engine, previous: di
     return sorted(listed.values(), key=lambda row: row["key"])
 
 
-def _copy_secrets(settings: Settings, snapshot_dir: Path) -> dict[str, str]:
+def _copy_secrets(settings: Settings, snapshot_dir: Path, sealing: bytes) -> dict[str, str]:
     source = settings.data_dir / "secrets"
     out: dict[str, str] = {}
     if not source.is_dir():
@@ -220,9 +231,9 @@ def _copy_secrets(settings: Settings, snapshot_dir: Path) -> dict[str, str]:
             continue
         dest = snapshot_dir / "secrets" / name
         dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        shutil.copyfile(path, dest)
+        with path.open("rb") as key_file, dest.open("wb") as sealed:
+            out[name] = crypto.seal(key_file, sealed, sealing)[0]
         dest.chmod(0o600)
-        out[name] = _sha256_of(dest)
     return out
 
 
@@ -246,7 +257,8 @@ def backup(settings: Settings, target: Path) -> BackupResult:
     audit.flush_buffer()  # acknowledged reads of this process and dead ones are in the dump
     audit.seal_all()
     target = target.resolve()
-    with _locked(target):
+    sealing = crypto.backup_key(settings)
+    with _locked(target), tempfile.TemporaryDirectory(prefix="hf-dump-") as plain:
         name = _new_name(target)
         result = BackupResult(name)
         names = snapshots(target)
@@ -254,13 +266,16 @@ def backup(settings: Settings, target: Path) -> BackupResult:
         work = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=_mkdir(target / "snapshots")))
         try:
             url = settings.sqlalchemy_url
-            dumped = database.dump(url, work)
+            dumped = database.dump(url, Path(plain))  # plaintext: private, deleted at the end
             engine = create_engine(f"sqlite:///{dumped}" if database.dialect(url) == "sqlite"
                                    else url)  # fmt: skip
             try:
-                objects = _copy_objects(settings, target, engine, previous, result)
+                objects = _copy_objects(settings, target, engine, previous, result, sealing)
             finally:
                 engine.dispose()
+            sealed_dump = work / f"{dumped.name}.sealed"
+            with dumped.open("rb") as source, sealed_dump.open("wb") as out:
+                dump_sha, dump_size = crypto.seal(source, out, sealing)
             result.objects = len(objects)
             with (work / "objects.jsonl").open("w", encoding="utf-8") as handle:
                 for row in objects:
@@ -271,10 +286,11 @@ def backup(settings: Settings, target: Path) -> BackupResult:
                 "created_at": datetime.now(UTC).isoformat(),
                 "dialect": database.dialect(url),
                 "revision": current_revision(),
-                "database": {
-                    "file": dumped.name,
-                    "sha256": _sha256_of(dumped),
-                    "size": dumped.stat().st_size,
+                "database": {"file": sealed_dump.name, "sha256": dump_sha, "size": dump_size},
+                "encryption": {
+                    "cipher": "AES-256-GCM",
+                    "chunk": crypto.CHUNK,
+                    "key_id": crypto.key_id(sealing),
                 },
                 "objects": {
                     "file": "objects.jsonl",
@@ -282,7 +298,7 @@ def backup(settings: Settings, target: Path) -> BackupResult:
                     "count": len(objects),
                     "bytes": sum(r["size"] for r in objects),
                 },
-                "secrets": _copy_secrets(settings, work),
+                "secrets": _copy_secrets(settings, work, sealing),
                 "complete": not result.problems,
             }
             _write_json(work / "manifest.json", manifest)
@@ -315,8 +331,9 @@ def _write_json(path: Path, value: dict[str, Any]) -> None:
 # -- verify ----------------------------------------------------------------------------
 
 
-def verify(target: Path, name: str | None = None) -> VerifyResult:
-    """Re-hash every file a snapshot names; every difference is a problem."""
+def verify(settings: Settings, target: Path, name: str | None = None) -> VerifyResult:
+    """Decrypt and re-hash every file a snapshot names; every difference is a problem."""
+    sealing = crypto.backup_key(settings, create=False)
     name = _snapshot(target, name)
     snap = target / "snapshots" / name
     result = VerifyResult(name)
@@ -328,18 +345,21 @@ def verify(target: Path, name: str | None = None) -> VerifyResult:
     if manifest.get("format") != FORMAT:
         result.problems.append(f"unknown backup format {manifest.get('format')!r}")
         return result
+    if manifest["encryption"]["key_id"] != crypto.key_id(sealing):
+        result.problems.append("this is not the key the backup was made with (backup.key)")
+        return result
     if not manifest.get("complete", False):
         result.problems.append("the backup reported problems when it was made (incomplete)")
-    for part in ("database", "objects"):
+    for part, sealed in (("database", True), ("objects", False)):
         entry = manifest[part]
         path = snap / entry["file"]
         if not path.is_file():
             result.problems.append(f"{entry['file']} is missing")
-        elif _sha256_of(path) != entry["sha256"]:
+        elif (_plain_sha256(path, sealing) if sealed else _sha256_of(path)) != entry["sha256"]:
             result.problems.append(f"{entry['file']} does not match its SHA-256")
     for secret, sha in manifest.get("secrets", {}).items():
         path = snap / "secrets" / secret
-        if not path.is_file() or _sha256_of(path) != sha:
+        if not path.is_file() or _plain_sha256(path, sealing) != sha:
             result.problems.append(f"secret {secret} is missing or altered")
     if any(p.startswith("objects.jsonl") for p in result.problems):
         return result
@@ -348,7 +368,7 @@ def verify(target: Path, name: str | None = None) -> VerifyResult:
         path = _object_path(target, key)
         if not path.is_file():
             result.problems.append(f"object {key} is missing")
-        elif path.stat().st_size != size or _sha256_of(path) != sha:
+        elif path.stat().st_size != crypto.sealed_size(size) or _plain_sha256(path, sealing) != sha:
             result.problems.append(f"object {key} does not match its SHA-256")
     return result
 
@@ -373,7 +393,7 @@ def _refuse_unless_empty(settings: Settings) -> None:
         raise RestoreRefused("the storage holds objects: restore into an empty storage")
 
 
-def _restore_secrets(settings: Settings, snap: Path) -> None:
+def _restore_secrets(settings: Settings, snap: Path, sealing: bytes) -> None:
     source = snap / "secrets"
     if not source.is_dir():
         return
@@ -383,11 +403,12 @@ def _restore_secrets(settings: Settings, snap: Path) -> None:
         dest = settings.data_dir / "secrets" / path.relative_to(source)
         dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         dest.parent.chmod(0o700)
-        if dest.exists() and dest.read_bytes() != path.read_bytes():
+        value = b"".join(crypto.unsealed(path, sealing))
+        if dest.exists() and dest.read_bytes() != value:
             raise RestoreRefused(f"a different key already exists: {dest}")
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
-            out.write(path.read_bytes())
+            out.write(value)
 
 
 def restore(settings: Settings, target: Path, name: str | None = None) -> VerifyResult:
@@ -397,19 +418,28 @@ def restore(settings: Settings, target: Path, name: str | None = None) -> Verify
     from hounsfield.migrate import upgrade
 
     target = target.resolve()
-    checked = verify(target, name)
+    _refuse_unless_empty(settings)
+    try:
+        checked = verify(settings, target, name)
+    except crypto.KeyMissing as exc:
+        raise RestoreRefused(str(exc)) from exc
     if not checked.ok:
         raise RestoreRefused(f"snapshot {checked.name} does not verify: {checked.problems[:5]}")
-    _refuse_unless_empty(settings)
     snap = target / "snapshots" / checked.name
     manifest = json.loads((snap / "manifest.json").read_text(encoding="utf-8"))
     if manifest["dialect"] != database.dialect(settings.sqlalchemy_url):
         raise RestoreRefused(f"a {manifest['dialect']} dump cannot be loaded into this database")
-    _restore_secrets(settings, snap)
-    database.load(settings.sqlalchemy_url, snap / manifest["database"]["file"])
-    storage = get_storage(settings)
-    for key, (sha, _size) in _listed(snap).items():
-        storage.put(key, _object_path(target, key), sha)  # checks the SHA-256 once more
+    sealing = crypto.backup_key(settings, create=False)
+    _restore_secrets(settings, snap, sealing)
+    with tempfile.TemporaryDirectory(prefix="hf-restore-") as plain:
+        sealed_dump = snap / manifest["database"]["file"]
+        dump = Path(plain) / sealed_dump.name.removesuffix(".sealed")
+        crypto.unseal_to(sealed_dump, dump, sealing)
+        database.load(settings.sqlalchemy_url, dump)
+        storage = get_storage(settings)
+        for key, (sha, _size) in _listed(snap).items():
+            crypto.unseal_to(_object_path(target, key), Path(plain) / "object", sealing)
+            storage.put(key, Path(plain) / "object", sha)  # checks the SHA-256 once more
     reset_engine()
     upgrade()  # a snapshot of an older version is migrated to this one
     with transaction(write=True) as session:
