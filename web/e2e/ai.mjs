@@ -14,6 +14,8 @@ import { assert, launchBrowser, PYTHON, REPO, startServer, stepRunner, USERS } f
 const ARTIFACTS = path.join(REPO, 'test-artifacts');
 const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
 const STEP_TIMEOUT = 30000;
+// I8: markup that would set window.__x if it were ever parsed as HTML instead of shown as text.
+const XSS = '<img src=x onerror=window.__x=1>';
 
 let page;
 const { results, step, failed } = stepRunner({ prefix: 'failure-ai-', artifacts: ARTIFACTS, currentPage: () => page });
@@ -199,6 +201,32 @@ async function main() {
       await page.getByTestId('model-upload-submit').click();
       await page.waitForFunction(() => /已存在/.test(document.querySelector('[data-testid=model-upload-message][data-ok="0"]')?.textContent ?? ''));
       await shot('ai-04-upload');
+    });
+
+    await step('an edited finding label holding markup shows as text, never runs (I8)', async () => {
+      // Last, so the second run does not change the counts the model page checks above.
+      await page.context().clearCookies();
+      await signIn(base, USERS.doctor);
+      await page.goto(`${base}/viewer/?study=${studyUid}`);
+      await page.getByTestId('ai-model-select').selectOption('lung-ct');
+      await page.getByTestId('ai-run').click();
+      await page.waitForFunction((old) => {
+        const id = document.querySelector('[data-testid=ai-result]')?.dataset.runId;
+        return id && id !== old && document.querySelector('[data-testid=ai-finding]');
+      }, runId, { timeout: 45000 });
+      const id = await page.getByTestId('ai-finding').getAttribute('data-finding-id');
+      const r = await fetch(`${base}/api/ai/findings/${id}/review`, {
+        method: 'POST',
+        headers: { ...doctor, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ decision: 'edit', label: XSS }),
+      });
+      assert(r.ok, `edit review: ${r.status}`);
+      await page.reload();
+      const item = page.locator('[data-testid=ai-finding][data-status=edited]');
+      await item.waitFor({ timeout: 60000 });
+      assert(((await item.getByTestId('ai-finding-show').textContent()) ?? '').includes(XSS), 'the edited label shown as text');
+      assert((await page.locator('[data-testid=ai-finding] img').count()) === 0, 'no element made from the label');
+      assert((await page.evaluate(() => window.__x)) === undefined, 'the onerror handler never ran');
     });
 
     await step('no script errors and no CSP violations', async () => {

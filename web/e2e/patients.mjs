@@ -15,6 +15,8 @@ const STEP_TIMEOUT = 30000;
 // GB 11643 numbers: a man born 1980-01-01 (check digit 6), and the same with a wrong check digit.
 const VALID_ID = '110105198001010016';
 const BAD_CHECK_ID = '110105198001010017';
+// I8: markup that would set window.__x if it were ever parsed as HTML instead of shown as text.
+const XSS = '<img src=x onerror=window.__x=1>';
 
 let page;
 const { results, step, failed } = stepRunner({
@@ -334,6 +336,31 @@ async function main() {
       await page.goto(`${base}/patients/`);
       await page.getByText('New patient').first().waitFor();
       await page.getByTestId('locale-switch').selectOption('zh-CN');
+    });
+
+    await step('patients: markup in the name, address, allergies and notes shows as text, never runs (I8)', async () => {
+      // A PN value may not hold '=', so the name carries tags without attributes.
+      const name = '<b>Markup</b>^<i>Test</i>';
+      const created = await fetch(`${base}/api/patients`, {
+        method: 'POST',
+        headers: { ...admin, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name_alphabetic: name, mrn: 'XSS-1', address: XSS, allergies: XSS, notes: XSS }),
+      });
+      assert(created.status === 201, `patient with markup: ${created.status}`);
+      const { id } = await created.json();
+      await page.goto(`${base}/patients/`);
+      await page.getByTestId('patient-q').fill('XSS-1');
+      const link = page.locator('[data-testid=patient-link]', { hasText: '<b>Markup</b>' });
+      await link.waitFor();
+      assert((await link.locator('b, i').count()) === 0, 'the name tags are text, not elements');
+      await page.goto(`${base}/patients/detail/?id=${id}`);
+      const record = page.getByTestId('patient-record');
+      await record.waitFor();
+      assert(((await text('patient-title')) ?? '').includes('<b>Markup</b>'), 'the title shows the name as text');
+      const shown = (await record.textContent()) ?? '';
+      assert(shown.split(XSS).length - 1 === 3, `address, allergies and notes shown as text: ${shown}`);
+      assert((await page.locator('[data-testid=patient-record] img, [data-testid=patient-title] b').count()) === 0, 'no element made from the data');
+      assert((await page.evaluate(() => window.__x)) === undefined, 'the onerror handler never ran');
     });
 
     await step('patients: no script errors and no CSP violations', async () => {

@@ -11,6 +11,8 @@ import { assert, HOUNSFIELD, launchBrowser, PYTHON, REPO, startServer, stepRunne
 const ARTIFACTS = path.join(REPO, 'test-artifacts');
 const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
 const SECOND = { username: 'e2e-attending', password: 'Attending-pass-2026!' };
+// I8: markup that would set window.__x if it were ever parsed as HTML instead of shown as text.
+const XSS = '<img src=x onerror=window.__x=1>';
 
 let page;
 const { results, step, failed } = stepRunner({ prefix: 'failure-reports-', artifacts: ARTIFACTS, currentPage: () => page });
@@ -86,6 +88,21 @@ async function main() {
       const file = path.join(scratch, 'r.pdf');
       await download.saveAs(file);
       assert(readFileSync(file).subarray(0, 5).toString() === '%PDF-', 'a PDF');
+    });
+    await step('reports: markup in findings and impression shows as text in the editor, never runs (I8)', async () => {
+      const second = await apiLogin(base, SECOND);
+      const json = { ...second, 'Content-Type': 'application/json' };
+      const draft = await fetch(`${base}/api/reports`, { method: 'POST', headers: json, body: JSON.stringify({ study_instance_uid: uid }) });
+      assert(draft.status === 201, `draft: ${draft.status}`);
+      const { id, version } = await draft.json();
+      const saved = await fetch(`${base}/api/reports/${id}`, { method: 'PATCH', headers: json, body: JSON.stringify({ version, findings: XSS, impression: XSS }) });
+      assert(saved.ok, `draft saved: ${saved.status}`);
+      await openViewer(base, uid);
+      // The newest report (this draft) is the one opened.
+      await page.waitForFunction((x) => document.querySelector('[data-testid=report-findings]')?.value === x, XSS);
+      assert((await page.getByTestId('report-impression').inputValue()) === XSS, 'the impression shown as text');
+      assert((await page.locator('[data-testid=report-editor] img').count()) === 0, 'no element made from the text');
+      assert((await page.evaluate(() => window.__x)) === undefined, 'the onerror handler never ran');
     });
   } finally {
     writeFileSync(path.join(ARTIFACTS, 'e2e-reports-results.json'), JSON.stringify({ results }, null, 2));
