@@ -242,7 +242,12 @@ async function main() {
       const sexAge = (await row.getByTestId('sex-age').textContent()) ?? '';
       assert(sexAge === '男 / 44岁', `sex and age in Chinese: ${sexAge}`);
       assert(((await row.getByTestId('read-status').textContent()) ?? '') === '未读', 'unread');
+      // Wait for the claim's answer, not only for the lock: a refused or lost claim then
+      // fails here with its status instead of as a 30 s wait for a lock.
+      const answered = page.waitForResponse((r) => r.url().endsWith('/claim') && r.request().method() === 'POST');
       await row.getByTestId('claim').click();
+      const claimed = await answered;
+      assert(claimed.status() === 200, `claim answered ${claimed.status()}: ${await claimed.text()}`);
       const lock = row.getByTestId('claim-lock');
       await lock.waitFor();
       assert((await lock.getAttribute('data-mine')) === '1', 'my lock');
