@@ -19,6 +19,8 @@ import os
 import re
 from pathlib import Path
 
+import psutil
+
 from hounsfield.config import Settings
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -34,20 +36,10 @@ def share_across_processes(settings: Settings) -> Path:
     os.environ[ENV] = str(directory)
     for path in directory.glob("*.db"):
         match = _SAMPLE_FILE.search(path.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not psutil.pid_exists(int(match.group(1))):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
     return directory
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def shared() -> bool:
