@@ -1,7 +1,7 @@
 // Starts a throw-away Hounsfield: fresh HOUNSFIELD_DATA_DIR, migrated, a doctor and an admin
 // with known passwords, `hounsfield serve` on a free port. Stops it (and only it) at the end.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const HOUNSFIELD = process.env.HOUNSFIELD_BIN ?? path.join(REPO, '.venv', 'bin', 'hounsfield');
 export const PYTHON = process.env.HOUNSFIELD_PYTHON ?? path.join(REPO, '.venv', 'bin', 'python');
+export const ARTIFACTS = path.join(REPO, 'test-artifacts');
+export const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
+export const STEP_TIMEOUT = 30000;
 
 export const USERS = {
   doctor: { username: 'e2e-doctor', password: 'Doctor-pass-2026!', role: 'doctor' },
@@ -160,4 +163,72 @@ export function stepRunner({ prefix, artifacts, currentPage, stopOnFailure = tru
 
 export function assert(cond, message) {
   if (!cond) throw new Error(`assertion failed: ${message}`);
+}
+
+/** A bearer header for `user`, from the login API. */
+export async function apiLogin(base, user) {
+  const r = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: user.username, password: user.password }),
+  });
+  assert(r.ok, `API login: ${r.status}`);
+  return { Authorization: `Bearer ${(await r.json()).access_token}` };
+}
+
+/**
+ * What an e2e file's main() starts with: test-artifacts/, a scratch directory (given to
+ * `prepare` before the server starts, for files built ahead of it), a throw-away server, and
+ * chromium (profile in the scratch directory) whose page has the step timeout and records
+ * console errors. Whatever was started is stopped again if a later part fails to start.
+ */
+export async function openSession(chromium, { name, viewport = { width: 1600, height: 900 }, prepare } = {}) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const scratch = mkdtempSync(path.join(os.tmpdir(), `hf-${name}-`));
+  let server;
+  try {
+    if (prepare) await prepare(scratch);
+    server = await startServer({ webDir: WEB_OUT });
+    const context = await launchBrowser(chromium, path.join(scratch, 'profile'), viewport);
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(STEP_TIMEOUT);
+    const consoleErrors = [];
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    return { name, server, base: server.base, scratch, context, page, consoleErrors };
+  } catch (err) {
+    await server?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * The end of an e2e file's main(), after its steps (also when one threw): the results (and
+ * console errors) in test-artifacts/e2e-<name>-results.json, the browser closed, the server's
+ * log tail printed if a step failed, the server stopped and the scratch directory removed.
+ * `more` adds fields to the results file.
+ */
+export async function closeSession(session, { results, failed, more = {} }) {
+  const { name, server, context, scratch, consoleErrors } = session;
+  writeFileSync(path.join(ARTIFACTS, `e2e-${name}-results.json`), JSON.stringify({ results, consoleErrors, ...more }, null, 2));
+  await context.close();
+  if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
+  await server.stop();
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+/** The last line of an e2e file: how many of its steps passed; exit code 1 if any failed. */
+export function finish(results, failed, what) {
+  const passed = results.filter((r) => r.status === 'passed').length;
+  console.log(`\n${passed}/${results.length} ${what} passed${failed() ? ' — FAILED' : ''}`);
+  process.exit(failed() ? 1 : 0);
+}
+
+/** Runs an e2e file's main(): an error outside the steps is printed and exits 1. */
+export function runMain(main) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 }

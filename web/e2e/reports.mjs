@@ -2,30 +2,17 @@
 // submits; a second doctor approves (signs); the PDF downloads and is a PDF.
 // Run alone with `node e2e/reports.mjs` (needs web/out). Exit code 0 when every step passed.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { assert, HOUNSFIELD, launchBrowser, PYTHON, REPO, startServer, stepRunner, USERS } from './harness.mjs';
+import { apiLogin, ARTIFACTS, assert, closeSession, finish, HOUNSFIELD, openSession, PYTHON, REPO, runMain, stepRunner, USERS } from './harness.mjs';
 
-const ARTIFACTS = path.join(REPO, 'test-artifacts');
-const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
 const SECOND = { username: 'e2e-attending', password: 'Attending-pass-2026!' };
 // I8: markup that would set window.__x if it were ever parsed as HTML instead of shown as text.
 const XSS = '<img src=x onerror=window.__x=1>';
 
 let page;
 const { results, step, failed } = stepRunner({ prefix: 'failure-reports-', artifacts: ARTIFACTS, currentPage: () => page });
-
-async function apiLogin(base, user) {
-  const r = await fetch(`${base}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: user.username, password: user.password }),
-  });
-  assert(r.ok, `API login: ${r.status}`);
-  return { Authorization: `Bearer ${(await r.json()).access_token}` };
-}
 
 async function signIn(base, user) {
   await page.goto(`${base}/login/`);
@@ -43,14 +30,10 @@ async function openViewer(base, uid) {
 }
 
 async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const server = await startServer({ webDir: WEB_OUT });
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'hf-reports-'));
-  const context = await launchBrowser(chromium, path.join(scratch, 'profile'), { width: 1600, height: 900 });
+  const session = await openSession(chromium, { name: 'reports' });
+  const { server, base, scratch } = session;
+  page = session.page;
   try {
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(30000);
-    const base = server.base;
     const admin = await apiLogin(base, USERS.admin);
     const made = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_study_zip.py'), path.join(scratch, 's.zip'), 'RPT1', '3'], { encoding: 'utf8' });
     assert(made.status === 0, made.stderr);
@@ -105,18 +88,9 @@ async function main() {
       assert((await page.evaluate(() => window.__x)) === undefined, 'the onerror handler never ran');
     });
   } finally {
-    writeFileSync(path.join(ARTIFACTS, 'e2e-reports-results.json'), JSON.stringify({ results }, null, 2));
-    await context?.close();
-    if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
-    await server.stop();
-    rmSync(scratch, { recursive: true, force: true });
+    await closeSession(session, { results, failed });
   }
-  const passed = results.filter((r) => r.status === 'passed').length;
-  console.log(`\n${passed}/${results.length} report browser steps passed${failed() ? ' — FAILED' : ''}`);
-  process.exit(failed() ? 1 : 0);
+  finish(results, failed, 'report browser steps');
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);
