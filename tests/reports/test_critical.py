@@ -72,8 +72,10 @@ def test_flag_escalate_acknowledge(
         assert critical.escalate_due(session, utcnow() + timedelta(hours=2)) == 0
 
     closed = client.get("/api/critical-results", params={"open": "false"}, headers=as_li).json()
-    assert [c["id"] for c in closed] == [item["id"]]
-    assert client.get("/api/critical-results", params={"open": "true"}, headers=as_li).json() == []
+    assert [c["id"] for c in closed["items"]] == [item["id"]]
+    assert closed["total"] == 1
+    opened = client.get("/api/critical-results", params={"open": "true"}, headers=as_li).json()
+    assert opened == {"total": 0, "items": []}
 
     audit_service.flush_buffer()
     with transaction() as session:

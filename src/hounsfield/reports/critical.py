@@ -9,9 +9,10 @@ audited; notifications carry the accession number only, never the finding or a n
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hounsfield.audit import service as audit
@@ -21,7 +22,9 @@ from hounsfield.db import transaction, utcnow
 from hounsfield.errors import BadRequest, Conflict, NotFound, PermissionDenied
 from hounsfield.notifications.service import PARAM, Kind, emit
 from hounsfield.reports.models import CriticalResult
-from hounsfield.studies.models import Study
+from hounsfield.reports.pdf import patient_display_name
+from hounsfield.reports.service import user_names
+from hounsfield.studies.models import Patient, Study
 from hounsfield.users.models import User
 from hounsfield.worker import celery
 
@@ -78,7 +81,7 @@ def _notify(session: Session, item: CriticalResult) -> None:
     contact = uuid.UUID(item.contacts[item.contact_index])
     emit(
         session, get_settings(), Kind.critical_result, recipients=[contact],
-        params={"accession": safe}, link=f"/critical-results/{item.id}",
+        params={"accession": safe}, link=f"/critical/?id={item.id}",
     )  # fmt: skip
     _audit(session, "critical_result.notify", None, item, contact=str(contact),
            contact_index=item.contact_index)  # fmt: skip
@@ -162,7 +165,8 @@ def escalate_due(session: Session, now: datetime) -> int:
 
 def list_results(
     session: Session, user: User, *, open_only: bool | None, offset: int, limit: int
-) -> list[CriticalResult]:
+) -> tuple[int, list[CriticalResult]]:
+    """Visible results, newest first, and how many there are in all."""
     query = (
         select(CriticalResult)
         .join(Study, Study.study_instance_uid == CriticalResult.study_instance_uid)
@@ -172,6 +176,7 @@ def list_results(
         query = query.where(CriticalResult.acknowledged_at.is_(None))
     elif open_only is False:
         query = query.where(CriticalResult.acknowledged_at.is_not(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = list(
         session.scalars(
             query.order_by(CriticalResult.flagged_at.desc()).offset(offset).limit(limit)
@@ -181,7 +186,57 @@ def list_results(
         "critical_result.list", user, resource_type="critical_result", resource_id="",
         detail={"count": len(rows)},
     )  # fmt: skip
-    return rows
+    return total, rows
+
+
+@dataclass(frozen=True)
+class StudyFacts:
+    """What the inbox shows of a result's study and patient."""
+
+    patient_name: str
+    patient_id: str
+    accession_number: str
+    study_description: str
+    modality: str
+    study_date: date | None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Studies and user names of a list of results, read in three queries for the page."""
+
+    studies: dict[str, StudyFacts]
+    names: dict[uuid.UUID, str]
+
+
+def context(session: Session, items: list[CriticalResult]) -> Context:
+    uids = {i.study_instance_uid for i in items}
+    studies = (
+        list(session.scalars(select(Study).where(Study.study_instance_uid.in_(uids))))
+        if uids
+        else []
+    )
+    pks = {s.patient_pk for s in studies}
+    patients = (
+        {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(pks)))}
+        if pks
+        else {}
+    )
+    facts = {
+        s.study_instance_uid: StudyFacts(
+            patient_name=patient_display_name(patients.get(s.patient_pk), s),
+            patient_id=patients[s.patient_pk].patient_id if s.patient_pk in patients else "",
+            accession_number=s.accession_number,
+            study_description=s.study_description,
+            modality=s.modalities_in_study.replace("\\", "/"),
+            study_date=s.study_date,
+        )
+        for s in studies
+    }
+    people: set[uuid.UUID | None] = set()
+    for i in items:
+        people |= {i.flagged_by_id, i.acknowledged_by_id, uuid.UUID(i.contacts[i.contact_index])}
+    return Context(studies=facts, names=user_names(session, people))
 
 
 @celery.task(name="reports.escalate_critical", acks_late=True)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from sqlalchemy.orm import Session
 
 from hounsfield.auth.deps import requires
 from hounsfield.db import SessionDep, WriteSessionDep
 from hounsfield.reports import critical
 from hounsfield.reports.models import CriticalResult
-from hounsfield.reports.schemas import CriticalFlag, CriticalRead
+from hounsfield.reports.schemas import CriticalFlag, CriticalPage, CriticalRead
 from hounsfield.users.models import User
 from hounsfield.users.permissions import Permission
 
@@ -21,12 +23,23 @@ Reader = Annotated[User, requires(Permission.report_read)]
 Writer = Annotated[User, requires(Permission.report_write)]
 
 
-def read(item: CriticalResult) -> CriticalRead:
+def read(item: CriticalResult, ctx: critical.Context) -> CriticalRead:
+    contact = uuid.UUID(item.contacts[item.contact_index])
+    study = ctx.studies.get(item.study_instance_uid)
+    facts = asdict(study) if study else {}
+    ack = item.acknowledged_by_id
     return CriticalRead.model_validate(
         {**{c: getattr(item, c) for c in CriticalRead.model_fields if hasattr(item, c)},
-         "current_contact": item.contacts[item.contact_index],
-         "open": item.acknowledged_at is None}
+         **facts, "current_contact": contact, "open": item.acknowledged_at is None,
+         "escalation_level": item.contact_index,
+         "flagged_by_name": ctx.names.get(item.flagged_by_id, ""),
+         "current_contact_name": ctx.names.get(contact, ""),
+         "acknowledged_by_name": ctx.names.get(ack, "") if ack else None}
     )  # fmt: skip
+
+
+def read_one(session: Session, item: CriticalResult) -> CriticalRead:
+    return read(item, critical.context(session, [item]))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -36,7 +49,7 @@ def flag_critical(body: CriticalFlag, user: Writer, session: WriteSessionDep) ->
         session, user, study_instance_uid=body.study_instance_uid, finding=body.finding,
         contacts=body.contacts, report_id=body.report_id,
     )  # fmt: skip
-    return read(item)
+    return read_one(session, item)
 
 
 @router.get("")
@@ -46,10 +59,13 @@ def list_critical(
     open_only: Annotated[bool | None, Query(alias="open")] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[CriticalRead]:
+) -> CriticalPage:
     """Critical results, newest first; `open=true` the unacknowledged, `open=false` the closed."""
-    rows = critical.list_results(session, user, open_only=open_only, offset=offset, limit=limit)
-    return [read(r) for r in rows]
+    total, rows = critical.list_results(
+        session, user, open_only=open_only, offset=offset, limit=limit
+    )
+    ctx = critical.context(session, rows)
+    return CriticalPage(total=total, items=[read(r, ctx) for r in rows])
 
 
 @router.post("/{item_id}/acknowledge")
@@ -57,4 +73,4 @@ def acknowledge_critical(
     item_id: uuid.UUID, user: Reader, session: WriteSessionDep
 ) -> CriticalRead:
     """A contact confirms that they received the result (time and user recorded)."""
-    return read(critical.acknowledge(session, user, item_id))
+    return read_one(session, critical.acknowledge(session, user, item_id))

@@ -85,12 +85,14 @@ class Facts:
     key_id: str | None
 
 
-def _display_name(patient: Patient | None, study: Study | None) -> str:
+def patient_display_name(patient: Patient | None, study: Study | None) -> str:
     """The Chinese (ideographic) name first, then the alphabetic one: 王小明 (WANG^XIAOMING)."""
     if patient is None:
         return study.patient_name.replace("^", " ") if study else ""
-    ideographic = patient.name_ideographic.replace("^", "")
-    alphabetic = patient.name_alphabetic.replace("^", " ").strip()
+    # The groups as sent (the name_* columns are case-folded for matching).
+    groups = [*patient.patient_name.split("="), "", ""]
+    ideographic = (groups[1] or patient.name_ideographic).replace("^", "")
+    alphabetic = (groups[0] or patient.name_alphabetic).replace("^", " ").strip()
     if ideographic and alphabetic:
         return f"{ideographic} ({alphabetic})"
     return ideographic or alphabetic or patient.patient_name.replace("^", " ")
@@ -118,7 +120,7 @@ def facts(session: Session, report: Report, lang: Language) -> Facts:
     )
     signer = session.get(User, signed.saved_by_id) if signed else None
     return Facts(
-        patient_name=_display_name(patient, study),
+        patient_name=patient_display_name(patient, study),
         sex=SEX.get(sex, {}).get(lang, sex),
         age=f"{age}{AGE_UNIT[lang]}" if age is not None else "",
         patient_id=patient.patient_id if patient else "",

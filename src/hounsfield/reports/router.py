@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
 from hounsfield.auth.deps import requires
+from hounsfield.config import get_settings
 from hounsfield.db import SessionDep, WriteSessionDep
 from hounsfield.ingest.outcome import language
 from hounsfield.reports import fhir, pdf, service
@@ -16,6 +18,7 @@ from hounsfield.reports.models import FHIR_STATUS, Report, ReportStatus
 from hounsfield.reports.schemas import (
     AmendRequest,
     CancelRequest,
+    PrintFacts,
     ReportCreate,
     ReportPage,
     ReportRead,
@@ -129,9 +132,12 @@ def report_versions(
     report = service.get(session, user, report_id)
     service.audit_read(session, user, report)
     rows = service.versions(session, report)
+    names = service.user_names(session, (v.saved_by_id for v in rows))
     items = [
         VersionRead.model_validate({**{c: getattr(v, c) for c in VersionRead.model_fields
-                                       if c != "signed"}, "signed": v.signature is not None})
+                                       if hasattr(v, c) and c != "signed"},
+                                    "signed": v.signature is not None,
+                                    "saved_by_name": names.get(v.saved_by_id, "")})
         for v in rows
     ]  # fmt: skip
     by_number = {v.number: v for v in rows}
@@ -174,6 +180,20 @@ def report_pdf(
         body, media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )  # fmt: skip
+
+
+@router.get("/{report_id}/print")
+def report_print(
+    report_id: uuid.UUID, request: Request, user: Reader, session: SessionDep
+) -> PrintFacts:
+    """What the print view shows around the report's text (hospital, patient, study, signer):
+    the PDF's facts, in zh-CN or English by Accept-Language."""
+    report = service.get(session, user, report_id)
+    service.audit_read(session, user, report)
+    lang = language(request.headers.get("accept-language"))
+    facts = pdf.facts(session, report, lang)
+    hospital = get_settings().reports.hospital_name
+    return PrintFacts.model_validate({**asdict(facts), "hospital_name": hospital})
 
 
 @templates_router.get("")

@@ -4,7 +4,7 @@ are refused (PostgreSQL refuses NUL; nothing legitimate sends the rest)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -113,6 +113,7 @@ class VersionRead(BaseModel):
     key_id: str | None
     signed_at: datetime | None
     content: dict[str, Any]
+    saved_by_name: str
 
 
 class VersionsRead(BaseModel):
@@ -128,6 +129,24 @@ class VerifyRead(BaseModel):
     version: int | None = None
     signer_id: str | None = None
     signed_at: datetime | None = None
+
+
+class PrintFacts(BaseModel):
+    """What a printed report shows besides its text: hospital, patient, study and signer
+    (the same facts as the PDF, in the reader's language)."""
+
+    hospital_name: str
+    patient_name: str
+    sex: str
+    age: str
+    patient_id: str
+    accession: str
+    study_date: str
+    modality: str
+    description: str
+    signer: str | None
+    signed_at: str | None
+    key_id: str | None
 
 
 class TemplateField(BaseModel):
@@ -190,3 +209,19 @@ class CriticalRead(BaseModel):
     acknowledged_by_id: uuid.UUID | None
     acknowledged_at: datetime | None
     open: bool
+    # For the inbox: who, which study, and how far it escalated (0: the first contact).
+    escalation_level: int
+    flagged_by_name: str
+    current_contact_name: str
+    acknowledged_by_name: str | None
+    patient_name: str = ""
+    patient_id: str = ""
+    accession_number: str = ""
+    study_description: str = ""
+    modality: str = ""
+    study_date: date | None = None
+
+
+class CriticalPage(BaseModel):
+    total: int
+    items: list[CriticalRead]

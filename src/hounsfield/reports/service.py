@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -190,6 +191,17 @@ def list_reports(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Report.created_at.desc()).offset(offset).limit(limit))
     return total, list(rows)
+
+
+def user_names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Display names (else the username) of the given users, in one query."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(User.id, User.display_name, User.username).where(User.id.in_(wanted))
+    )
+    return {uid: name or username for uid, name, username in rows}
 
 
 def _audit(session: Session, action: str, user: User, report: Report, **detail: Any) -> None:

@@ -1166,6 +1166,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/{report_id}/print": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Report Print
+         * @description What the print view shows around the report's text (hospital, patient, study, signer):
+         *     the PDF's facts, in zh-CN or English by Accept-Language.
+         */
+        get: operations["report_print_api_reports__report_id__print_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reports/{report_id}/submit": {
         parameters: {
             query?: never;
@@ -2347,12 +2368,26 @@ export interface components {
             /** Study Instance Uid */
             study_instance_uid: string;
         };
+        /** CriticalPage */
+        CriticalPage: {
+            /** Items */
+            items: components["schemas"]["CriticalRead"][];
+            /** Total */
+            total: number;
+        };
         /** CriticalRead */
         CriticalRead: {
+            /**
+             * Accession Number
+             * @default
+             */
+            accession_number: string;
             /** Acknowledged At */
             acknowledged_at: string | null;
             /** Acknowledged By Id */
             acknowledged_by_id: string | null;
+            /** Acknowledged By Name */
+            acknowledged_by_name: string | null;
             /** Contacts */
             contacts: string[];
             /**
@@ -2360,6 +2395,10 @@ export interface components {
              * Format: uuid
              */
             current_contact: string;
+            /** Current Contact Name */
+            current_contact_name: string;
+            /** Escalation Level */
+            escalation_level: number;
             /** Finding */
             finding: string;
             /**
@@ -2372,11 +2411,18 @@ export interface components {
              * Format: uuid
              */
             flagged_by_id: string;
+            /** Flagged By Name */
+            flagged_by_name: string;
             /**
              * Id
              * Format: uuid
              */
             id: string;
+            /**
+             * Modality
+             * @default
+             */
+            modality: string;
             /**
              * Notified At
              * Format: date-time
@@ -2384,8 +2430,25 @@ export interface components {
             notified_at: string;
             /** Open */
             open: boolean;
+            /**
+             * Patient Id
+             * @default
+             */
+            patient_id: string;
+            /**
+             * Patient Name
+             * @default
+             */
+            patient_name: string;
             /** Report Id */
             report_id: string | null;
+            /** Study Date */
+            study_date?: string | null;
+            /**
+             * Study Description
+             * @default
+             */
+            study_description: string;
             /** Study Instance Uid */
             study_instance_uid: string;
         };
@@ -3351,6 +3414,37 @@ export interface components {
             phone?: string | null;
         };
         /**
+         * PrintFacts
+         * @description What a printed report shows besides its text: hospital, patient, study and signer
+         *     (the same facts as the PDF, in the reader's language).
+         */
+        PrintFacts: {
+            /** Accession */
+            accession: string;
+            /** Age */
+            age: string;
+            /** Description */
+            description: string;
+            /** Hospital Name */
+            hospital_name: string;
+            /** Key Id */
+            key_id: string | null;
+            /** Modality */
+            modality: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Patient Name */
+            patient_name: string;
+            /** Sex */
+            sex: string;
+            /** Signed At */
+            signed_at: string | null;
+            /** Signer */
+            signer: string | null;
+            /** Study Date */
+            study_date: string;
+        };
+        /**
          * Priority
          * @enum {string}
          */
@@ -4236,6 +4330,8 @@ export interface components {
              * Format: uuid
              */
             saved_by_id: string;
+            /** Saved By Name */
+            saved_by_name: string;
             /** Signed */
             signed: boolean;
             /** Signed At */
@@ -5058,7 +5154,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CriticalRead"][];
+                    "application/json": components["schemas"]["CriticalPage"];
                 };
             };
             /** @description Validation Error */
@@ -6741,6 +6837,37 @@ export interface operations {
                 };
                 content: {
                     "application/pdf": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    report_print_api_reports__report_id__print_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                report_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrintFacts"];
                 };
             };
             /** @description Validation Error */
