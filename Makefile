@@ -21,7 +21,7 @@ WEB_SOURCES := $(shell find $(WEB)/app $(WEB)/components $(WEB)/lib $(WEB)/i18n 
                $(wildcard $(WEB)/*.mjs $(WEB)/tsconfig.json $(WEB)/package-lock.json)
 export NEXT_TELEMETRY_DISABLED := 1
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed models
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,23 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $@
 
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev models
+
+# Brain extraction (deepbet 1.0.2): its TorchScript nets exported to ONNX once, at install
+# time, in a venv of their own (torch never enters the app's venv; pip takes the CPU wheel
+# of torch 2.13.0 from this disk). deepbet with --no-deps: the export needs only torch and
+# onnx. Skipped when the files are there; the app checks them against pinned SHA-256s.
+EXPORT_VENV := .venv-export
+MODELS_DIR := var/models
+
+.PHONY: models
+models: $(MODELS_DIR)/deepbet/SHA256SUMS
+
+$(MODELS_DIR)/deepbet/SHA256SUMS: tools/export_deepbet.py
+	test -x $(EXPORT_VENV)/bin/python || $(PYTHON) -m venv $(EXPORT_VENV)
+	$(EXPORT_VENV)/bin/pip install -q torch==2.13.0 onnx==1.23.2 numpy==2.4.6
+	$(EXPORT_VENV)/bin/pip install -q --no-deps deepbet==1.0.2
+	$(EXPORT_VENV)/bin/python -W ignore::UserWarning tools/export_deepbet.py $(MODELS_DIR)/deepbet
 
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
@@ -60,11 +76,12 @@ run: install web
 # CJK fonts (Chinese names in rendered pages and PDFs), Orthanc as a peer PACS (DIMSE
 # round trip in a network namespace: iproute2), nginx (the TLS front of deploy/, scanned by
 # sslyze in tests/security/test_tls_nginx.py), insighttoolkit5-examples (healthy brain MR
-# slices for the AI tumour-classifier test), prometheus + prometheus-alertmanager (promtool
+# slices for the AI tumour-classifier test), mricron-data (the Colin27 T1 head and its
+# skull-stripped reference for the brain-extraction test), prometheus + prometheus-alertmanager (promtool
 # and amtool check deploy/prometheus/ in tests/test_deploy.py), libpango (WeasyPrint renders
 # report PDFs).
 system-deps:
-	@missing=""; for p in dcmtk dicom3tools chromium fonts-noto-cjk orthanc iproute2 nginx insighttoolkit5-examples prometheus prometheus-alertmanager libpango-1.0-0 libpangoft2-1.0-0; do \
+	@missing=""; for p in dcmtk dicom3tools chromium fonts-noto-cjk orthanc iproute2 nginx insighttoolkit5-examples mricron-data prometheus prometheus-alertmanager libpango-1.0-0 libpangoft2-1.0-0; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; apt-get update -qq && \
@@ -171,7 +188,7 @@ security-scan: install-dev
 	HOUNSFIELD_SQLMAP_FULL=1 $(PYTEST) tests/security/test_sqlmap.py
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(EXPORT_VENV) var .mypy_cache .ruff_cache
 
 docs: install
 	$(BIN)/python -m hounsfield.settings_doc > docs/configuration.md

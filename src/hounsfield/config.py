@@ -490,6 +490,12 @@ class Settings(BaseSettings):
         description="Built web workstation (Next.js export) served at `/`; default `web/out` "
         "of the source tree. Not served when the directory is missing.",
     )
+    models_dir: Path | None = Field(
+        None,
+        description="Model files made at install time (`make models`: deepbet's two ONNX "
+        "nets in `deepbet/`, exported from its TorchScript weights, with their SHA-256); "
+        "default `var/models` of the source tree. Never downloaded at run time.",
+    )
     auth: AuthSettings = AuthSettings()
     storage: StorageSettings = StorageSettings()
     ingest: IngestSettings = IngestSettings()

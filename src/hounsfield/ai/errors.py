@@ -49,6 +49,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "所选范围内没有可供该模型分析的图像（{problem}）",
         "No image in the selection that this model can analyse ({problem})",
     ),
+    "ai_not_t1": (
+        "该模型只分析 T1 加权的头部 MR 容积，此序列是 {found}",
+        "This model analyses T1-weighted head MR volumes only; this series is {found}",
+    ),
+    "ai_not_volume": (
+        "该模型需要完整的头部 MR 容积（{problem}）",
+        "This model needs a whole head MR volume ({problem})",
+    ),
     "ai_unreadable_image": ("图像无法读取：{problem}", "An image cannot be read: {problem}"),
     "ai_timeout": ("推理超时（{seconds} 秒）", "Inference timed out ({seconds} s)"),
     "ai_inference_failed": ("推理失败：{problem}", "Inference failed: {problem}"),
@@ -171,3 +179,11 @@ class InferenceFailed(RunFailure):
 
 class ExportFailed(RunFailure):
     code = "ai_export_failed"
+
+
+class NotT1Weighted(RunFailure):
+    code = "ai_not_t1"
+
+
+class NotVolume(RunFailure):
+    code = "ai_not_volume"

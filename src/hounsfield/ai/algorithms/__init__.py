@@ -13,6 +13,6 @@ Algorithm = Callable[[Manifest, Sequence[SourceImage]], Result]
 
 def registry() -> dict[str, Algorithm]:
     """Every algorithm by its registered name."""
-    from hounsfield.ai.algorithms import lung_ct
+    from hounsfield.ai.algorithms import deepbet, lung_ct
 
-    return {"lung-ct-laa950": lung_ct.analyse}
+    return {"lung-ct-laa950": lung_ct.analyse, "deepbet": deepbet.analyse}
