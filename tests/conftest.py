@@ -57,6 +57,8 @@ def database(data_dir: Path) -> Iterator[str]:
     os.environ.pop("HOUNSFIELD_REDIS_URL", None)
     os.environ.pop("HOUNSFIELD_MODE", None)
     os.environ["HOUNSFIELD_DICOM__ENABLED"] = "false"  # tests start their own listener
+    # No peer review drawn at random unless a test asks for it (tests/reports/test_peer_review.py)
+    os.environ["HOUNSFIELD_REPORTS__PEER_REVIEW_RATE"] = "0"
     # TestClient's requests carry Host: testserver
     os.environ["HOUNSFIELD_ALLOWED_HOSTS"] = '["testserver", "localhost", "127.0.0.1", "::1"]'
     _reset_process_state()
@@ -88,6 +90,7 @@ def _clean_database(database: str) -> Iterator[None]:
     from hounsfield.db import get_engine, transaction
     from hounsfield.kv import get_store
     from hounsfield.models import Base
+    from hounsfield.reports.phrases import ensure_starter_phrases
     from hounsfield.reports.templates import ensure_starter_templates
     from hounsfield.users.service import ensure_builtin_roles
     from hounsfield.worker import shutdown_local_pool
@@ -108,6 +111,7 @@ def _clean_database(database: str) -> Iterator[None]:
     with transaction(write=True) as session:
         ensure_builtin_roles(session)
         ensure_starter_templates(session)
+        ensure_starter_phrases(session)
     get_store.cache_clear()
 
 

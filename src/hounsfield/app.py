@@ -29,7 +29,7 @@ from hounsfield.monitoring.middleware import RequestContextMiddleware
 from hounsfield.notifications import router as notifications_router
 from hounsfield.orders import router as orders_router
 from hounsfield.patients import router as patients_router
-from hounsfield.reports import critical_router
+from hounsfield.reports import critical_router, peer_review_router, phrases_router
 from hounsfield.reports import router as reports_router
 from hounsfield.schedule import scheduler
 from hounsfield.statistics import router as statistics_router
@@ -107,6 +107,8 @@ def create_app() -> FastAPI:
     app.include_router(reports_router.router)
     app.include_router(reports_router.templates_router)
     app.include_router(critical_router.router)
+    app.include_router(phrases_router.router)
+    app.include_router(peer_review_router.router)
     # Outermost last: the request context (id, client address, access log) wraps the
     # security headers, which wrap the rate limit, so a 429 is logged and has its headers.
     app.add_middleware(RateLimitMiddleware)

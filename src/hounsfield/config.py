@@ -351,6 +351,11 @@ class ReportSettings(BaseModel):
     logo_path: Path | None = Field(
         None, description="Optional image (PNG/SVG) printed beside the hospital name in PDFs."
     )
+    peer_review_rate: float = Field(
+        0.05, ge=0, le=1,
+        description="Share of approved reports sampled at random for peer review (RADPEER), "
+        "each assigned to another doctor who approves reports: 0 none, 1 every report.",
+    )  # fmt: skip
 
 
 class NotificationSettings(BaseModel):

@@ -20,7 +20,9 @@ def alembic_config() -> Config:
 
 
 def upgrade(revision: str = "head") -> None:
-    """Migrate the configured database, then make sure the built-in roles exist."""
+    """Migrate the configured database, then make sure the built-in roles, templates and
+    phrases exist."""
+    from hounsfield.reports.phrases import ensure_starter_phrases
     from hounsfield.reports.templates import ensure_starter_templates
     from hounsfield.users.service import ensure_builtin_roles
 
@@ -28,6 +30,7 @@ def upgrade(revision: str = "head") -> None:
     with transaction(write=True) as session:
         ensure_builtin_roles(session)
         ensure_starter_templates(session)
+        ensure_starter_phrases(session)
 
 
 def current_revision() -> str | None:

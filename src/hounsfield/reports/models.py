@@ -129,3 +129,62 @@ class CriticalResult(Base):
     notified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledged_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+SHARED = "shared"  # ReportPhrase.owner_key of the shared phrases
+
+
+class ReportPhrase(Base):
+    """A phrase (常用语) a doctor inserts by its shortcut: personal (owner_id) or shared.
+
+    `owner_key` is the owner's id or "shared", so one unique constraint keeps a shortcut
+    unique per owner and among the shared phrases (a NULL owner would never collide)."""
+
+    __tablename__ = "report_phrases"
+    __table_args__ = (UniqueConstraint("owner_key", "shortcut"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    owner_key: Mapped[str] = mapped_column(String(36))
+    shortcut: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    modality: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(8))
+    builtin: Mapped[bool] = mapped_column(default=False)  # the starter set: read-only
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PeerReviewStatus(StrEnum):
+    pending = "pending"
+    done = "done"
+
+
+class PeerReview(Base):
+    """A RADPEER peer review of a signed report: a second doctor scores it (1 agree,
+    2 discrepancy unlikely to be made, 3 discrepancy that should be made; a/b not/likely
+    clinically significant). Results are for report:qc only, never the author.
+
+    `open_report_id` holds the report's id while the review is pending and NULL once done:
+    its unique constraint allows one open review per report on every backend."""
+
+    __tablename__ = "peer_reviews"
+    __table_args__ = (
+        Index("ix_peer_reviews_reviewer_status", "reviewer_id", "status"),
+        Index("ix_peer_reviews_created_at", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    open_report_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
+    reviewer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=PeerReviewStatus.pending)
+    score: Mapped[int | None] = mapped_column(Integer)
+    significance: Mapped[str | None] = mapped_column(String(1))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from hounsfield.reports.models import ReportStatus
 
@@ -225,3 +225,161 @@ class CriticalRead(BaseModel):
 class CriticalPage(BaseModel):
     total: int
     items: list[CriticalRead]
+
+
+def _fold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+Shortcut = Annotated[str, BeforeValidator(_fold), Field(pattern=r"^[a-z0-9_]{1,16}$")]
+PhraseText = Annotated[
+    str, Field(min_length=1, max_length=4000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+]
+Modality = Annotated[str, Field(pattern=r"^[A-Z0-9_ ]{1,16}$")]  # a DICOM CS value
+
+
+class PhraseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    shortcut: Shortcut
+    text: PhraseText
+    shared: bool = False
+    modality: Modality | None = None
+    language: Literal["zh-CN", "en"] | None = None
+
+    def values(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"shared"})
+
+
+class PhraseUpdate(BaseModel):
+    """The fields given are changed; modality and language may be set to null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shortcut: Shortcut | None = None
+    text: PhraseText | None = None
+    modality: Modality | None = None
+    language: Literal["zh-CN", "en"] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        given = self.model_dump(include=self.model_fields_set)
+        return {k: v for k, v in given.items() if v is not None or k in ("modality", "language")}
+
+
+class PhraseRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    shortcut: str
+    text: str
+    modality: str | None
+    language: str | None
+    shared: bool
+    builtin: bool
+    owner_id: uuid.UUID | None
+    editable: bool  # whether the caller may change or delete it
+    created_at: datetime
+    updated_at: datetime
+
+
+# -- peer review (RADPEER) ----------------------------------------------------------------
+
+Comment = Annotated[str, Field(max_length=4000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+
+
+class PeerReviewScore(BaseModel):
+    """RADPEER: 1 concur; 2 discrepancy in interpretation, not ordinarily expected to be
+    made; 3 discrepancy that should be made most of the time. 2 and 3 need a significance:
+    a unlikely, b likely to be clinically significant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: Literal[1, 2, 3]
+    significance: Literal["a", "b"] | None = None
+    comment: Comment = ""
+
+    @model_validator(mode="after")
+    def _significance_fits_score(self) -> PeerReviewScore:
+        if self.score == 1 and self.significance is not None:
+            raise ValueError("score 1 takes no significance")
+        if self.score in (2, 3) and self.significance is None:
+            raise ValueError("scores 2 and 3 need a significance (a or b)")
+        return self
+
+
+class PeerReviewCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    report_id: uuid.UUID
+    reviewer_id: uuid.UUID | None = None
+
+
+class PeerReviewAssign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer_id: uuid.UUID
+
+
+class PeerReviewItem(BaseModel):
+    """One review in a reviewer's queue: what to open, never the author's other scores."""
+
+    id: uuid.UUID
+    report_id: uuid.UUID
+    study_instance_uid: str
+    patient_name: str
+    modality: str
+    study_date: date | None
+    assigned_at: datetime | None
+    status: Literal["pending", "done"]
+    score: int | None = None  # the caller's own score once done
+    significance: str | None = None
+    comment: str = ""
+    reviewed_at: datetime | None = None
+
+
+class PeerReviewDetail(PeerReviewItem):
+    report: ReportRead
+
+
+class PeerReviewQueue(BaseModel):
+    total: int
+    items: list[PeerReviewItem]
+
+
+class PersonRef(BaseModel):
+    id: uuid.UUID
+    display_name: str
+    username: str
+
+
+class PeerReviewResult(BaseModel):
+    id: uuid.UUID
+    report_id: uuid.UUID
+    study_instance_uid: str
+    modality: str
+    study_date: date | None
+    author: PersonRef | None
+    approver: PersonRef | None
+    reviewer: PersonRef | None
+    status: Literal["pending", "done"]
+    score: int | None
+    significance: str | None
+    comment: str
+    sampled: bool  # chosen at random at approval (else created by hand: created_by)
+    created_by: uuid.UUID | None
+    created_at: datetime
+    assigned_at: datetime | None
+    approved_at: datetime | None
+    reviewed_at: datetime | None
+
+
+class PeerReviewSummary(BaseModel):
+    total: int
+    done: int
+    by_score: dict[str, int]  # "1", "2a", "2b", "3a", "3b"
+
+
+class PeerReviewResults(BaseModel):
+    summary: PeerReviewSummary
+    total: int
+    items: list[PeerReviewResult]

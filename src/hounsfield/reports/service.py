@@ -20,7 +20,7 @@ from hounsfield.auth import scope
 from hounsfield.config import get_settings
 from hounsfield.db import utcnow
 from hounsfield.errors import Conflict, NotFound, PermissionDenied
-from hounsfield.reports import dicom_export, signing
+from hounsfield.reports import dicom_export, peer_review, signing
 from hounsfield.reports.models import (
     SIGNED,
     Report,
@@ -350,6 +350,7 @@ def approve(session: Session, user: User, report_id: uuid.UUID) -> Report:
     _audit(session, "report.approve", user, report, key_id=version.key_id)
     dicom_export.queue_export(session, report)
     worklist.set_read_status(session, report.study_instance_uid, ReadStatus.final, user)
+    peer_review.sample_on_approval(session, report)
     return report
 
 

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     report_write = "report:write"
     report_approve = "report:approve"
     report_template = "report:template"
+    report_qc = "report:qc"
     ai_read = "ai:read"
     ai_run = "ai:run"
     ai_manage = "ai:manage"
@@ -54,7 +55,8 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.report_read: "Read reports",
     Permission.report_write: "Write and submit reports",
     Permission.report_approve: "Approve (sign) and amend reports",
-    Permission.report_template: "Create and edit report templates",
+    Permission.report_template: "Create and edit report templates and shared phrases",
+    Permission.report_qc: "Review peer-review (RADPEER) results",
     Permission.ai_read: "View AI results",
     Permission.ai_run: "Run AI models and review their results",
     Permission.ai_manage: "Register and configure AI models",
@@ -69,22 +71,27 @@ DESCRIPTIONS: dict[Permission, str] = {
 
 P = Permission
 
+DOCTOR = frozenset(
+    {
+        P.patient_read, P.image_read, P.image_retrieve, P.image_export, P.image_send,
+        P.image_annotate, P.order_read,
+        P.report_read, P.report_write, P.report_approve, P.report_template,
+        P.ai_read, P.ai_run, P.ai_review, P.device_read,
+        P.worklist_assign, P.statistics_read,
+    }
+)  # fmt: skip
+
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[Permission]]] = {
     "admin": ("Administrator: every permission", frozenset(Permission)),
     # patient:read_sensitive (national ID and phone in full) only where the work needs it:
     # nurses register patients and call them, so they check and see both; doctors and
     # technicians identify a patient by name, MRN and birth date and see them masked.
-    "doctor": (
-        "Radiologist / physician: reads images, reports, uses AI",
-        frozenset(
-            {
-                P.patient_read, P.image_read, P.image_retrieve, P.image_export, P.image_send,
-                P.image_annotate, P.order_read,
-                P.report_read, P.report_write, P.report_approve, P.report_template,
-                P.ai_read, P.ai_run, P.ai_review, P.device_read,
-                P.worklist_assign, P.statistics_read,
-            }
-        ),
+    "doctor": ("Radiologist / physician: reads images, reports, uses AI", DOCTOR),
+    # The head of department also sees the peer-review (RADPEER) results; the doctors
+    # scored there never do.
+    "department_head": (
+        "Head of department: a doctor who also reviews peer-review (RADPEER) results",
+        frozenset({*DOCTOR, P.report_qc}),
     ),
     # Technicians route images (to a workstation, a printer, another PACS): they send to
     # devices, but export (copies leaving the archive, de-identified or not) stays with doctors.
