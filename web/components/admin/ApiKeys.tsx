@@ -143,7 +143,7 @@ export function ApiKeys() {
                 <td className="px-2 py-1 font-mono" translate="no">{k.name}</td>
                 <td className="px-2 py-1 font-mono" translate="no">{k.prefix}…</td>
                 <td className="px-2 py-1" translate="no">
-                  {['admin', 'doctor', 'technician', 'nurse'].includes(k.role) ? t(`admin.roles.builtin.${k.role}`) : k.role}
+                  {['admin', 'doctor', 'department_head', 'technician', 'nurse'].includes(k.role) ? t(`admin.roles.builtin.${k.role}`) : k.role}
                 </td>
                 <td className="px-2 py-1 whitespace-nowrap">{formatDateTime(k.created_at)}</td>
                 <td className="px-2 py-1 whitespace-nowrap">{formatDateTime(k.expires_at)}</td>

@@ -11,7 +11,7 @@ import { hasPermission, useSession } from '@/lib/auth/store';
 import { useT } from '@/lib/i18n';
 import { BUTTON, Field, INPUT, PRIMARY } from './AdminLayout';
 
-const BUILTIN = ['admin', 'doctor', 'technician', 'nurse'];
+const BUILTIN = ['admin', 'doctor', 'department_head', 'technician', 'nurse'];
 
 type Dialog = { kind: 'new' } | { kind: 'edit'; user: UserRead } | { kind: 'password'; user: UserRead } | null;
 

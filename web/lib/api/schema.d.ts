@@ -985,6 +985,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/peer-reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Queue
+         * @description The caller's own reviews (`status=pending|done`), oldest assignment first.
+         */
+        get: operations["my_queue_api_peer_reviews_get"];
+        put?: never;
+        /**
+         * Sample By Hand
+         * @description Put a signed report up for review; the reviewer given is checked, or one is drawn.
+         */
+        post: operations["sample_by_hand_api_peer_reviews_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/peer-reviews/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Review Results
+         * @description Every review created in [from, to), newest first, with the summary of them all.
+         */
+        get: operations["review_results_api_peer_reviews_results_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/peer-reviews/{review_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Review Detail
+         * @description The review and the report under review, for its assigned reviewer.
+         */
+        get: operations["review_detail_api_peer_reviews__review_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/peer-reviews/{review_id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assign Review
+         * @description Assign (or reassign) an open review to an eligible doctor.
+         */
+        post: operations["assign_review_api_peer_reviews__review_id__assign_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/peer-reviews/{review_id}/score": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Score Review
+         * @description The assigned reviewer scores once (RADPEER 1, 2a/2b, 3a/3b); 409 after.
+         */
+        post: operations["score_review_api_peer_reviews__review_id__score_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/permissions": {
         parameters: {
             query?: never;
@@ -1003,6 +1107,51 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/report-phrases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Phrases
+         * @description The shared phrases and the caller's own (a phrase without modality fits all).
+         */
+        get: operations["list_phrases_api_report_phrases_get"];
+        put?: never;
+        /**
+         * Create Phrase
+         * @description A personal phrase, or with `shared` (report:template) one for everyone.
+         */
+        post: operations["create_phrase_api_report_phrases_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/report-phrases/{phrase_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Phrase */
+        delete: operations["delete_phrase_api_report_phrases__phrase_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Phrase
+         * @description The owner changes a personal phrase; report:template a shared one.
+         */
+        patch: operations["update_phrase_api_report_phrases__phrase_id__patch"];
         trace?: never;
     };
     "/api/report-templates": {
@@ -3359,6 +3508,205 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** PeerReviewAssign */
+        PeerReviewAssign: {
+            /**
+             * Reviewer Id
+             * Format: uuid
+             */
+            reviewer_id: string;
+        };
+        /** PeerReviewCreate */
+        PeerReviewCreate: {
+            /**
+             * Report Id
+             * Format: uuid
+             */
+            report_id: string;
+            /** Reviewer Id */
+            reviewer_id?: string | null;
+        };
+        /** PeerReviewDetail */
+        PeerReviewDetail: {
+            /** Assigned At */
+            assigned_at: string | null;
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Modality */
+            modality: string;
+            /** Patient Name */
+            patient_name: string;
+            report: components["schemas"]["ReportRead"];
+            /**
+             * Report Id
+             * Format: uuid
+             */
+            report_id: string;
+            /** Reviewed At */
+            reviewed_at?: string | null;
+            /** Score */
+            score?: number | null;
+            /** Significance */
+            significance?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "done";
+            /** Study Date */
+            study_date: string | null;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+        };
+        /**
+         * PeerReviewItem
+         * @description One review in a reviewer's queue: what to open, never the author's other scores.
+         */
+        PeerReviewItem: {
+            /** Assigned At */
+            assigned_at: string | null;
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Modality */
+            modality: string;
+            /** Patient Name */
+            patient_name: string;
+            /**
+             * Report Id
+             * Format: uuid
+             */
+            report_id: string;
+            /** Reviewed At */
+            reviewed_at?: string | null;
+            /** Score */
+            score?: number | null;
+            /** Significance */
+            significance?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "done";
+            /** Study Date */
+            study_date: string | null;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+        };
+        /** PeerReviewQueue */
+        PeerReviewQueue: {
+            /** Items */
+            items: components["schemas"]["PeerReviewItem"][];
+            /** Total */
+            total: number;
+        };
+        /** PeerReviewResult */
+        PeerReviewResult: {
+            /** Approved At */
+            approved_at: string | null;
+            approver: components["schemas"]["PersonRef"] | null;
+            /** Assigned At */
+            assigned_at: string | null;
+            author: components["schemas"]["PersonRef"] | null;
+            /** Comment */
+            comment: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Modality */
+            modality: string;
+            /**
+             * Report Id
+             * Format: uuid
+             */
+            report_id: string;
+            /** Reviewed At */
+            reviewed_at: string | null;
+            reviewer: components["schemas"]["PersonRef"] | null;
+            /** Sampled */
+            sampled: boolean;
+            /** Score */
+            score: number | null;
+            /** Significance */
+            significance: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "done";
+            /** Study Date */
+            study_date: string | null;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+        };
+        /** PeerReviewResults */
+        PeerReviewResults: {
+            /** Items */
+            items: components["schemas"]["PeerReviewResult"][];
+            summary: components["schemas"]["PeerReviewSummary"];
+            /** Total */
+            total: number;
+        };
+        /**
+         * PeerReviewScore
+         * @description RADPEER: 1 concur; 2 discrepancy in interpretation, not ordinarily expected to be
+         *     made; 3 discrepancy that should be made most of the time. 2 and 3 need a significance:
+         *     a unlikely, b likely to be clinically significant.
+         */
+        PeerReviewScore: {
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /**
+             * Score
+             * @enum {integer}
+             */
+            score: 1 | 2 | 3;
+            /** Significance */
+            significance?: ("a" | "b") | null;
+        };
+        /**
+         * PeerReviewStatus
+         * @enum {string}
+         */
+        PeerReviewStatus: "pending" | "done";
+        /** PeerReviewSummary */
+        PeerReviewSummary: {
+            /** By Score */
+            by_score: {
+                [key: string]: number;
+            };
+            /** Done */
+            done: number;
+            /** Total */
+            total: number;
+        };
         /** Percentiles */
         Percentiles: {
             /**
@@ -3375,13 +3723,89 @@ export interface components {
          * Permission
          * @enum {string}
          */
-        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "image:send" | "image:annotate" | "order:read" | "order:write" | "worklist:assign" | "statistics:read" | "report:read" | "report:write" | "report:approve" | "report:template" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
+        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "image:send" | "image:annotate" | "order:read" | "order:write" | "worklist:assign" | "statistics:read" | "report:read" | "report:write" | "report:approve" | "report:template" | "report:qc" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
         /** PermissionRead */
         PermissionRead: {
             /** Description */
             description: string;
             /** Name */
             name: string;
+        };
+        /** PersonRef */
+        PersonRef: {
+            /** Display Name */
+            display_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Username */
+            username: string;
+        };
+        /** PhraseCreate */
+        PhraseCreate: {
+            /** Language */
+            language?: ("zh-CN" | "en") | null;
+            /** Modality */
+            modality?: string | null;
+            /**
+             * Shared
+             * @default false
+             */
+            shared: boolean;
+            /** Shortcut */
+            shortcut: string;
+            /** Text */
+            text: string;
+        };
+        /** PhraseRead */
+        PhraseRead: {
+            /** Builtin */
+            builtin: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Editable */
+            editable: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Language */
+            language: string | null;
+            /** Modality */
+            modality: string | null;
+            /** Owner Id */
+            owner_id: string | null;
+            /** Shared */
+            shared: boolean;
+            /** Shortcut */
+            shortcut: string;
+            /** Text */
+            text: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * PhraseUpdate
+         * @description The fields given are changed; modality and language may be set to null.
+         */
+        PhraseUpdate: {
+            /** Language */
+            language?: ("zh-CN" | "en") | null;
+            /** Modality */
+            modality?: string | null;
+            /** Shortcut */
+            shortcut?: string | null;
+            /** Text */
+            text?: string | null;
         };
         /** PreferencesRead */
         PreferencesRead: {
@@ -6466,6 +6890,207 @@ export interface operations {
             };
         };
     };
+    my_queue_api_peer_reviews_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["PeerReviewStatus"] | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeerReviewQueue"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    sample_by_hand_api_peer_reviews_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeerReviewCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeerReviewItem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    review_results_api_peer_reviews_results_get: {
+        parameters: {
+            query?: {
+                from?: string | null;
+                to?: string | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeerReviewResults"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    review_detail_api_peer_reviews__review_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeerReviewDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    assign_review_api_peer_reviews__review_id__assign_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeerReviewAssign"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeerReviewItem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    score_review_api_peer_reviews__review_id__score_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeerReviewScore"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeerReviewItem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_permissions_api_permissions_get: {
         parameters: {
             query?: never;
@@ -6482,6 +7107,135 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PermissionRead"][];
+                };
+            };
+        };
+    };
+    list_phrases_api_report_phrases_get: {
+        parameters: {
+            query?: {
+                modality?: string | null;
+                language?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhraseRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_phrase_api_report_phrases_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhraseCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhraseRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_phrase_api_report_phrases__phrase_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                phrase_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_phrase_api_report_phrases__phrase_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                phrase_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhraseUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhraseRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
