@@ -141,6 +141,7 @@ CHINESE: dict[str, str] = {
     "builtin_role": "内置角色不能修改或删除。",
     "last_admin": "这是最后一个有效的管理员，不能停用或取消其管理员角色。",
     "api_key_not_found": "API 密钥不存在。",
+    "patient_merged": "该患者已合并到其他患者，撤销合并即可恢复。",
 }
 
 

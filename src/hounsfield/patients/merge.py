@@ -1,8 +1,9 @@
 """Merging two patient records, and undoing it exactly.
 
 A merge runs every registered MergeHook (hooks.py) and keeps the ids each one moved; the
-source record is then hidden (`deleted_at`, `merged_into_id`). Undo gives each hook back
-its own ids and restores the source, so rows added to the target after the merge stay.
+source record is then hidden (`deleted_at`, `merged_into_id`) and loses its search terms.
+Undo gives each hook back its own ids and restores the source and its terms, so rows
+added to the target after the merge stay.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hounsfield.db import utcnow
 from hounsfield.errors import Conflict, NotFound, Unprocessable
 from hounsfield.patients.hooks import MERGE_HOOKS, MergeHook, RowId, register_merge_hook
 from hounsfield.patients.models import PatientMerge, PatientRecord, Reconciliation, Visit
-from hounsfield.patients.service import audit_change, get_record
+from hounsfield.patients.service import audit_change, drop_terms, get_record, refresh_terms
 from hounsfield.studies.models import Patient as DicomPatient
 
 
@@ -79,6 +80,7 @@ def merge(session: Session, actor: Actor | None, source_id: int, target_id: int)
     }
     source.deleted_at, source.merged_into_id = utcnow(), target.id
     source.version += 1
+    drop_terms(session, source)
     target.version += 1
     record = PatientMerge(
         id=uuid.uuid4().hex,
@@ -123,6 +125,7 @@ def undo(session: Session, actor: Actor | None, merge_id: str) -> PatientMerge:
         hook.restore(session, source.id, ids)
     source.deleted_at, source.merged_into_id = None, None
     source.version += 1
+    refresh_terms(session, source)
     record.undone_at = utcnow()
     audit_change(
         session,

@@ -71,12 +71,22 @@ class PatientRecord(Base):
 
 
 class PatientSearchTerm(Base):
-    """One way to find a patient: a folded prefix-searchable term (see search.py)."""
+    """One way to find a visible patient: a folded prefix-searchable term (see search.py).
+
+    The key carries the patient's `sort_name`, so that a search's count and its page by
+    name are one covering range scan of the key, never a look-up per match in `patients`
+    (InnoDB clusters on the key; on SQLite the table is WITHOUT ROWID, the key is the
+    table). Hidden (deleted, merged) records have no terms.
+    """
 
     __tablename__ = "patient_search_terms"
-    __table_args__ = (Index("ix_patient_search_terms_patient_id", "patient_id"),)
+    __table_args__ = (
+        Index("ix_patient_search_terms_patient_id", "patient_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     term: Mapped[str] = mapped_column(TermString, primary_key=True)
+    sort_name: Mapped[str] = mapped_column(String(200), primary_key=True)  # patients.sort_name
     patient_id: Mapped[int] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
     )

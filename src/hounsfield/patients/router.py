@@ -67,12 +67,13 @@ def list_patients(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> PatientPage:
-    """Search patients: sorted, paged, with the total count."""
+    """Search patients: sorted, paged, with the total count (a lower bound past 5,000
+    matches: `total_exact` false)."""
     filters = service.PatientFilters(q=q, sex=sex, birth_date=birth_date)
     items, total = service.list_patients(
         session, user, filters, sort=sort, limit=limit, offset=offset
     )
-    return PatientPage(total=total, items=items)
+    return PatientPage(total=total.count, total_exact=total.exact, items=items)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -160,6 +161,15 @@ def delete_patient(
     """Soft delete: the record is hidden; its studies stay in the archive."""
     service.delete_patient(session, user, patient_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{patient_id}/restore")
+def restore_patient(
+    patient_id: PatientId, user: PatientWriter, session: WriteSessionDep
+) -> PatientRead:
+    """Undo a soft delete (a merged record comes back by undoing its merge: 409)."""
+    patient = service.restore_patient(session, user, patient_id)
+    return _shown(session, user, patient.id)
 
 
 @router.get("/{patient_id}/studies")

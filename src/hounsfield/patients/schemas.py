@@ -84,6 +84,10 @@ class PatientRead(BaseModel):
 
 class PatientPage(BaseModel):
     total: int
+    total_exact: bool = Field(
+        description="false: more than `total` match (counting stops past 5,000, or one "
+        "past the page asked for)"
+    )
     items: list[PatientRead]
 
 

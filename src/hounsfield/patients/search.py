@@ -1,9 +1,10 @@
 """Patient search: the terms a patient is found by, and the query over them.
 
-Every way to find a patient is a row of `patient_search_terms` (term, patient_id), whose
-primary key is the index: a search is one range scan, `term >= q AND term < q'`, on
-SQLite, MariaDB and PostgreSQL alike (the column compares by code point everywhere), and
-its cost grows with the matches, not with the number of patients.
+Every way to find a visible patient is a row of `patient_search_terms` (term, sort_name,
+patient_id), whose primary key is the index: a search is one range scan, `term >= q AND
+term < q'`, on SQLite, MariaDB and PostgreSQL alike (the column compares by code point
+everywhere), and its cost grows with the matches, not with the number of patients. The
+key holds the sort name, so the count and the page sorted by name read the key alone.
 
 Terms are folded (NFKC, case-folded, accents and every non-alphanumeric removed):
 - the MRN;
@@ -22,10 +23,9 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from pypinyin import Style, lazy_pinyin, pinyin
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_
 
 from hounsfield.dicom.charset import fold_accents, normalize_text
 from hounsfield.patients.models import PatientSearchTerm
@@ -146,8 +146,8 @@ def _after(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def matching_ids(q: str, hashes: Iterable[str]) -> Select[Any] | None:
-    """The ids of patients with a term starting with folded `q` or equal to one of `hashes`."""
+def term_match(q: str, hashes: Iterable[str]) -> ColumnElement[bool] | None:
+    """Terms starting with folded `q` or equal to one of `hashes`; None if none can match."""
     term = PatientSearchTerm.term
     alternatives: list[ColumnElement[bool]] = [term == h for h in hashes]
     prefix = fold(q)
@@ -155,4 +155,4 @@ def matching_ids(q: str, hashes: Iterable[str]) -> Select[Any] | None:
         alternatives.append(and_(term >= prefix, term < _after(prefix)))
     if not alternatives:
         return None
-    return select(PatientSearchTerm.patient_id).where(or_(*alternatives))
+    return or_(*alternatives)
