@@ -141,7 +141,7 @@ export function PatientList() {
           </p>
         )}
       </div>
-      <Pager total={total} offset={filters.offset} limit={filters.limit} busy={isFetching} totalTestId="patient-total" onOffset={(offset) => setFilters((f) => ({ ...f, offset }))} />
+      <Pager total={total} totalExact={data?.total_exact ?? true} offset={filters.offset} limit={filters.limit} busy={isFetching} totalTestId="patient-total" onOffset={(offset) => setFilters((f) => ({ ...f, offset }))} />
       {creating && <PatientDialog patient={null} onClose={() => setCreating(false)} onSaved={(p) => router.push(patientHref(p.id))} />}
     </div>
   );

@@ -1,12 +1,14 @@
 'use client';
 
 import { useT } from '@/lib/i18n';
-import { pageRange } from '@/lib/paging/range';
+import { pageRange, totalLabel } from '@/lib/paging/range';
 
 const PAGE_SIZES = [25, 50, 100];
 
 type PagerProps = {
   total: number;
+  /** false: `total` is a lower bound (shown "5,000+"); next stays open while more may follow. */
+  totalExact?: boolean;
   offset: number;
   limit: number;
   onOffset: (offset: number) => void;
@@ -18,13 +20,13 @@ type PagerProps = {
 };
 
 /** "first–last of total", an optional page size, and previous / next: one for every list. */
-export function Pager({ total, offset, limit, onOffset, onLimit, busy, totalTestId }: PagerProps) {
+export function Pager({ total, totalExact = true, offset, limit, onOffset, onLimit, busy, totalTestId }: PagerProps) {
   const t = useT();
   const { first, last, prevOffset, nextOffset } = pageRange(total, offset, limit);
   const button = 'rounded border border-slate-300 px-2 py-0.5 disabled:opacity-40';
   return (
     <div className="flex items-center gap-3 text-sm text-slate-600">
-      <span data-testid={totalTestId}>{t('worklist.range', { first, last, total })}</span>
+      <span data-testid={totalTestId}>{t('worklist.range', { first, last, total: totalLabel(total, totalExact) })}</span>
       {busy && <span>{t('common.loading')}</span>}
       <div className="ml-auto flex items-center gap-2">
         {onLimit && (

@@ -807,7 +807,8 @@ export interface paths {
         };
         /**
          * List Patients
-         * @description Search patients: sorted, paged, with the total count.
+         * @description Search patients: sorted, paged, with the total count (a lower bound past 5,000
+         *     matches: `total_exact` false).
          */
         get: operations["list_patients_api_patients_get"];
         put?: never;
@@ -925,6 +926,26 @@ export interface paths {
          * @description Change the fields sent; `version` must be the one read (else 409 version_conflict).
          */
         patch: operations["update_patient_api_patients__patient_id__patch"];
+        trace?: never;
+    };
+    "/api/patients/{patient_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Patient
+         * @description Undo a soft delete (a merged record comes back by undoing its merge: 409).
+         */
+        post: operations["restore_patient_api_patients__patient_id__restore_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/patients/{patient_id}/studies": {
@@ -3393,6 +3414,11 @@ export interface components {
             items: components["schemas"]["PatientRead"][];
             /** Total */
             total: number;
+            /**
+             * Total Exact
+             * @description false: more than `total` match (counting stops past 5,000, or one past the page asked for)
+             */
+            total_exact: boolean;
         };
         /** PatientRead */
         PatientRead: {
@@ -6741,6 +6767,37 @@ export interface operations {
                 "application/json": components["schemas"]["PatientUpdate"];
             };
         };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    restore_patient_api_patients__patient_id__restore_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {

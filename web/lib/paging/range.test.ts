@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { pageRange } from './range';
+import { translate } from '@/lib/i18n';
+import { pageRange, totalLabel } from './range';
 
 describe('pageRange', () => {
   it('shows nothing and no moves for an empty list', () => {
@@ -18,5 +19,28 @@ describe('pageRange', () => {
 
   it('has no next page when the page ends exactly at the total', () => {
     expect(pageRange(100, 50, 50).nextOffset).toBeNull();
+  });
+});
+
+describe('totalLabel', () => {
+  it('shows an exact total as it is, with grouped digits', () => {
+    expect(totalLabel(0)).toBe('0');
+    expect(totalLabel(120, true)).toBe('120');
+    expect(totalLabel(4999, true)).toBe('4,999');
+  });
+
+  it('marks a bounded total as "at least"', () => {
+    expect(totalLabel(5000, false)).toBe('5,000+');
+    expect(totalLabel(10051, false)).toBe('10,051+');
+  });
+
+  it('reads as the pager shows it in both languages', () => {
+    const vars = { first: 1, last: 50, total: totalLabel(5000, false) };
+    expect(translate('zh-CN', 'worklist.range', vars)).toBe('第 1–50 条，共 5,000+ 条');
+    expect(translate('en', 'worklist.range', vars)).toBe('1–50 of 5,000+');
+  });
+
+  it('keeps next open past a bounded total, since the server counts one past the page', () => {
+    expect(pageRange(5001, 4950, 50).nextOffset).toBe(5000);
   });
 });

@@ -16,3 +16,11 @@ export function pageRange(total: number, offset: number, limit: number): PageRan
     nextOffset: start + size >= total ? null : start + size,
   };
 }
+
+/**
+ * The total as the pager shows it: grouped digits, and `+` when it is a lower bound
+ * (the server stops counting past a bound, e.g. 5,000 patients: "5,000+").
+ */
+export function totalLabel(total: number, exact = true): string {
+  return `${total.toLocaleString('en-US')}${exact ? '' : '+'}`;
+}

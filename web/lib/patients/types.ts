@@ -9,6 +9,9 @@ export type Sex = 'M' | 'F' | 'O' | '';
 
 export type Patient = Schemas['PatientRead'];
 
+/** A page of the search; `total_exact` false: `total` is a lower bound ("5,000+"). */
+export type PatientPage = Schemas['PatientPage'];
+
 export interface PatientBody {
   mrn?: string;
   name_ideographic: string;

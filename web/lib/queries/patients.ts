@@ -5,6 +5,7 @@ import type {
   MergeResult,
   Patient,
   PatientBody,
+  PatientPage,
   PatientStudy,
   Reconciliation,
   TimelineItem,
@@ -38,7 +39,7 @@ const id = (n: number | string) => encodeURIComponent(String(n));
 export function usePatients(filters: PatientFilters) {
   return useQuery({
     queryKey: ['patients', filters],
-    queryFn: async () => (await api.get<Page<Patient>>('/api/patients', { params: nonEmpty(filters) })).data,
+    queryFn: async () => (await api.get<PatientPage>('/api/patients', { params: nonEmpty(filters) })).data,
     placeholderData: keepPreviousData,
     staleTime: 0,
   });
