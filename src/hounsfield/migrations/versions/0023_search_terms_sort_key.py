@@ -6,7 +6,7 @@ ids from the old one, joined to `patients` for the sort name, leaving out hidden
 (deleted, merged) records, whose terms the service now gives back when they return.
 
 Revision ID: 0023_search_terms_sort_key
-Revises: 0021_must_change_password
+Revises: 0022_phrases_peer_reviews
 Create Date: 2026-12-03 08:10:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql, postgresql
 
 revision: str = "0023_search_terms_sort_key"
-down_revision: str | None = "0021_must_change_password"
+down_revision: str | None = "0022_phrases_peer_reviews"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
