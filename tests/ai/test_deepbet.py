@@ -160,7 +160,8 @@ def test_other_contrasts_and_short_series_are_refused_with_their_reason(
         assert found in caught.value.message_for("en")
         assert "T1 加权" in caught.value.message_for(None)
     deepbet.check_t1(runtime.SourceImage(mr_slice(pixels, **T1_FIELDS)))  # accepted
-    few = [runtime.SourceImage(ds) for ds in axial_series(*colin27[::2])[:10]]
+    t1, _reference, affine = colin27
+    few = [runtime.SourceImage(ds) for ds in axial_series(t1[:, :, :10], affine)]
     with pytest.raises(NotVolume) as short:
         deepbet.pick_series(few)
     assert "10 slices" in short.value.message_for("en")

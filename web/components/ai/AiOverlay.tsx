@@ -1,7 +1,7 @@
 'use client';
 
 import { useCallback, useEffect, useState, type RefObject } from 'react';
-import { findingsOn, outline, STATUS_COLOUR, useAiOverlay, type OverlayFinding } from '@/lib/ai/overlay';
+import { findingsOn, outline, overlayText, STATUS_COLOUR, useAiOverlay, type OverlayFinding } from '@/lib/ai/overlay';
 import { useT } from '@/lib/i18n';
 import { csCore, engine } from '@/lib/viewer/cornerstone';
 
@@ -62,7 +62,7 @@ export function AiOverlay({ viewportId, element, index }: { viewportId: string; 
       {shapes.map(({ finding, points }) => {
         const colour = STATUS_COLOUR[finding.status];
         const top = points.reduce((a, p) => (p[1] < a[1] ? p : a), points[0]);
-        const text = finding.status === 'suggestion' ? `${t('ai.suggestion')}: ${finding.label}` : finding.label;
+        const text = overlayText(finding, t('ai.suggestion'));
         return (
           <g key={finding.id} data-testid="ai-shape" data-status={finding.status}>
             <polygon

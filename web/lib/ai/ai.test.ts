@@ -4,7 +4,7 @@ import { applicableModels, percent, shownLabel, shownMeasurements } from './appl
 import { acceptanceChart, labelsChart, latencyChart, runsChart } from './charts';
 import { checkManifest } from './manifest';
 import { aiErrorMessage } from './messages';
-import { findingsOn, imageRef, outline, overlayOf } from './overlay';
+import { findingsOn, imageRef, outline, overlayOf, overlayText } from './overlay';
 import type { AiFinding, AiModel, AiVersionMetrics } from './types';
 
 const zh = (k: string, v?: Record<string, string | number>) => translate('zh-CN', k, v);
@@ -65,6 +65,19 @@ describe('findings', () => {
     expect(findingsOn([o!], id.replace('1.2.3', '1.2.4'))).toHaveLength(0);
     expect(overlayOf(finding({ status: 'rejected' }))).toBeNull();
     expect(overlayOf(finding({ geometry: {} }))).toBeNull();
+  });
+  it("writes the doctor's edited label beside the outline, the model's until then", () => {
+    const word = zh('ai.suggestion');
+    const unreviewed = overlayOf(finding())!;
+    expect(overlayText(unreviewed, word)).toBe(`${word}: lung`);
+    const edited = overlayOf(finding({ status: 'edited', edited_label: 'nodule' }))!;
+    expect(edited.label).toBe('nodule');
+    expect(overlayText(edited, word)).toBe('nodule');
+    const accepted = overlayOf(finding({ status: 'accepted' }))!;
+    expect(overlayText(accepted, word)).toBe('lung');
+    // an edit of the outline only keeps the model's label
+    const reshaped = overlayOf(finding({ status: 'edited', edited_geometry: { bbox: [1, 2, 3, 4] } }))!;
+    expect(overlayText(reshaped, word)).toBe('lung');
   });
   it('puts pixel edges on Cornerstone pixel centres; an edited contour wins', () => {
     expect(outline(overlayOf(finding())!)).toEqual([[9.5, 19.5], [29.5, 19.5], [29.5, 39.5], [9.5, 39.5]]);

@@ -4,6 +4,7 @@
  * fills it) and every viewport's overlay layer (which draws it).
  */
 import { create } from 'zustand';
+import { shownLabel } from './applicable';
 import type { AiFinding, AiFindingStatus } from './types';
 
 export interface OverlayFinding {
@@ -51,13 +52,21 @@ export function overlayOf(f: AiFinding): OverlayFinding | null {
   if (!bbox && contour.length < 3) return null;
   return {
     id: f.id,
-    label: f.edited_label || f.label,
+    label: shownLabel(f),
     status: f.status,
     sopInstanceUid: f.sop_instance_uid,
     frame: f.frame ?? 1,
     bbox,
     contour: contour.length >= 3 ? contour : null,
   };
+}
+
+/**
+ * The text beside an outline: the label the doctor sees (an edit's label wins), prefixed by
+ * the "AI suggestion" word while nobody has reviewed it.
+ */
+export function overlayText(f: OverlayFinding, suggestionWord: string): string {
+  return f.status === 'suggestion' ? `${suggestionWord}: ${f.label}` : f.label;
 }
 
 /** The instance and frame of a WADO-RS image id (`.../instances/<uid>/frames/<n>`). */
