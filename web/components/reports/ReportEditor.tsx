@@ -1,13 +1,15 @@
 'use client';
 
 import { useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { describeError } from '@/lib/api/errors';
 import { errorMessage } from '@/lib/api/messages';
 import { hasPermission, useSession } from '@/lib/auth/store';
 import { useLocale, useT, type TFunction } from '@/lib/i18n';
-import { createReport, downloadBlob, fetchPdf, useStudyReports, useTemplates, useTransition, useVerify } from '@/lib/reports/queries';
-import { SECTIONS, type KeyImage, type Report, type ReportTemplate } from '@/lib/reports/types';
+import { expandShortcut, insertAt, isExpandKey, type Edit } from '@/lib/reports/phrases';
+import { createReport, downloadBlob, fetchPdf, usePhrases, useStudyReports, useTemplates, useTransition, useVerify } from '@/lib/reports/queries';
+import { SECTIONS, type KeyImage, type Report, type ReportTemplate, type Section } from '@/lib/reports/types';
+import { PhrasePicker } from './PhrasePicker';
 import { useAutosave, type SaveState } from './useAutosave';
 
 const SIGNED = ['final', 'appended', 'corrected'];
@@ -178,6 +180,39 @@ function OpenReport({ report: initial, modality, captureKeyImage }: { report: Re
       setErr(say(t, e));
     }
   };
+  const phrases = usePhrases(modality, editable).data ?? [];
+  const sectionRefs = useRef<Partial<Record<Section, HTMLTextAreaElement | null>>>({});
+  const [lastSection, setLastSection] = useState<Section>('findings');
+  const caretAfter = useRef<{ section: Section; caret: number } | null>(null);
+  useLayoutEffect(() => {
+    // After an expansion or an insertion has re-rendered the text: the caret after it.
+    const pending = caretAfter.current;
+    if (!pending) return;
+    caretAfter.current = null;
+    const el = sectionRefs.current[pending.section];
+    el?.focus();
+    el?.setSelectionRange(pending.caret, pending.caret);
+  });
+  // Through `update`, like typing: autosaved and kept locally until the server has it.
+  const applyEdit = (section: Section, edit: Edit) => {
+    caretAfter.current = { section, caret: edit.caret };
+    update({ [section]: edit.text });
+  };
+  const expandOnKey = (section: Section, e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (!isExpandKey(e.key) || e.nativeEvent.isComposing || e.ctrlKey || e.metaKey || e.altKey) return;
+    const el = e.currentTarget;
+    if (el.selectionStart !== el.selectionEnd) return;
+    const edit = expandShortcut(el.value, el.selectionStart, phrases);
+    if (!edit) return;
+    e.preventDefault();
+    applyEdit(section, edit);
+  };
+  const insertPhrase = (text: string) => {
+    const el = sectionRefs.current[lastSection];
+    const current = content[lastSection];
+    const start = el?.selectionStart ?? current.length;
+    applyEdit(lastSection, insertAt(current, start, el?.selectionEnd ?? start, text));
+  };
   const fields = (template?.fields ?? []) as { key: string; label: string; type: string; options?: string[]; unit?: string }[];
 
   return (
@@ -188,7 +223,10 @@ function OpenReport({ report: initial, modality, captureKeyImage }: { report: Re
         </span>
         {editable && <SaveIndicator state={state} />}
       </div>
-      {template && <p className="text-[11px] text-neutral-500">{template.name}</p>}
+      <div className="flex items-center justify-between">
+        <span className="text-[11px] text-neutral-500">{template?.name}</span>
+        {editable && <PhrasePicker phrases={phrases} onPick={insertPhrase} />}
+      </div>
       {SECTIONS.map((s) => (
         <div key={s}>
           <label className={label} htmlFor={`report-${s}`}>
@@ -197,11 +235,16 @@ function OpenReport({ report: initial, modality, captureKeyImage }: { report: Re
           <textarea
             id={`report-${s}`}
             data-testid={`report-${s}`}
+            ref={(el) => {
+              sectionRefs.current[s] = el;
+            }}
             className={`${input} min-h-16`}
             rows={s === 'findings' ? 6 : 3}
             value={content[s]}
             disabled={!editable}
             onChange={(e) => update({ [s]: e.target.value })}
+            onKeyDown={(e) => expandOnKey(s, e)}
+            onFocus={() => setLastSection(s)}
           />
         </div>
       ))}

@@ -1,7 +1,16 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '@/lib/api/client';
 import type { Page } from '@/lib/api/types';
-import type { DraftContent, Report, ReportTemplate, ReportVerify, ReportVersions } from './types';
+import type {
+  DraftContent,
+  PhraseCreate,
+  PhraseUpdate,
+  Report,
+  ReportPhrase,
+  ReportTemplate,
+  ReportVerify,
+  ReportVersions,
+} from './types';
 
 const rid = (id: string) => encodeURIComponent(id);
 
@@ -93,4 +102,39 @@ export function downloadBlob(blob: Blob, filename: string): void {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** A DICOM modality the phrase filter accepts (`CT`, not a list such as `CT\MR`): else every phrase. */
+const MODALITY = /^[A-Z0-9_ ]{1,16}$/;
+
+/** GET /api/report-phrases (report:read): the shared phrases and the user's own. */
+export function usePhrases(modality?: string, enabled = true) {
+  const m = modality && MODALITY.test(modality) ? modality : undefined;
+  return useQuery({
+    queryKey: ['report-phrases', m ?? ''],
+    enabled,
+    queryFn: async () => (await api.get<ReportPhrase[]>('/api/report-phrases', { params: m ? { modality: m } : {} })).data,
+    staleTime: 60_000,
+  });
+}
+
+export function useSavePhrase() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ id, body }: { id: string | null; body: PhraseCreate | PhraseUpdate }) =>
+      id
+        ? (await api.patch<ReportPhrase>(`/api/report-phrases/${rid(id)}`, body)).data
+        : (await api.post<ReportPhrase>('/api/report-phrases', body)).data,
+    onSuccess: () => void client.invalidateQueries({ queryKey: ['report-phrases'] }),
+  });
+}
+
+export function useDeletePhrase() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (id: string) => {
+      await api.delete(`/api/report-phrases/${rid(id)}`);
+    },
+    onSuccess: () => void client.invalidateQueries({ queryKey: ['report-phrases'] }),
+  });
 }

@@ -20,3 +20,7 @@ export interface DraftContent {
 
 export const SECTIONS = ['findings', 'impression', 'recommendation'] as const;
 export type Section = (typeof SECTIONS)[number];
+
+export type ReportPhrase = Schemas['PhraseRead'];
+export type PhraseCreate = Schemas['PhraseCreate'];
+export type PhraseUpdate = Schemas['PhraseUpdate'];
