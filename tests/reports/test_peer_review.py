@@ -301,6 +301,9 @@ def test_a_scoped_head_of_department_sees_the_reviews_of_their_department_only(
     with transaction(write=True) as session:
         session.add(Group(name="cardio", department="CARDIOLOGY"))
     scoped = login(client, make_user("department_head", groups=["cardio"]).username)
-    _assigned_to_zhao(client, team, study_uid)  # a study of no department
+    _report, review_id = _assigned_to_zhao(client, team, study_uid)  # a study of no department
     assert client.get("/api/peer-reviews/results", headers=scoped).json()["total"] == 0
+    body = {"reviewer_id": str(team["zhao"][0].id)}
+    reassigned = client.post(f"/api/peer-reviews/{review_id}/assign", json=body, headers=scoped)
+    assert reassigned.status_code == 404
     assert client.get("/api/peer-reviews/results", headers=team["head"][1]).json()["total"] == 1

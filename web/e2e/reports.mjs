@@ -1,5 +1,6 @@
 // Browser test of the report editor beside the images: a doctor writes, inserts a key image and
-// submits; a second doctor approves (signs); the PDF downloads and is a PDF.
+// submits; a second doctor approves (signs); the PDF downloads and is a PDF; a phrase shortcut
+// and the phrase picker fill a section and reach the server.
 // Run alone with `node e2e/reports.mjs` (needs web/out). Exit code 0 when every step passed.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -27,6 +28,28 @@ async function openViewer(base, uid) {
   await page.goto(`${base}/viewer/?study=${uid}`);
   await page.waitForSelector('[data-testid=viewport-element-0][data-rendered="1"]', { timeout: 60000 });
   await page.getByTestId('report-editor').waitFor();
+}
+
+/** In the open draft: `;nml` + Space becomes the shared phrase, the picker inserts another at
+ * the cursor, and both reach the server through autosave. */
+async function phraseStep(base, uid, headers) {
+  await step('reports: ;nml + Space expands the phrase and the picker inserts one; both are saved', async () => {
+    await page.waitForSelector('[data-testid=report-phrases]:not([data-count="0"])');
+    const box = page.getByTestId('report-recommendation');
+    await box.fill('');
+    await box.click();
+    await page.keyboard.type(';nml ');
+    await page.waitForFunction(() => document.querySelector('[data-testid=report-recommendation]')?.value === '未见明显异常。');
+    await page.getByTestId('report-phrases').click();
+    await page.getByTestId('report-phrase-search').fill('fu');
+    await page.locator('[data-testid=report-phrase-item][data-shortcut=fu]').click();
+    const want = '未见明显异常。建议定期复查。';
+    await page.waitForFunction((w) => document.querySelector('[data-testid=report-recommendation]')?.value === w, want);
+    await page.waitForSelector('[data-testid=report-save-state][data-state=saved]');
+    const list = await (await fetch(`${base}/api/reports?study_instance_uid=${uid}`, { headers })).json();
+    const draft = list.items.find((r) => r.status === 'draft');
+    assert(draft && draft.recommendation === want, `saved: ${JSON.stringify(draft?.recommendation)}`);
+  });
 }
 
 async function main() {
@@ -87,6 +110,7 @@ async function main() {
       assert((await page.locator('[data-testid=report-editor] img').count()) === 0, 'no element made from the text');
       assert((await page.evaluate(() => window.__x)) === undefined, 'the onerror handler never ran');
     });
+    await phraseStep(base, uid, admin);
   } finally {
     await closeSession(session, { results, failed });
   }

@@ -300,8 +300,10 @@ def _with_study(query: Select[*Row]) -> Select[*Row]:
 
 
 def _locked(session: Session, review_id: uuid.UUID) -> PeerReview:
+    """The review, locked, if its study is within the caller's scope."""
+    visible = session.scalar(_with_study(select(PeerReview.id)).where(PeerReview.id == review_id))
     review = session.scalar(select(PeerReview).where(PeerReview.id == review_id).with_for_update())
-    if review is None:
+    if review is None or visible is None:
         raise PeerReviewNotFound()
     return review
 

@@ -28,6 +28,7 @@ export function PhrasePicker({ phrases, onPick }: { phrases: readonly ReportPhra
         onClick={() => setOpen((o) => !o)}
         aria-expanded={open}
         data-testid="report-phrases"
+        data-count={phrases.length}
         title={t('reports.phrases.hint')}
       >
         {t('reports.phrases.button')}
