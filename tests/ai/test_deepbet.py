@@ -152,14 +152,16 @@ def test_other_contrasts_and_short_series_are_refused_with_their_reason(
 ) -> None:
     pixels = np.zeros((8, 8), dtype=np.uint8)
     images = [runtime.SourceImage(mr_slice(pixels, **{**T1_FIELDS, **extra}))
-              for extra in ({"SeriesDescription": "AX T2 FLAIR"}, {"EchoTime": 90})]  # fmt: skip
-    for image, found in zip(images, ("T2", "TE 90 ms"), strict=True):
+              for extra in ({"SeriesDescription": "AX T2W FLAIR"}, {"EchoTime": 90},
+                            {"SeriesDescription": None, "ProtocolName": "DWI b1000"})]  # fmt: skip
+    for image, found in zip(images, ("T2", "TE 90 ms", "DWI"), strict=True):
         with pytest.raises(NotT1Weighted) as caught:
             deepbet.check_t1(image)
         assert caught.value.code == "ai_not_t1"
         assert found in caught.value.message_for("en")
         assert "T1 加权" in caught.value.message_for(None)
-    deepbet.check_t1(runtime.SourceImage(mr_slice(pixels, **T1_FIELDS)))  # accepted
+    for names in ({}, {"SeriesDescription": "SAG T1 FLAIR"}, {"ProtocolName": "MPRAGE"}):
+        deepbet.check_t1(runtime.SourceImage(mr_slice(pixels, **{**T1_FIELDS, **names})))
     t1, _reference, affine = colin27
     few = [runtime.SourceImage(ds) for ds in axial_series(t1[:, :, :10], affine)]
     with pytest.raises(NotVolume) as short:

@@ -48,7 +48,9 @@ BOX_SLAB_FRACTION = 0.02
 THRESHOLD = 0.5
 MIN_SLICES = 32
 MAX_T1_ECHO_MS = 30.0  # T2-weighted and FLAIR images have longer echo times
-OTHER_CONTRASTS = re.compile(r"(?<![A-Z0-9])(T2|FLAIR|PD|DWI|DTI|ADC|SWI|TRACE)(?![A-Z])")
+# Whole tokens (a trailing W, as in T2W, allowed); a T1 name wins (T1 FLAIR is T1-weighted).
+OTHER_CONTRASTS = re.compile(r"(?<![A-Z0-9])(T2|FLAIR|PD|DWI|DTI|ADC|SWI|TRACE)(?![A-VX-Z0-9])")
+T1_NAMES = re.compile(r"(?<![A-Z0-9])(T1|MPRAGE|MP-RAGE|SPGR|FSPGR|BRAVO)(?![A-VX-Z0-9])")
 INFERENCE_TIMEOUT_S = 300.0
 LABEL = "brain"
 
@@ -202,11 +204,14 @@ def check_t1(image: SourceImage) -> None:
     names = " ".join(str(ds.get(k) or "") for k in ("SeriesDescription", "ProtocolName",
                                                      "SequenceName")).upper()  # fmt: skip
     other = OTHER_CONTRASTS.search(names)
-    if other:
+    if other and not T1_NAMES.search(names):
         raise NotT1Weighted(found=other.group(1))
-    echo = ds.get("EchoTime")
-    if echo not in (None, "") and float(echo) > MAX_T1_ECHO_MS:
-        raise NotT1Weighted(found=f"TE {float(echo):g} ms")
+    try:
+        echo = float(ds.get("EchoTime") or 0.0)
+    except (TypeError, ValueError):  # unreadable: the names above decided
+        echo = 0.0
+    if echo > MAX_T1_ECHO_MS:
+        raise NotT1Weighted(found=f"TE {echo:g} ms")
 
 
 def _by_series(images: Sequence[SourceImage]) -> list[list[SourceImage]]:
