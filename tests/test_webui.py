@@ -79,6 +79,39 @@ def test_pages_assets_and_headers(settings_env: Callable[..., None], tmp_path: P
     assert "immutable" not in icon.headers["cache-control"]
 
 
+def test_pwa_manifest_and_service_worker(settings_env: Callable[..., None], tmp_path: Path) -> None:
+    out = _fake_export(tmp_path)
+    (out / "manifest.webmanifest").write_text('{"name": "影像诊断工作站"}', encoding="utf-8")
+    (out / "sw.js").write_text("importScripts('/sw-rules.js');")
+    (out / "sw-rules.js").write_text("self.hfSwRules = {};")
+    (out / "icons").mkdir()
+    (out / "icons" / "icon-192.png").write_bytes(b"\x89PNG\r\n")
+    client = _client(settings_env, out)
+
+    manifest = client.get("/manifest.webmanifest")
+    assert manifest.status_code == 200
+    assert manifest.headers["content-type"] == "application/manifest+json"
+    assert manifest.json()["name"] == "影像诊断工作站"
+
+    worker = client.get("/sw.js")
+    assert worker.status_code == 200
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["service-worker-allowed"] == "/"
+    assert worker.headers["cache-control"] == "no-cache"
+    rules = client.get("/sw-rules.js")
+    assert rules.headers["cache-control"] == "no-cache"
+    assert "service-worker-allowed" not in rules.headers
+
+    icon = client.get("/icons/icon-192.png")
+    assert icon.headers["content-type"] == "image/png"
+    assert "service-worker-allowed" not in icon.headers
+
+    # The page's policy lets it register its own worker and read its own manifest, nobody else's.
+    csp = client.get("/").headers["content-security-policy"].split("; ")
+    assert "worker-src 'self' blob:" in csp
+    assert "manifest-src 'self'" in csp
+
+
 def test_unknown_page_gets_the_not_found_page(
     settings_env: Callable[..., None], tmp_path: Path
 ) -> None:

@@ -9,6 +9,9 @@ of the export. Paths under `/api` and `/dicom-web` always keep their JSON 404.
   with 200 when the export has no 404 page (SPA-style fallback).
 - `/_next/static/...` (content-hashed names) → `Cache-Control: immutable` for a year; HTML →
   `no-cache`, so a new build is picked up at once.
+- The PWA: `manifest.webmanifest` as `application/manifest+json`; the service worker (`sw.js`)
+  and the rules it imports (`sw-rules.js`) `no-cache` (a browser checks them for a new version
+  on every visit), `sw.js` with `Service-Worker-Allowed: /` (its scope is the whole app).
 - Security headers on every response of the UI. The Content-Security-Policy allows no inline
   script: Next's inline bootstrap scripts are allowed by their SHA-256, computed from each
   HTML file when it is served. `'wasm-unsafe-eval'` lets the image decoders' WebAssembly
@@ -44,6 +47,7 @@ _MEDIA_TYPES = {
     ".mjs": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
     ".wasm": "application/wasm",
     ".svg": "image/svg+xml",
     ".png": "image/png",
@@ -51,6 +55,8 @@ _MEDIA_TYPES = {
     ".woff2": "font/woff2",
     ".txt": "text/plain; charset=utf-8",
 }
+# The service worker and what it imports: revalidated on every visit, never served stale.
+SERVICE_WORKER_FILES = ("sw.js", "sw-rules.js")
 
 BASE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -81,6 +87,7 @@ def content_security_policy(script_hashes: tuple[str, ...] = ()) -> str:
             "font-src 'self' data:",
             "connect-src 'self'",
             "worker-src 'self' blob:",
+            "manifest-src 'self'",
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
@@ -127,6 +134,10 @@ class WebUI:
             headers["Content-Security-Policy"] = content_security_policy()
             if relative.startswith("_next/static/"):
                 headers["Cache-Control"] = IMMUTABLE
+            elif relative in SERVICE_WORKER_FILES:
+                headers["Cache-Control"] = "no-cache"
+                if relative == "sw.js":
+                    headers["Service-Worker-Allowed"] = "/"
             else:
                 headers["Cache-Control"] = "public, max-age=3600"
         media_type = _MEDIA_TYPES.get(path.suffix.lower())

@@ -76,7 +76,7 @@ export function Bell() {
       {open && (
         <div
           data-testid="notifications-panel"
-          className="absolute right-0 z-50 mt-1 w-80 rounded border border-slate-300 bg-white text-slate-900 shadow-lg"
+          className="absolute right-0 z-50 mt-1 w-[min(20rem,calc(100vw-1rem))] rounded border border-slate-300 bg-white text-slate-900 shadow-lg"
         >
           <div className="flex items-center justify-between border-b px-3 py-2 text-sm font-semibold">
             <span>{t('notifications.title')}</span>

@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
-import { useEffect, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { logout } from '@/lib/api/client';
 import { ADMIN_PERMISSIONS } from '@/lib/admin/sections';
 import { hasPermission, useSession, type Me } from '@/lib/auth/store';
@@ -41,6 +41,22 @@ export function LocaleSwitch({ className = '' }: { className?: string }) {
   );
 }
 
+function MenuButton({ open, onToggle }: { open: boolean; onToggle: () => void }) {
+  const t = useT();
+  return (
+    <button
+      type="button"
+      data-testid="menu-toggle"
+      aria-expanded={open}
+      aria-label={t('nav.menu')}
+      onClick={onToggle}
+      className="rounded px-2 py-1 text-lg leading-none hover:bg-white/10 md:hidden"
+    >
+      {open ? '✕' : '☰'}
+    </button>
+  );
+}
+
 /** Header with the navigation the user's permissions allow, and the page below it. */
 export function AppShell({
   children,
@@ -56,6 +72,10 @@ export function AppShell({
   const t = useT();
   const pathname = usePathname();
   const router = useRouter();
+
+  const [menuOpen, setMenuOpen] = useState(false);
+  // A page change closes the phone menu.
+  useEffect(() => setMenuOpen(false), [pathname]);
 
   const mustChange = status === 'authenticated' && !!me?.must_change_password;
   useEffect(() => {
@@ -75,24 +95,31 @@ export function AppShell({
     router.replace('/login/');
   };
 
+  const links = NAV.filter((n) => allowed(me, n.permission));
+  const linkClass = (href: string) =>
+    `rounded px-3 py-1 text-sm ${pathname.startsWith(href) ? 'bg-white/15' : 'hover:bg-white/10'}`;
+  const userLink = (testId: string) => (
+    <Link href="/account/" data-testid={testId} className="hover:underline" title={t('nav.account')} translate="no">
+      {me.display_name || me.username}
+    </Link>
+  );
+  const logoutButton = (testId: string) => (
+    <button type="button" data-testid={testId} onClick={onLogout} className="rounded px-2 py-1 text-left hover:bg-white/10">
+      {t('nav.logout')}
+    </button>
+  );
+
   return (
-    <div className={`flex h-screen flex-col ${dark ? 'reading' : ''}`}>
+    <div className={`flex h-dvh flex-col ${dark ? 'reading' : ''}`}>
       <header
-        className={`flex h-11 shrink-0 items-center gap-4 px-4 ${
+        className={`relative flex h-11 shrink-0 items-center gap-4 px-4 ${
           dark ? 'border-b border-neutral-800 bg-neutral-900' : 'bg-slate-800 text-slate-100'
         }`}
       >
         <span className="font-semibold tracking-wide">Hounsfield</span>
-        <nav className="flex gap-1" aria-label={t('nav.label')}>
-          {NAV.filter((n) => allowed(me, n.permission)).map((n) => (
-            <Link
-              key={n.href}
-              href={n.href}
-              data-testid={`nav-${n.href.replaceAll('/', '')}`}
-              className={`rounded px-3 py-1 text-sm ${
-                pathname.startsWith(n.href) ? 'bg-white/15' : 'hover:bg-white/10'
-              }`}
-            >
+        <nav className="hidden gap-1 md:flex" aria-label={t('nav.label')}>
+          {links.map((n) => (
+            <Link key={n.href} href={n.href} data-testid={`nav-${n.href.replaceAll('/', '')}`} className={linkClass(n.href)}>
               {t(n.key)}
             </Link>
           ))}
@@ -102,19 +129,35 @@ export function AppShell({
             <span className="rounded bg-amber-500 px-2 py-0.5 text-xs text-black">{t('common.demo')}</span>
           )}
           <Bell />
-          <Link href="/account/" data-testid="current-user" className="hover:underline" title={t('nav.account')} translate="no">
-            {me.display_name || me.username}
-          </Link>
-          <LocaleSwitch />
-          <button
-            type="button"
-            data-testid="logout"
-            onClick={onLogout}
-            className="rounded px-2 py-1 hover:bg-white/10"
-          >
-            {t('nav.logout')}
-          </button>
+          <div className="hidden items-center gap-3 md:flex">
+            {userLink('current-user')}
+            <LocaleSwitch />
+            {logoutButton('logout')}
+          </div>
+          <MenuButton open={menuOpen} onToggle={() => setMenuOpen((o) => !o)} />
         </div>
+        {menuOpen && (
+          // Phones: the navigation and the account items in one menu under the header.
+          <div
+            className={`absolute inset-x-0 top-11 z-50 flex flex-col gap-1 p-2 shadow-lg md:hidden ${
+              dark ? 'bg-neutral-900' : 'bg-slate-800 text-slate-100'
+            }`}
+            data-testid="nav-menu"
+          >
+            <nav className="flex flex-col gap-1" aria-label={t('nav.label')}>
+              {links.map((n) => (
+                <Link key={n.href} href={n.href} data-testid={`menu-nav-${n.href.replaceAll('/', '')}`} className={`${linkClass(n.href)} py-2`}>
+                  {t(n.key)}
+                </Link>
+              ))}
+            </nav>
+            <div className="flex items-center gap-3 border-t border-white/10 px-3 pt-2 text-sm">
+              {userLink('menu-current-user')}
+              <LocaleSwitch />
+              <span className="ml-auto">{logoutButton('menu-logout')}</span>
+            </div>
+          </div>
+        )}
       </header>
       <main className="min-h-0 flex-1">
         {permission && !hasPermission(me, permission) ? (

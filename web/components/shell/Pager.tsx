@@ -25,7 +25,7 @@ export function Pager({ total, totalExact = true, offset, limit, onOffset, onLim
   const { first, last, prevOffset, nextOffset } = pageRange(total, offset, limit);
   const button = 'rounded border border-slate-300 px-2 py-0.5 disabled:opacity-40';
   return (
-    <div className="flex items-center gap-3 text-sm text-slate-600">
+    <div className="flex flex-wrap items-center gap-3 text-sm text-slate-600">
       <span data-testid={totalTestId}>{t('worklist.range', { first, last, total: totalLabel(total, totalExact) })}</span>
       {busy && <span>{t('common.loading')}</span>}
       <div className="ml-auto flex items-center gap-2">

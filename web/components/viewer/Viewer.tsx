@@ -24,6 +24,7 @@ import {
 } from '@/lib/viewer/cornerstone';
 import { presetsFor, voiRange } from '@/lib/viewer/presets';
 import { lastWorklistHref } from '@/lib/worklist/urlState';
+import { useNarrowScreen } from '@/lib/layout/useNarrowScreen';
 import { askText } from '@/lib/viewer/textPrompt';
 import { ReportEditor } from '@/components/reports/ReportEditor';
 import { captureKeyImage } from '@/components/reports/captureKeyImage';
@@ -42,6 +43,8 @@ const LAYOUT_GRID: Record<Layout, string> = {
   '1x2': 'grid-cols-2 grid-rows-1',
   '2x2': 'grid-cols-2 grid-rows-2',
 };
+// Phones (portrait): a prior compared with the study goes below it, not beside.
+const NARROW_GRID: Record<Layout, string> = { ...LAYOUT_GRID, '1x2': 'grid-cols-1 grid-rows-2' };
 
 const TOOLS: { id: PrimaryTool; key: string; toolName: string }[] = [
   { id: 'windowLevel', key: 'w', toolName: TOOL.windowLevel },
@@ -88,7 +91,7 @@ function StudyHeader({ study }: { study: StudyDetail }) {
   const [worklistHref, setWorklistHref] = useState('/studies/');
   useEffect(() => setWorklistHref(lastWorklistHref()), []);
   return (
-    <div className="flex items-center gap-4 border-b border-neutral-800 px-3 py-1.5 text-sm" data-testid="study-header">
+    <div className="flex flex-wrap items-center gap-x-4 gap-y-0.5 border-b border-neutral-800 px-3 py-1.5 text-sm" data-testid="study-header">
       <Link href={worklistHref} className="text-sky-400 hover:underline" data-testid="back-to-worklist">
         ← {t('nav.worklist')}
       </Link>
@@ -105,7 +108,7 @@ function StudyHeader({ study }: { study: StudyDetail }) {
           {t('worklist.col.accession')}: {study.accession_number}
         </span>
       )}
-      <span className="truncate text-neutral-400">{study.study_description}</span>
+      <span className="min-w-0 truncate text-neutral-400">{study.study_description}</span>
       <SendToDevice studyUid={study.study_instance_uid} />
     </div>
   );
@@ -131,7 +134,14 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
   const [cine, setCine] = useState(false);
   const [fps, setFps] = useState(15);
   const [help, setHelp] = useState(false);
-  const [panelOpen, setPanelOpen] = useState(true);
+  const narrow = useNarrowScreen();
+  // Side panels: open beside the images on a wide screen; drawers over them on a phone, shut
+  // until asked for (null: the screen's default).
+  const [panelChoice, setPanelOpen] = useState<boolean | null>(null);
+  const panelOpen = panelChoice ?? !narrow;
+  const [seriesChoice, setSeriesOpen] = useState<boolean | null>(null);
+  const seriesOpen = seriesChoice ?? !narrow;
+  const [moreOpen, setMoreOpen] = useState(false);
   const savedMeasurements = useSavedMeasurements(studyUid, ready && !!study);
 
   useEffect(() => {
@@ -308,111 +318,172 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
   }
 
   const n = LAYOUT_SLOTS[layout];
+  const separator = <span className="mx-0.5 h-4 w-px bg-neutral-700" />;
+  const layoutButtons = (Object.keys(LAYOUT_SLOTS) as Layout[]).map((l) => (
+    <Btn key={l} onClick={() => chooseLayout(l)} active={layout === l && !comparing} title={t('viewer.layout')} testId={`layout-${l}`}>
+      {l.replace('x', '×')}
+    </Btn>
+  ));
+  const toolButtons = TOOLS.map((x) => (
+    <Btn
+      key={x.id}
+      onClick={() => selectTool(x.id)}
+      active={tool === x.id}
+      title={`${t(`viewer.tools.${x.toolName}`)} (${x.key.toUpperCase()})`}
+      testId={`tool-${x.id}`}
+    >
+      {t(`viewer.tools.${x.toolName}`)}
+    </Btn>
+  ));
+  const presetButtons = presets.map((p, i) => (
+    <Btn key={p.id} onClick={() => actions.preset(i)} title={`${p.width}/${p.center} (${p.key})`} testId={`preset-${p.id}`}>
+      {t(`viewer.presets.${p.id}`)}
+    </Btn>
+  ));
+  const fitButton = (
+    <Btn onClick={actions.fit} title="F" testId="fit">
+      {t('viewer.actions.fit')}
+    </Btn>
+  );
+  const imageActions = (
+    <>
+      <Btn onClick={() => actions.rotate(90)} title="]" testId="rotate">
+        {t('viewer.actions.rotate')}
+      </Btn>
+      <Btn onClick={actions.flipH} title="H" testId="flip-h">
+        {t('viewer.actions.flipH')}
+      </Btn>
+      <Btn onClick={actions.flipV} title="V" testId="flip-v">
+        {t('viewer.actions.flipV')}
+      </Btn>
+      <Btn onClick={actions.invert} title="I" testId="invert">
+        {t('viewer.actions.invert')}
+      </Btn>
+    </>
+  );
+  const resetButton = (
+    <Btn onClick={actions.reset} title="R" testId="reset">
+      {t('viewer.actions.reset')}
+    </Btn>
+  );
+  const cineControls = (
+    <>
+      <Btn onClick={actions.toggleCine} active={cine} title="Space" testId="cine">
+        {cine ? t('viewer.actions.stop') : t('viewer.actions.play')}
+      </Btn>
+      <label className="flex items-center gap-1 text-xs text-neutral-400">
+        <input
+          type="number"
+          min={1}
+          max={60}
+          value={fps}
+          onChange={(e) => setFps(Math.min(60, Math.max(1, Number(e.target.value) || 1)))}
+          className="w-12 rounded bg-neutral-800 px-1 text-neutral-200"
+          aria-label={t('viewer.fps')}
+        />
+        {t('viewer.fps')}
+      </label>
+      {comparing && (
+        <Btn onClick={() => setSyncScroll((v) => !v)} active={syncScroll} title={t('viewer.priors.sync')} testId="sync-scroll">
+          {t('viewer.priors.sync')}
+        </Btn>
+      )}
+    </>
+  );
+  const helpButton = (
+    <Btn onClick={() => setHelp(true)} title="?" testId="help">
+      ?
+    </Btn>
+  );
+  const panelToggle = (
+    <Btn onClick={() => setPanelOpen(!panelOpen)} active={narrow && panelOpen} title={t('viewer.panel')} testId="toggle-panel">
+      {narrow ? t('viewer.panelShort') : panelOpen ? '⟩' : '⟨'}
+    </Btn>
+  );
+  const seriesToggle = (
+    <Btn onClick={() => setSeriesOpen(!seriesOpen)} active={seriesOpen} title={t('viewer.seriesPanel')} testId="toggle-series">
+      {t('viewer.seriesPanel')}
+    </Btn>
+  );
+  // A phone's drawers close when a series is chosen, so the image shows again.
+  const drawer = narrow ? 'absolute inset-y-0 z-20 bg-neutral-950 shadow-xl' : '';
+
   return (
     <div className="flex h-full flex-col" data-testid="viewer">
       <StudyHeader study={study} />
-      <div className="flex flex-wrap items-center gap-0.5 border-b border-neutral-800 px-1 py-1" data-testid="toolbar">
-        {(Object.keys(LAYOUT_SLOTS) as Layout[]).map((l) => (
-          <Btn key={l} onClick={() => chooseLayout(l)} active={layout === l && !comparing} title={t('viewer.layout')} testId={`layout-${l}`}>
-            {l.replace('x', '×')}
+      {narrow ? (
+        <div className="flex flex-wrap items-center gap-0.5 border-b border-neutral-800 px-1 py-1" data-testid="toolbar">
+          {seriesToggle}
+          {presetButtons}
+          {fitButton}
+          <Btn onClick={() => setMoreOpen((o) => !o)} active={moreOpen} title={t('viewer.more')} testId="toolbar-more">
+            {t('viewer.more')}
           </Btn>
-        ))}
-        <span className="mx-0.5 h-4 w-px bg-neutral-700" />
-        {TOOLS.map((x) => (
-          <Btn
-            key={x.id}
-            onClick={() => selectTool(x.id)}
-            active={tool === x.id}
-            title={`${t(`viewer.tools.${x.toolName}`)} (${x.key.toUpperCase()})`}
-            testId={`tool-${x.id}`}
-          >
-            {t(`viewer.tools.${x.toolName}`)}
-          </Btn>
-        ))}
-        {presets.length > 0 && <span className="mx-0.5 h-4 w-px bg-neutral-700" />}
-        {presets.map((p, i) => (
-          <Btn key={p.id} onClick={() => actions.preset(i)} title={`${p.width}/${p.center} (${p.key})`} testId={`preset-${p.id}`}>
-            {t(`viewer.presets.${p.id}`)}
-          </Btn>
-        ))}
-        <span className="mx-0.5 h-4 w-px bg-neutral-700" />
-        <Btn onClick={() => actions.rotate(90)} title="]" testId="rotate">
-          {t('viewer.actions.rotate')}
-        </Btn>
-        <Btn onClick={actions.flipH} title="H" testId="flip-h">
-          {t('viewer.actions.flipH')}
-        </Btn>
-        <Btn onClick={actions.flipV} title="V" testId="flip-v">
-          {t('viewer.actions.flipV')}
-        </Btn>
-        <Btn onClick={actions.invert} title="I" testId="invert">
-          {t('viewer.actions.invert')}
-        </Btn>
-        <Btn onClick={actions.fit} title="F" testId="fit">
-          {t('viewer.actions.fit')}
-        </Btn>
-        <Btn onClick={actions.reset} title="R" testId="reset">
-          {t('viewer.actions.reset')}
-        </Btn>
-        <span className="mx-0.5 h-4 w-px bg-neutral-700" />
-        <Btn onClick={actions.toggleCine} active={cine} title="Space" testId="cine">
-          {cine ? t('viewer.actions.stop') : t('viewer.actions.play')}
-        </Btn>
-        <label className="flex items-center gap-1 text-xs text-neutral-400">
-          <input
-            type="number"
-            min={1}
-            max={60}
-            value={fps}
-            onChange={(e) => setFps(Math.min(60, Math.max(1, Number(e.target.value) || 1)))}
-            className="w-12 rounded bg-neutral-800 px-1 text-neutral-200"
-            aria-label={t('viewer.fps')}
-          />
-          {t('viewer.fps')}
-        </label>
-        {comparing && (
-          <Btn onClick={() => setSyncScroll((v) => !v)} active={syncScroll} title={t('viewer.priors.sync')} testId="sync-scroll">
-            {t('viewer.priors.sync')}
-          </Btn>
+          <span className="ml-auto" />
+          {panelToggle}
+          {moreOpen && (
+            <div className="flex w-full flex-wrap items-center gap-0.5 pt-1" data-testid="toolbar-more-items">
+              {toolButtons}
+              {separator}
+              {imageActions}
+              {resetButton}
+              {separator}
+              {cineControls}
+              {helpButton}
+            </div>
+          )}
+        </div>
+      ) : (
+        <div className="flex flex-wrap items-center gap-0.5 border-b border-neutral-800 px-1 py-1" data-testid="toolbar">
+          {layoutButtons}
+          {separator}
+          {toolButtons}
+          {presets.length > 0 && separator}
+          {presetButtons}
+          {separator}
+          {imageActions}
+          {fitButton}
+          {resetButton}
+          {separator}
+          {cineControls}
+          <span className="ml-auto" />
+          {helpButton}
+          {panelToggle}
+        </div>
+      )}
+      <div className="relative flex min-h-0 flex-1">
+        {seriesOpen && (
+          <aside className={`w-36 shrink-0 overflow-y-auto border-r border-neutral-800 p-1.5 ${drawer} left-0`} data-testid="series-panel">
+            {study.series.map((s) => (
+              <button
+                type="button"
+                key={s.series_instance_uid}
+                draggable
+                data-testid="series-item"
+                onDragStart={(e) => {
+                  e.dataTransfer.setData(SERIES_DRAG_TYPE, s.series_instance_uid);
+                  e.dataTransfer.effectAllowed = 'copy';
+                }}
+                onClick={() => {
+                  // The prior's pane shows the prior's series; this study's go to the first pane.
+                  const target = comparing && active === 1 ? 0 : active;
+                  setSlots((cur) => cur.map((u, i) => (i === target ? s.series_instance_uid : u)));
+                  if (narrow) setSeriesOpen(false);
+                }}
+                className={`mb-1.5 block w-full rounded p-1 text-left text-[11px] ${
+                  slots.slice(0, n).includes(s.series_instance_uid) ? 'bg-neutral-800' : 'hover:bg-neutral-900'
+                }`}
+              >
+                <AuthImage url={seriesThumbnailUrl(study.study_instance_uid, s.series_instance_uid)} alt="" className="aspect-square w-full" />
+                <div className="mt-0.5 truncate">
+                  {s.modality} #{s.series_number ?? '-'} {s.series_description}
+                </div>
+                <div className="text-neutral-500">{t('viewer.images', { n: s.number_of_instances })}</div>
+              </button>
+            ))}
+          </aside>
         )}
-        <span className="ml-auto" />
-        <Btn onClick={() => setHelp(true)} title="?" testId="help">
-          ?
-        </Btn>
-        <Btn onClick={() => setPanelOpen((o) => !o)} title={t('viewer.panel')} testId="toggle-panel">
-          {panelOpen ? '⟩' : '⟨'}
-        </Btn>
-      </div>
-      <div className="flex min-h-0 flex-1">
-        <aside className="w-36 shrink-0 overflow-y-auto border-r border-neutral-800 p-1.5" data-testid="series-panel">
-          {study.series.map((s) => (
-            <button
-              type="button"
-              key={s.series_instance_uid}
-              draggable
-              data-testid="series-item"
-              onDragStart={(e) => {
-                e.dataTransfer.setData(SERIES_DRAG_TYPE, s.series_instance_uid);
-                e.dataTransfer.effectAllowed = 'copy';
-              }}
-              onClick={() => {
-                // The prior's pane shows the prior's series; this study's go to the first pane.
-                const target = comparing && active === 1 ? 0 : active;
-                setSlots((cur) => cur.map((u, i) => (i === target ? s.series_instance_uid : u)));
-              }}
-              className={`mb-1.5 block w-full rounded p-1 text-left text-[11px] ${
-                slots.slice(0, n).includes(s.series_instance_uid) ? 'bg-neutral-800' : 'hover:bg-neutral-900'
-              }`}
-            >
-              <AuthImage url={seriesThumbnailUrl(study.study_instance_uid, s.series_instance_uid)} alt="" className="aspect-square w-full" />
-              <div className="mt-0.5 truncate">
-                {s.modality} #{s.series_number ?? '-'} {s.series_description}
-              </div>
-              <div className="text-neutral-500">{t('viewer.images', { n: s.number_of_instances })}</div>
-            </button>
-          ))}
-        </aside>
-        <div ref={grid} className={`grid min-w-0 flex-1 gap-px bg-neutral-900 ${LAYOUT_GRID[layout]}`} data-testid="viewport-grid">
+        <div ref={grid} className={`grid min-w-0 flex-1 gap-px bg-neutral-900 ${(narrow ? NARROW_GRID : LAYOUT_GRID)[layout]}`} data-testid="viewport-grid">
           {Array.from({ length: n }, (_, i) => (
             <ViewportPane
               key={i}
@@ -429,7 +500,11 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
           ))}
         </div>
         {panelOpen && (
-          <aside className="w-72 shrink-0 space-y-4 overflow-y-auto border-l border-neutral-800 p-3" data-testid="side-panel">
+          // On a phone the panel covers the images (full width): the report reads at full size.
+          <aside
+            className={`shrink-0 space-y-4 overflow-y-auto border-l border-neutral-800 p-3 ${narrow ? `${drawer} inset-x-0 w-full` : 'w-72'}`}
+            data-testid="side-panel"
+          >
             <PriorsPanel patientId={study.patient_id} currentUid={study.study_instance_uid} comparing={compare} onOpen={openPrior} />
             <MeasurementsPanel saved={savedMeasurements} />
             <section data-testid="panel-report">

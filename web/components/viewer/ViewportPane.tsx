@@ -149,6 +149,21 @@ export function ViewportPane({
     return () => el.removeEventListener(csCore.Enums.Events.IMAGE_RENDERED, update);
   }, [index]);
 
+  // Double tap fits the image again (after a pinch or a pan), like F on a keyboard.
+  useEffect(() => {
+    const el = element.current;
+    if (!el) return;
+    const onTap = (e: Event) => {
+      if ((e as CustomEvent<{ taps?: number }>).detail?.taps !== 2) return;
+      const vp = stackViewport(index);
+      if (!vp) return;
+      vp.resetCamera({ resetPan: true, resetZoom: true, resetToCenter: true });
+      vp.render();
+    };
+    el.addEventListener(csTools.Enums.Events.TOUCH_TAP, onTap);
+    return () => el.removeEventListener(csTools.Enums.Events.TOUCH_TAP, onTap);
+  }, [index]);
+
   // Load the series: metadata in one request, then the first image; the rest is prefetched.
   useEffect(() => {
     const el = element.current;
@@ -212,6 +227,7 @@ export function ViewportPane({
     <div
       className={`relative min-h-0 min-w-0 overflow-hidden border ${active ? 'border-sky-500' : 'border-neutral-800'}`}
       onMouseDown={onActivate}
+      onTouchStart={onActivate}
       onWheel={onActivate}
       onDragOver={(e) => {
         if (e.dataTransfer.types.includes(SERIES_DRAG_TYPE)) e.preventDefault();

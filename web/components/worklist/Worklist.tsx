@@ -25,7 +25,9 @@ import {
   SORTABLE,
   type WorklistFilters,
 } from '@/lib/worklist/urlState';
+import { useNarrowScreen } from '@/lib/layout/useNarrowScreen';
 import { ClaimCell } from './ClaimCell';
+import { StudyCard } from './StudyCard';
 
 const MODALITIES = ['CT', 'MR', 'CR', 'DX', 'US', 'MG', 'XA', 'PT', 'NM', 'RF', 'OT'];
 const COMPACT_KEY = 'hf.worklist.compact';
@@ -137,6 +139,9 @@ export function Worklist() {
   const canAssign = hasPermission(me, 'worklist:assign');
   const assignees = useAssignees(canAssign && hasPermission(me, 'user:read'));
   const actions = useWorklistActions();
+  const narrow = useNarrowScreen();
+  // Phones: the patient search shows, the other filters open on demand.
+  const [filtersOpen, setFiltersOpen] = useState(false);
 
   useEffect(() => {
     if (TEXT_FILTERS.every((k) => filters[k] === debounced[k])) return;
@@ -169,6 +174,35 @@ export function Worklist() {
   const cell = compact ? 'px-2 py-0.5' : 'px-2 py-1';
   const meId = me?.id ?? '';
 
+  /** Claim or release: the table's last cell and the phone card's button. */
+  const claimButton = (s: WorklistItem) =>
+    s.claimed_by?.id === meId ? (
+      <button
+        type="button"
+        data-testid="release"
+        onClick={(e) => {
+          e.stopPropagation();
+          void run(actions.release.mutateAsync(s.study_instance_uid));
+        }}
+        className="rounded border border-slate-300 px-2 py-0.5 text-xs hover:bg-slate-100"
+      >
+        {t('worklist.release')}
+      </button>
+    ) : (
+      <button
+        type="button"
+        data-testid="claim"
+        disabled={s.read_status === 'final'}
+        onClick={(e) => {
+          e.stopPropagation();
+          void run(actions.claim.mutateAsync(s.study_instance_uid));
+        }}
+        className="rounded border border-sky-600 px-2 py-0.5 text-xs text-sky-700 hover:bg-sky-50 disabled:opacity-40"
+      >
+        {t('worklist.claim')}
+      </button>
+    );
+
   const Header = ({ k, label }: { k: (typeof SORTABLE)[number]; label: string }) => (
     <th className="px-2 py-2 text-left font-medium">
       <button type="button" onClick={() => update({ sort: nextSort(filters.sort, k) })} data-testid={`sort-${k}`} className="hover:underline">
@@ -192,7 +226,7 @@ export function Worklist() {
   );
 
   return (
-    <div className="flex h-full flex-col gap-3 p-4">
+    <div className="flex h-full flex-col gap-3 p-2 md:p-4">
       <div className="flex flex-wrap gap-1" role="tablist" aria-label={t('worklist.statusLabel')}>
         {(['', ...READ_STATUSES] as const).map((s) => (
           <button
@@ -215,6 +249,16 @@ export function Worklist() {
       </div>
       <div className="flex flex-wrap items-end gap-2 rounded bg-white p-3 shadow-sm" data-testid="filters">
         {textInput('q', 'filter-q', t('worklist.patient'), 'w-44', t('worklist.patientPlaceholder'))}
+        <button
+          type="button"
+          data-testid="filters-toggle"
+          aria-expanded={filtersOpen}
+          onClick={() => setFiltersOpen((o) => !o)}
+          className="rounded border border-slate-300 px-2 py-1 text-sm md:hidden"
+        >
+          {t('worklist.moreFilters')}
+        </button>
+        <div className={`${filtersOpen ? 'flex' : 'hidden'} w-full flex-wrap items-end gap-2 md:contents`}>
         {textInput('accession', 'filter-accession', t('worklist.accession'), 'w-32', t('worklist.accessionPlaceholder'), 16)}
         <Select testId="filter-modality" label={t('worklist.modality')} value={filters.modality} onChange={(v) => update({ modality: v })}>
           <option value="">{t('worklist.all')}</option>
@@ -298,6 +342,7 @@ export function Worklist() {
             {t('worklist.compact')}
           </label>
         </div>
+        </div>
       </div>
 
       {(error || actionError) && (
@@ -307,6 +352,22 @@ export function Worklist() {
       )}
 
       <div className="min-h-0 flex-1 overflow-auto rounded bg-white shadow-sm">
+        {narrow ? (
+          <ul data-testid="study-cards">
+            {data?.items.map((s) => (
+              <StudyCard
+                key={s.study_instance_uid}
+                item={s}
+                meId={meId}
+                order={order}
+                priorityStyle={PRIORITY_STYLE[s.priority] ?? ''}
+                statusStyle={STATUS_STYLE[s.read_status] ?? ''}
+                onOpen={() => open(s)}
+                claimButton={claimButton(s)}
+              />
+            ))}
+          </ul>
+        ) : (
         <table className="w-full text-sm" data-testid="study-table" data-compact={compact ? '1' : '0'}>
           <thead className="sticky top-0 bg-slate-50 text-slate-600">
             <tr>
@@ -329,9 +390,7 @@ export function Worklist() {
             </tr>
           </thead>
           <tbody>
-            {data?.items.map((s) => {
-              const claimedByMe = s.claimed_by?.id === meId;
-              return (
+            {data?.items.map((s) => (
                 <tr
                   key={s.study_instance_uid}
                   data-testid="study-row"
@@ -402,39 +461,12 @@ export function Worklist() {
                       <span className="text-xs">{s.assigned_to?.name ?? ''}</span>
                     )}
                   </td>
-                  <td className={`${cell} whitespace-nowrap`}>
-                    {claimedByMe ? (
-                      <button
-                        type="button"
-                        data-testid="release"
-                        onClick={(e) => {
-                          e.stopPropagation();
-                          void run(actions.release.mutateAsync(s.study_instance_uid));
-                        }}
-                        className="rounded border border-slate-300 px-2 py-0.5 text-xs hover:bg-slate-100"
-                      >
-                        {t('worklist.release')}
-                      </button>
-                    ) : (
-                      <button
-                        type="button"
-                        data-testid="claim"
-                        disabled={s.read_status === 'final'}
-                        onClick={(e) => {
-                          e.stopPropagation();
-                          void run(actions.claim.mutateAsync(s.study_instance_uid));
-                        }}
-                        className="rounded border border-sky-600 px-2 py-0.5 text-xs text-sky-700 hover:bg-sky-50 disabled:opacity-40"
-                      >
-                        {t('worklist.claim')}
-                      </button>
-                    )}
-                  </td>
+                  <td className={`${cell} whitespace-nowrap`}>{claimButton(s)}</td>
                 </tr>
-              );
-            })}
+            ))}
           </tbody>
         </table>
+        )}
         {data && data.items.length === 0 && (
           <p className="p-8 text-center text-slate-500" data-testid="no-studies">
             {t('worklist.empty')}

@@ -28,6 +28,9 @@ export const TOOL = {
 
 export type PrimaryTool = keyof typeof TOOL;
 
+/** One finger scrolls the stack unless another tool than W/L is chosen (it then draws, pans...). */
+const ONE_FINGER = { numTouchPoints: 1 };
+
 /** Tools that make measurements (listed in the panel). */
 export const MEASUREMENT_TOOLS: string[] = [TOOL.length, TOOL.angle, TOOL.rectangle, TOOL.ellipse, TOOL.arrow];
 
@@ -133,10 +136,14 @@ export function initCornerstone(text: ToolText): Promise<void> {
     if (!group) throw new Error('tool group');
     for (const name of Object.values(TOOL)) group.addTool(name, toolConfiguration(name, text));
     const { MouseBindings } = csTools.Enums;
+    // Touch: Cornerstone gives a touch to the first active tool (in the order tools were first
+    // set active) bound to that many fingers, one finger also to the left-button tool. Stack
+    // scroll comes first so one finger scrolls while W/L is the left-button tool; two fingers
+    // go to zoom, which pinches and pans (its `pan` option) in the same gesture.
+    group.setToolActive(TOOL.stackScroll, { bindings: [{ mouseButton: MouseBindings.Wheel }, ONE_FINGER] });
     group.setToolActive(TOOL.windowLevel, { bindings: [{ mouseButton: MouseBindings.Primary }] });
     group.setToolActive(TOOL.pan, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
-    group.setToolActive(TOOL.zoom, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
-    group.setToolActive(TOOL.stackScroll, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+    group.setToolActive(TOOL.zoom, { bindings: [{ mouseButton: MouseBindings.Secondary }, { numTouchPoints: 2 }] });
     for (const name of MEASUREMENT_TOOLS) group.setToolPassive(name);
     new csCore.RenderingEngine(ENGINE_ID);
   })();
@@ -195,6 +202,9 @@ export function setPrimaryTool(tool: PrimaryTool): void {
         ? [{ mouseButton: MouseBindings.Secondary }]
         : [];
   group.setToolActive(name, { bindings: [{ mouseButton: MouseBindings.Primary }, ...extra] });
+  if (name === TOOL.windowLevel) group.setToolActive(TOOL.stackScroll, { bindings: [ONE_FINGER] });
+  // Passive with only the finger binding removed: the wheel binding keeps it active.
+  else group.setToolPassive(TOOL.stackScroll, { removeAllBindings: [ONE_FINGER] });
 }
 
 export function registerInstance(imageId: string, json: DicomJson): void {
