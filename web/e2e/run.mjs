@@ -455,7 +455,9 @@ async function main() {
   const admin = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'admin.mjs')], { stdio: 'inherit' });
   // The report editor beside the images, second reader and PDF (e2e/reports.mjs), likewise.
   const reports = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'reports.mjs')], { stdio: 'inherit' });
-  process.exit(failed() || [devices, viewer, patients, ai, admin, reports].some((r) => r.status !== 0) ? 1 : 0);
+  // Phones: 375×812 with touch, the PWA's manifest and service worker (e2e/mobile.mjs), likewise.
+  const mobile = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'mobile.mjs')], { stdio: 'inherit' });
+  process.exit(failed() || [devices, viewer, patients, ai, admin, reports, mobile].some((r) => r.status !== 0) ? 1 : 0);
 }
 
 main().catch((err) => {
