@@ -200,6 +200,10 @@ def test_verify_finds_a_tampered_object_and_restore_refuses_it(
     assert refused.returncode == 1
     assert "does not verify" in refused.stderr
     assert not (tmp_path / "fresh" / "hounsfield.db").exists()
+    # The objects before the altered one, put as they passed, were taken out again, and no
+    # key was written: a restore of a repaired backup may run into the same instance.
+    assert [p for p in (tmp_path / "fresh" / "storage").rglob("*") if p.is_file()] == []
+    assert [p.name for p in (tmp_path / "fresh" / "secrets").iterdir()] == [crypto.KEY_FILE]
 
     victim.write_bytes(bytes(data[:-1]) + bytes([data[-1] ^ 0xFF]))  # repaired
     assert _cli("backup", "verify", str(target)).returncode == 0

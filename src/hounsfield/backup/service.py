@@ -19,9 +19,10 @@ died is never the latest. Objects are incremental: one already in the target wit
 SHA-256 the previous snapshot recorded is not copied again. Every copy is hashed on the
 way and compared with the SHA-256 of its index row, so a corrupt object is reported, never
 backed up as if it were good. `verify` re-hashes everything a snapshot names; `restore`
-verifies first, then loads the dump into an empty database, puts every object into the
-(empty) configured storage (which checks each SHA-256 again), copies the keys, migrates,
-and audits the restore.
+decrypts each file once, checking it as `verify` does: the dump and the keys first, then
+every object on its way into the (empty) configured storage (which checks each SHA-256
+again); only when all passed does it copy the keys, load the dump into the empty database,
+migrate and audit the restore (a refused restore removes the objects it put).
 
 The token key is left out: sessions of the old instance end at a restore (a new key is
 generated). In production the keys come from the settings: keep them with the backup's
@@ -51,7 +52,7 @@ from hounsfield.ai.models import AiModelVersion
 from hounsfield.backup import crypto, database
 from hounsfield.config import Settings
 from hounsfield.storage import get_storage
-from hounsfield.storage.backend import ObjectNotFound, is_key
+from hounsfield.storage.backend import ObjectNotFound, StorageBackend, StorageUnavailable, is_key
 from hounsfield.studies.models import Instance
 
 __all__ = ["BackupResult", "VerifyResult", "backup", "prune", "restore", "snapshots", "verify"]
@@ -331,25 +332,34 @@ def _write_json(path: Path, value: dict[str, Any]) -> None:
 # -- verify ----------------------------------------------------------------------------
 
 
+def _manifest(snap: Path, sealing: bytes, result: VerifyResult) -> dict[str, Any] | None:
+    """The snapshot's manifest; None (the problem recorded) if it is unreadable, of another
+    format or made with another key. An incomplete backup is recorded but still read."""
+    try:
+        manifest: dict[str, Any] = json.loads((snap / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        result.problems.append(f"manifest unreadable: {exc}")
+        return None
+    if manifest.get("format") != FORMAT:
+        result.problems.append(f"unknown backup format {manifest.get('format')!r}")
+        return None
+    if manifest["encryption"]["key_id"] != crypto.key_id(sealing):
+        result.problems.append("this is not the key the backup was made with (backup.key)")
+        return None
+    if not manifest.get("complete", False):
+        result.problems.append("the backup reported problems when it was made (incomplete)")
+    return manifest
+
+
 def verify(settings: Settings, target: Path, name: str | None = None) -> VerifyResult:
     """Decrypt and re-hash every file a snapshot names; every difference is a problem."""
     sealing = crypto.backup_key(settings, create=False)
     name = _snapshot(target, name)
     snap = target / "snapshots" / name
     result = VerifyResult(name)
-    try:
-        manifest = json.loads((snap / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        result.problems.append(f"manifest unreadable: {exc}")
+    manifest = _manifest(snap, sealing, result)
+    if manifest is None:
         return result
-    if manifest.get("format") != FORMAT:
-        result.problems.append(f"unknown backup format {manifest.get('format')!r}")
-        return result
-    if manifest["encryption"]["key_id"] != crypto.key_id(sealing):
-        result.problems.append("this is not the key the backup was made with (backup.key)")
-        return result
-    if not manifest.get("complete", False):
-        result.problems.append("the backup reported problems when it was made (incomplete)")
     for part, sealed in (("database", True), ("objects", False)):
         entry = manifest[part]
         path = snap / entry["file"]
@@ -359,7 +369,7 @@ def verify(settings: Settings, target: Path, name: str | None = None) -> VerifyR
             result.problems.append(f"{entry['file']} does not match its SHA-256")
     for secret, sha in manifest.get("secrets", {}).items():
         path = snap / "secrets" / secret
-        if not path.is_file() or _plain_sha256(path, sealing) != sha:
+        if not _secret_name_ok(secret) or not path.is_file() or _plain_sha256(path, sealing) != sha:
             result.problems.append(f"secret {secret} is missing or altered")
     if any(p.startswith("objects.jsonl") for p in result.problems):
         return result
@@ -393,53 +403,139 @@ def _refuse_unless_empty(settings: Settings) -> None:
         raise RestoreRefused("the storage holds objects: restore into an empty storage")
 
 
-def _restore_secrets(settings: Settings, snap: Path, sealing: bytes) -> None:
-    source = snap / "secrets"
-    if not source.is_dir():
-        return
-    for path in sorted(source.rglob("*")):
-        if not path.is_file():
+def _secret_name_ok(name: str) -> bool:
+    """A name under secrets/ (the manifest is not sealed: it must not point elsewhere)."""
+    parts = Path(name).parts
+    return bool(parts) and not Path(name).is_absolute() and ".." not in parts
+
+
+def _open_secrets(
+    settings: Settings, snap: Path, manifest: dict[str, Any], sealing: bytes, result: VerifyResult
+) -> dict[Path, bytes]:
+    """The snapshot's keys, decrypted and checked against the manifest, by destination."""
+    out = {}
+    for secret, sha in manifest.get("secrets", {}).items():
+        path = snap / "secrets" / secret
+        try:
+            value = b"".join(crypto.unsealed(path, sealing)) if _secret_name_ok(secret) else None
+        except (OSError, crypto.SealBroken):
+            value = None
+        if value is None or hashlib.sha256(value).hexdigest() != sha:
+            result.problems.append(f"secret {secret} is missing or altered")
             continue
-        dest = settings.data_dir / "secrets" / path.relative_to(source)
-        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        dest.parent.chmod(0o700)
-        value = b"".join(crypto.unsealed(path, sealing))
+        dest = settings.data_dir / "secrets" / secret
         if dest.exists() and dest.read_bytes() != value:
             raise RestoreRefused(f"a different key already exists: {dest}")
+        out[dest] = value
+    return out
+
+
+def _write_secrets(secrets: dict[Path, bytes]) -> None:
+    for dest, value in secrets.items():
+        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        dest.parent.chmod(0o700)
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(value)
 
 
+def _unseal_checked(path: Path, dest: Path, sealing: bytes, sha: str) -> bool:
+    """Decrypt into `dest`; whether the plaintext is the one the manifest names."""
+    try:
+        return crypto.unseal_to(path, dest, sealing) == sha
+    except crypto.SealBroken:
+        return False
+
+
+def _put_objects(
+    storage: StorageBackend, target: Path, snap: Path, sealing: bytes, plain: Path,
+    result: VerifyResult, put: list[str],
+) -> None:  # fmt: skip
+    """Decrypt every listed object once, check it and put it into the (empty) storage,
+    adding its key to `put`. A failed check is a problem and that object is not put."""
+    for key, (sha, size) in _listed(snap).items():
+        result.objects += 1
+        path, object_plain = _object_path(target, key), plain / "object"
+        if not path.is_file():
+            result.problems.append(f"object {key} is missing")
+        elif path.stat().st_size != crypto.sealed_size(size) or not _unseal_checked(
+            path, object_plain, sealing, sha
+        ):
+            result.problems.append(f"object {key} does not match its SHA-256")
+        else:
+            storage.put(key, object_plain, sha)  # checks the SHA-256 once more
+            put.append(key)
+
+
+def _open_dump_and_listing(
+    snap: Path, manifest: dict[str, Any], sealing: bytes, plain: Path, result: VerifyResult
+) -> Path:
+    """The dump decrypted into `plain`; both it and the object list checked."""
+    dump_name: str = manifest["database"]["file"]
+    listing_name: str = manifest["objects"]["file"]
+    sealed_dump, listing = snap / dump_name, snap / listing_name
+    dump = plain / sealed_dump.name.removesuffix(".sealed")
+    if not sealed_dump.is_file():
+        result.problems.append(f"{dump_name} is missing")
+    elif not _unseal_checked(sealed_dump, dump, sealing, manifest["database"]["sha256"]):
+        result.problems.append(f"{dump_name} does not match its SHA-256")
+    if not listing.is_file():
+        result.problems.append(f"{listing_name} is missing")
+    elif _sha256_of(listing) != manifest["objects"]["sha256"]:
+        result.problems.append(f"{listing_name} does not match its SHA-256")
+    return dump
+
+
+def _refused(result: VerifyResult) -> RestoreRefused:
+    return RestoreRefused(f"snapshot {result.name} does not verify: {result.problems[:5]}")
+
+
 def restore(settings: Settings, target: Path, name: str | None = None) -> VerifyResult:
-    """Rebuild the instance the settings name (empty database and storage) from a snapshot."""
+    """Rebuild the instance the settings name (empty database and storage) from a snapshot.
+
+    Every file is decrypted once and checked as `verify` checks it. The objects go into the
+    empty storage as they pass; the keys and the database, which make the instance, are
+    written only when everything passed. A refused restore takes the objects it put out
+    again, leaving the instance as empty as it found it."""
+    target = target.resolve()
+    _refuse_unless_empty(settings)
+    try:
+        sealing = crypto.backup_key(settings, create=False)
+    except crypto.KeyMissing as exc:
+        raise RestoreRefused(str(exc)) from exc
+    checked = VerifyResult(_snapshot(target, name))
+    snap = target / "snapshots" / checked.name
+    manifest = _manifest(snap, sealing, checked)
+    if manifest is None or not checked.ok:
+        raise _refused(checked)
+    if manifest["dialect"] != database.dialect(settings.sqlalchemy_url):
+        raise RestoreRefused(f"a {manifest['dialect']} dump cannot be loaded into this database")
+    with tempfile.TemporaryDirectory(prefix="hf-restore-") as plain:
+        dump = _open_dump_and_listing(snap, manifest, sealing, Path(plain), checked)
+        secrets = _open_secrets(settings, snap, manifest, sealing, checked)
+        if not checked.ok:
+            raise _refused(checked)
+        storage, put = get_storage(settings), list[str]()
+        try:
+            _put_objects(storage, target, snap, sealing, Path(plain), checked, put)
+            if not checked.ok:
+                raise _refused(checked)
+            _write_secrets(secrets)
+            database.load(settings.sqlalchemy_url, dump)
+        except BaseException:
+            for key in put:  # the storage as empty as it was: a later restore may run
+                with contextlib.suppress(StorageUnavailable):
+                    storage.delete(key)
+            raise
+    _migrate_and_audit(target, checked, manifest)
+    return checked
+
+
+def _migrate_and_audit(target: Path, checked: VerifyResult, manifest: dict[str, Any]) -> None:
     from hounsfield.audit import service as audit
     from hounsfield.db import reset_engine, transaction
     from hounsfield.migrate import upgrade
 
-    target = target.resolve()
-    _refuse_unless_empty(settings)
-    try:
-        checked = verify(settings, target, name)
-    except crypto.KeyMissing as exc:
-        raise RestoreRefused(str(exc)) from exc
-    if not checked.ok:
-        raise RestoreRefused(f"snapshot {checked.name} does not verify: {checked.problems[:5]}")
-    snap = target / "snapshots" / checked.name
-    manifest = json.loads((snap / "manifest.json").read_text(encoding="utf-8"))
-    if manifest["dialect"] != database.dialect(settings.sqlalchemy_url):
-        raise RestoreRefused(f"a {manifest['dialect']} dump cannot be loaded into this database")
-    sealing = crypto.backup_key(settings, create=False)
-    _restore_secrets(settings, snap, sealing)
-    with tempfile.TemporaryDirectory(prefix="hf-restore-") as plain:
-        sealed_dump = snap / manifest["database"]["file"]
-        dump = Path(plain) / sealed_dump.name.removesuffix(".sealed")
-        crypto.unseal_to(sealed_dump, dump, sealing)
-        database.load(settings.sqlalchemy_url, dump)
-        storage = get_storage(settings)
-        for key, (sha, _size) in _listed(snap).items():
-            crypto.unseal_to(_object_path(target, key), Path(plain) / "object", sealing)
-            storage.put(key, Path(plain) / "object", sha)  # checks the SHA-256 once more
     reset_engine()
     upgrade()  # a snapshot of an older version is migrated to this one
     with transaction(write=True) as session:
@@ -449,7 +545,6 @@ def restore(settings: Settings, target: Path, name: str | None = None) -> Verify
                     "revision": manifest["revision"]},
         )  # fmt: skip
     audit.seal_all()
-    return checked
 
 
 # -- retention -------------------------------------------------------------------------
