@@ -21,6 +21,13 @@ from sqlalchemy.engine import make_url
 TEST_PASSWORD = "Correct-Horse-Battery-9"
 
 
+def redis_url(db: int) -> str:
+    """Database `db` of the local Redis, lowered by HOUNSFIELD_TEST_REDIS_OFFSET: the MariaDB
+    and PostgreSQL passes run at once (`make test-server-dbs`), and each flushes and fills
+    its own databases (login failures, lockouts, revocations, notifications)."""
+    return f"redis://127.0.0.1:6379/{db - int(os.environ.get('HOUNSFIELD_TEST_REDIS_OFFSET', '0'))}"
+
+
 def _recreate_database(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from hounsfield.audit.models import AuditEvent
 from hounsfield.auth import passwords
 from hounsfield.db import transaction
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = redis_url(15)
 
 
 @pytest.fixture(params=["memory", "redis"])

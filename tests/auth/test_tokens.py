@@ -17,7 +17,7 @@ from hounsfield.audit.models import AuditEvent
 from hounsfield.auth import keys, service
 from hounsfield.config import get_settings
 from hounsfield.db import transaction
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, redis_url
 
 OLD_DEFAULT = "dev-only-insecure-secret-change-me"  # was published in config.py (issue 14.1)
 
@@ -77,8 +77,8 @@ def test_logout_revokes_access_and_refresh(
     client: TestClient, make_user: Any, settings_env: Callable[..., None], store: str
 ) -> None:
     if store == "redis":
-        redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
-        settings_env(HOUNSFIELD_REDIS_URL="redis://127.0.0.1:6379/15")
+        redis.Redis.from_url(redis_url(15)).flushdb()
+        settings_env(HOUNSFIELD_REDIS_URL=redis_url(15))
     user = make_user("doctor")
     pair = _tokens(client, user.username)
     headers = _bearer(pair["access_token"])

@@ -19,12 +19,13 @@ from hounsfield.db import transaction
 from hounsfield.studies import derived
 from hounsfield.studies import refs as lookup
 from hounsfield.worker import celery, pending_count
+from tests.conftest import redis_url
 from tests.dicom_factory import make_dataset, to_bytes
 
 # Broker behaviour does not depend on the index database: runs once, in the SQLite pass.
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.once]
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
+REDIS_URL = redis_url(11)
 
 
 @pytest.fixture

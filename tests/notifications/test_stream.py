@@ -14,12 +14,12 @@ import httpx
 import pytest
 import redis
 
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, redis_url
 from tests.dicom_factory import make_dataset, to_bytes
 from tests.live_server import free_port, serve, stop
 from tests.notifications.receivers import WAIT_S
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_url(14)
 
 
 @contextmanager

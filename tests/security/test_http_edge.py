@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hounsfield.monitoring import edge
+from tests.conftest import redis_url
 
 STRONG = secrets.token_urlsafe(48)
 
@@ -122,7 +123,7 @@ def test_the_limit_is_shared_through_redis_between_processes(
     """Two app instances (two API processes) spend one user's budget together (a fresh
     user each run, so no count is left over from an earlier run)."""
     headers = auth_headers("doctor")
-    settings_env(HOUNSFIELD_REDIS_URL="redis://127.0.0.1:6379/15",
+    settings_env(HOUNSFIELD_REDIS_URL=redis_url(15),
                  HOUNSFIELD_HTTP__RATE_LIMIT_PER_MINUTE="4")  # fmt: skip
     from hounsfield.app import create_app
 
