@@ -127,6 +127,9 @@ def test_wrong_revoked_and_expired_keys_are_401(
 
 
 @pytest.mark.slow
+# dicomweb-client sending a key to a real server; the keys' SQL (lookup, use, revocation,
+# expiry) runs on every database in the tests above.
+@pytest.mark.once
 def test_dicomweb_client_with_an_api_key(live_server: str, make_user: Any) -> None:  # noqa: F811
     admin = make_user("admin")
     token = requests.post(

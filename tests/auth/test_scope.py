@@ -150,6 +150,9 @@ def test_break_glass_needs_a_reason_is_time_boxed_and_a_security_alert(
 
 
 @pytest.mark.slow
+# What a real server adds is uvicorn's worker threads; the scope's SQL runs on every
+# database in the tests above.
+@pytest.mark.once
 def test_the_scope_holds_under_a_real_server(
     live_server: str,  # noqa: F811
     client: TestClient,

@@ -70,6 +70,9 @@ def dicomweb(live_server: str, make_user: Callable[..., Any]) -> DICOMwebClient:
     )
 
 
+# The client library against a real server; the same STOW, QIDO (matching, paging) and
+# WADO SQL runs on every database in test_wado_qido_stow.py and test_retrieve.py.
+@pytest.mark.once
 def test_dicomweb_client_stores_searches_and_retrieves(
     dicomweb: DICOMwebClient, live_server: str
 ) -> None:
