@@ -3,15 +3,11 @@
 // and the zh-CN scan that fails on any visible English word outside the allow-list.
 // Run alone with `node e2e/admin.mjs` (needs web/out); run.mjs runs it after its own steps.
 // Exit code 0 when every step passed, 1 otherwise. Screenshots go to test-artifacts/ (repo root).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { assert, launchBrowser, REPO, startServer, stepRunner, USERS } from './harness.mjs';
+import { ARTIFACTS, assert, closeSession, finish, openSession, runMain, stepRunner, USERS } from './harness.mjs';
 
-const ARTIFACTS = path.join(REPO, 'test-artifacts');
-const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
-const STEP_TIMEOUT = 30000;
 const NEW_USER = { username: 'e2e-new', initial: 'Set-By-Admin-2026', own: 'Mine-Alone-2026!q' };
 
 // Terms that stay as they are in Chinese text: standards, modalities, units, product names.
@@ -104,18 +100,11 @@ async function englishWords() {
 }
 
 async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const server = await startServer({ webDir: WEB_OUT });
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'hf-admin-'));
-  const context = await launchBrowser(chromium, path.join(scratch, 'profile'), { width: 1600, height: 900 });
-  const consoleErrors = [];
+  const session = await openSession(chromium, { name: 'admin' });
+  const { server, base, consoleErrors } = session;
+  page = session.page;
   try {
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(STEP_TIMEOUT);
-    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
     page.on('dialog', (d) => void d.accept());
-    const base = server.base;
 
     await step('admin: the console opens on the users page', async () => {
       await signIn(base, USERS.admin);
@@ -350,18 +339,9 @@ async function main() {
       assert(bad.length === 0, `console: ${bad.join('\n')}`);
     });
   } finally {
-    writeFileSync(path.join(ARTIFACTS, 'e2e-admin-results.json'), JSON.stringify({ results, consoleErrors }, null, 2));
-    await context.close();
-    rmSync(scratch, { recursive: true, force: true });
-    if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
-    await server.stop();
+    await closeSession(session, { results, failed });
   }
-  const passed = results.filter((r) => r.status === 'passed').length;
-  console.log(`\n${passed}/${results.length} admin browser steps passed${failed() ? ' — FAILED' : ''}`);
-  process.exit(failed() ? 1 : 0);
+  finish(results, failed, 'admin browser steps');
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

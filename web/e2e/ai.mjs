@@ -5,15 +5,11 @@
 // `hounsfield serve`. Run alone with `node e2e/ai.mjs` (needs web/out); run.mjs runs it too.
 // Exit code 0 when every step passed, 1 otherwise. Screenshots go to test-artifacts/.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { assert, launchBrowser, PYTHON, REPO, startServer, stepRunner, USERS } from './harness.mjs';
+import { apiLogin, ARTIFACTS, assert, closeSession, finish, openSession, PYTHON, REPO, runMain, stepRunner, USERS } from './harness.mjs';
 
-const ARTIFACTS = path.join(REPO, 'test-artifacts');
-const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
-const STEP_TIMEOUT = 30000;
 // I8: markup that would set window.__x if it were ever parsed as HTML instead of shown as text.
 const XSS = '<img src=x onerror=window.__x=1>';
 
@@ -22,16 +18,6 @@ const { results, step, failed } = stepRunner({ prefix: 'failure-ai-', artifacts:
 
 async function shot(name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
-}
-
-async function apiLogin(base, user) {
-  const r = await fetch(`${base}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: user.username, password: user.password }),
-  });
-  assert(r.ok, `API login: ${r.status}`);
-  return { Authorization: `Bearer ${(await r.json()).access_token}` };
 }
 
 async function signIn(base, user) {
@@ -71,22 +57,17 @@ async function changedFraction(a, b) {
 }
 
 async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
+  const patientId = `AI${Date.now() % 100000}`;
   // Built before the server starts: a pause after its readiness probe would leave the
   // client a kept-alive connection that the server has closed.
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'hf-ai-'));
-  const patientId = `AI${Date.now() % 100000}`;
-  const made = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_ai_files.py'), scratch, patientId], { encoding: 'utf8' });
-  assert(made.status === 0, `AI files built: ${made.stderr}`);
-  const server = await startServer({ webDir: WEB_OUT });
-  const context = await launchBrowser(chromium, path.join(scratch, 'profile'), { width: 1600, height: 900 });
-  const consoleErrors = [];
+  const prepare = (scratch) => {
+    const made = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_ai_files.py'), scratch, patientId], { encoding: 'utf8' });
+    assert(made.status === 0, `AI files built: ${made.stderr}`);
+  };
+  const session = await openSession(chromium, { name: 'ai', prepare });
+  const { base, scratch, consoleErrors } = session;
+  page = session.page;
   try {
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(STEP_TIMEOUT);
-    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
-    const base = server.base;
     const admin = await apiLogin(base, USERS.admin);
     const doctor = await apiLogin(base, USERS.doctor);
     const form = new FormData();
@@ -234,18 +215,9 @@ async function main() {
       assert(bad.length === 0, `console: ${bad.join('\n')}`);
     });
   } finally {
-    writeFileSync(path.join(ARTIFACTS, 'e2e-ai-results.json'), JSON.stringify({ results, consoleErrors }, null, 2));
-    await context.close();
-    rmSync(scratch, { recursive: true, force: true });
-    if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
-    await server.stop();
+    await closeSession(session, { results, failed });
   }
-  const passed = results.filter((r) => r.status === 'passed').length;
-  console.log(`\n${passed}/${results.length} AI browser steps passed${failed() ? ' — FAILED' : ''}`);
-  process.exit(failed() ? 1 : 0);
+  finish(results, failed, 'AI browser steps');
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

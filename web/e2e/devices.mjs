@@ -3,16 +3,11 @@
 // Run alone with `node e2e/devices.mjs` (needs web/out); run.mjs runs it after its own steps.
 // Exit code 0 when every step passed, 1 otherwise. Screenshots go to test-artifacts/ (repo root).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { assert, freePort, launchBrowser, PYTHON, REPO, startServer, stepRunner, USERS } from './harness.mjs';
-
-const ARTIFACTS = path.join(REPO, 'test-artifacts');
-const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
-const STEP_TIMEOUT = 30000;
+import { ARTIFACTS, assert, closeSession, finish, freePort, openSession, PYTHON, REPO, runMain, stepRunner, USERS } from './harness.mjs';
 
 let page;
 const { results, step, failed } = stepRunner({
@@ -121,23 +116,14 @@ async function fillDevice(values) {
 }
 
 async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const server = await startServer({ webDir: WEB_OUT });
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'hf-e2e-devices-'));
+  const session = await openSession(chromium, { name: 'devices', viewport: { width: 1366, height: 768 } });
+  const { base, scratch, consoleErrors } = session;
+  page = session.page;
   const received = path.join(scratch, 'storescp');
   mkdirSync(received);
-  const userData = path.join(scratch, 'chromium');
   let storescp;
-  let context;
-  const consoleErrors = [];
   try {
     storescp = await startStoreScp(received);
-    context = await launchBrowser(chromium, userData);
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(STEP_TIMEOUT);
-    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
-    const base = server.base;
     const patientId = `DEV${Date.now() % 100000}`;
     let study;
 
@@ -310,19 +296,10 @@ async function main() {
       assert(bad.length === 0, `console: ${bad.join('\n')}`);
     });
   } finally {
-    writeFileSync(path.join(ARTIFACTS, 'e2e-devices-results.json'), JSON.stringify({ results, consoleErrors }, null, 2));
-    await context?.close();
     await storescp?.stop();
-    if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
-    await server.stop();
-    rmSync(scratch, { recursive: true, force: true });
+    await closeSession(session, { results, failed });
   }
-  const passed = results.filter((r) => r.status === 'passed').length;
-  console.log(`\n${passed}/${results.length} device browser steps passed${failed() ? ' — FAILED' : ''}`);
-  process.exit(failed() ? 1 : 0);
+  finish(results, failed, 'device browser steps');
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

@@ -207,21 +207,26 @@ export async function openSession(chromium, { name, viewport = { width: 1600, he
  * The end of an e2e file's main(), after its steps (also when one threw): the results (and
  * console errors) in test-artifacts/e2e-<name>-results.json, the browser closed, the server's
  * log tail printed if a step failed, the server stopped and the scratch directory removed.
- * `more` adds fields to the results file.
+ * `more` adds fields to the results file; `file` names it otherwise.
  */
-export async function closeSession(session, { results, failed, more = {} }) {
-  const { name, server, context, scratch, consoleErrors } = session;
-  writeFileSync(path.join(ARTIFACTS, `e2e-${name}-results.json`), JSON.stringify({ results, consoleErrors, ...more }, null, 2));
+export async function closeSession(session, { results, failed, more = {}, file = `e2e-${session.name}-results.json` }) {
+  const { server, context, scratch, consoleErrors } = session;
+  writeFileSync(path.join(ARTIFACTS, file), JSON.stringify({ results, consoleErrors, ...more }, null, 2));
   await context.close();
   if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
   await server.stop();
   rmSync(scratch, { recursive: true, force: true });
 }
 
-/** The last line of an e2e file: how many of its steps passed; exit code 1 if any failed. */
-export function finish(results, failed, what) {
+/** Prints how many of the steps passed. */
+export function summarize(results, failed, what) {
   const passed = results.filter((r) => r.status === 'passed').length;
   console.log(`\n${passed}/${results.length} ${what} passed${failed() ? ' — FAILED' : ''}`);
+}
+
+/** The last line of an e2e file: the summary, and exit code 1 if any step failed. */
+export function finish(results, failed, what) {
+  summarize(results, failed, what);
   process.exit(failed() ? 1 : 0);
 }
 

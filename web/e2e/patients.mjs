@@ -3,15 +3,11 @@
 // Run alone with `node e2e/patients.mjs` (needs web/out); run.mjs runs it after its own steps.
 // Exit code 0 when every step passed, 1 otherwise. Screenshots go to test-artifacts/ (repo root).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { assert, launchBrowser, PYTHON, REPO, startServer, stepRunner, USERS } from './harness.mjs';
+import { apiLogin, ARTIFACTS, assert, closeSession, finish, openSession, PYTHON, REPO, runMain, stepRunner, USERS } from './harness.mjs';
 
-const ARTIFACTS = path.join(REPO, 'test-artifacts');
-const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
-const STEP_TIMEOUT = 30000;
 // GB 11643 numbers: a man born 1980-01-01 (check digit 6), and the same with a wrong check digit.
 const VALID_ID = '110105198001010016';
 const BAD_CHECK_ID = '110105198001010017';
@@ -27,16 +23,6 @@ const { results, step, failed } = stepRunner({
 
 async function shot(name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
-}
-
-async function apiLogin(base, user) {
-  const r = await fetch(`${base}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: user.username, password: user.password }),
-  });
-  assert(r.ok, `API login: ${r.status}`);
-  return { Authorization: `Bearer ${(await r.json()).access_token}` };
 }
 
 /** One study (CT slices + an MR) uploaded through the API; returns its UID. */
@@ -65,17 +51,10 @@ async function signIn(base, user) {
 const text = async (testId) => (await page.getByTestId(testId).first().textContent()) ?? '';
 
 async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const server = await startServer({ webDir: WEB_OUT });
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'hf-patients-'));
-  const context = await launchBrowser(chromium, path.join(scratch, 'profile'), { width: 1600, height: 900 });
-  const consoleErrors = [];
+  const session = await openSession(chromium, { name: 'patients' });
+  const { base, scratch, consoleErrors } = session;
+  page = session.page;
   try {
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(STEP_TIMEOUT);
-    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
-    const base = server.base;
     const admin = await apiLogin(base, USERS.admin);
     const dicomPatientId = `P${Date.now() % 100000}`;
     const studyUid = await seedStudy(base, admin, path.join(scratch, 'study.zip'), dicomPatientId);
@@ -373,18 +352,9 @@ async function main() {
       assert(bad.length === 0, `console: ${bad.join('\n')}`);
     });
   } finally {
-    writeFileSync(path.join(ARTIFACTS, 'e2e-patients-results.json'), JSON.stringify({ results, consoleErrors }, null, 2));
-    await context?.close();
-    if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
-    await server.stop();
-    rmSync(scratch, { recursive: true, force: true });
+    await closeSession(session, { results, failed });
   }
-  const passed = results.filter((r) => r.status === 'passed').length;
-  console.log(`\n${passed}/${results.length} patient/order/worklist browser steps passed${failed() ? ' — FAILED' : ''}`);
-  process.exit(failed() ? 1 : 0);
+  finish(results, failed, 'patient/order/worklist browser steps');
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);

@@ -2,16 +2,10 @@
 // throw-away `hounsfield serve`. Exit code 0 when every step passed, 1 otherwise.
 // Screenshots go to test-artifacts/ (repo root).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { assert, launchBrowser, PYTHON, REPO, startServer, stepRunner, USERS } from './harness.mjs';
+import { ARTIFACTS, assert, closeSession, openSession, PYTHON, REPO, STEP_TIMEOUT, stepRunner, summarize, USERS } from './harness.mjs';
 import { meanAbsDiff, pngStats } from './pixels.mjs';
-
-const ARTIFACTS = path.join(REPO, 'test-artifacts');
-const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
-const STEP_TIMEOUT = 30000;
 
 let page;
 let renderingPath = null;
@@ -41,24 +35,18 @@ async function drawnStats(i = 0) {
   return stats;
 }
 
+/** The login, worklist, upload and viewer steps, then the other files' (each its own server); the exit code. */
 async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const server = await startServer({ webDir: WEB_OUT });
-  const userData = mkdtempSync(path.join(os.tmpdir(), 'hf-chromium-'));
-  const context = await launchBrowser(chromium, userData);
-  const consoleErrors = [];
+  const session = await openSession(chromium, { name: 'run', viewport: { width: 1366, height: 768 } });
+  const { base, scratch, consoleErrors } = session;
+  page = session.page;
   try {
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(STEP_TIMEOUT);
-    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
-    const base = server.base;
     const patientId = `E2E${Date.now() % 100000}`;
-    const zipPath = path.join(userData, 'study.zip');
-    const bigPath = path.join(userData, 'big.dcm');
+    const zipPath = path.join(scratch, 'study.zip');
+    const bigPath = path.join(scratch, 'big.dcm');
     const mfPatientId = `Q${patientId.slice(3)}F`; // no substring of patientId or the reverse
     const codecPatientId = `C${patientId.slice(3)}K`;
-    const codecZip = path.join(userData, 'codecs.zip');
+    const codecZip = path.join(scratch, 'codecs.zip');
 
     await step('anonymous visit goes to the login page', async () => {
       await page.goto(`${base}/studies/`);
@@ -433,17 +421,9 @@ async function main() {
       assert(bad.length === 0, `console: ${bad.join('\n')}`);
     });
   } finally {
-    writeFileSync(
-      path.join(ARTIFACTS, 'e2e-results.json'),
-      JSON.stringify({ results, consoleErrors, renderingPath }, null, 2),
-    );
-    await context.close();
-    rmSync(userData, { recursive: true, force: true });
-    if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
-    await server.stop();
+    await closeSession(session, { results, failed, more: { renderingPath }, file: 'e2e-results.json' });
   }
-  const passed = results.filter((r) => r.status === 'passed').length;
-  console.log(`\n${passed}/${results.length} browser steps passed${failed() ? ' — FAILED' : ''}`);
+  summarize(results, failed, 'browser steps');
   // The device pages' and the viewer's steps run on their own servers (e2e/devices.mjs, e2e/viewer.mjs).
   const devices = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'devices.mjs')], { stdio: 'inherit' });
   const viewer = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'viewer.mjs')], { stdio: 'inherit' });
@@ -457,10 +437,12 @@ async function main() {
   const reports = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'reports.mjs')], { stdio: 'inherit' });
   // Phones: 375×812 with touch, the PWA's manifest and service worker (e2e/mobile.mjs), likewise.
   const mobile = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'mobile.mjs')], { stdio: 'inherit' });
-  process.exit(failed() || [devices, viewer, patients, ai, admin, reports, mobile].some((r) => r.status !== 0) ? 1 : 0);
+  return failed() || [devices, viewer, patients, ai, admin, reports, mobile].some((r) => r.status !== 0) ? 1 : 0;
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main()
+  .catch((err) => {
+    console.error(err);
+    return 1;
+  })
+  .then((code) => process.exit(code));

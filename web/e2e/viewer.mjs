@@ -4,15 +4,9 @@
 // Run alone with `node e2e/viewer.mjs` (needs web/out); run.mjs runs it after its own steps.
 // Exit code 0 when every step passed, 1 otherwise. Screenshots go to test-artifacts/ (repo root).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { assert, launchBrowser, PYTHON, REPO, startServer, stepRunner, USERS } from './harness.mjs';
-
-const ARTIFACTS = path.join(REPO, 'test-artifacts');
-const WEB_OUT = process.env.HOUNSFIELD_WEB_DIR ?? path.join(REPO, 'web', 'out');
-const STEP_TIMEOUT = 30000;
+import { ARTIFACTS, assert, closeSession, finish, openSession, PYTHON, REPO, runMain, stepRunner, USERS } from './harness.mjs';
 
 let page;
 // Each step opens what it needs, so every defect is reported even when another fails.
@@ -120,19 +114,12 @@ async function drag(fromDx, fromDy, toDx, toDy, i = 0) {
 }
 
 async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const server = await startServer({ webDir: WEB_OUT });
-  const userData = mkdtempSync(path.join(os.tmpdir(), 'hf-chromium-'));
-  const context = await launchBrowser(chromium, userData, { width: 1600, height: 900 });
-  const consoleErrors = [];
+  const session = await openSession(chromium, { name: 'viewer' });
+  const { base, scratch, consoleErrors } = session;
+  page = session.page;
   try {
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(STEP_TIMEOUT);
-    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
-    const base = server.base;
     const patientId = `VW${Date.now() % 100000}`;
-    const zipPath = path.join(userData, 'viewer.zip');
+    const zipPath = path.join(scratch, 'viewer.zip');
     let studies;
 
     await step('viewer fixtures uploaded', async () => {
@@ -399,18 +386,9 @@ async function main() {
       assert(bad.length === 0, `console: ${bad.join('\n')}`);
     });
   } finally {
-    writeFileSync(path.join(ARTIFACTS, 'e2e-viewer-results.json'), JSON.stringify({ results, consoleErrors }, null, 2));
-    await context.close();
-    rmSync(userData, { recursive: true, force: true });
-    if (failed()) console.log(`server log (tail):\n${server.logs().slice(-4000)}`);
-    await server.stop();
+    await closeSession(session, { results, failed });
   }
-  const passed = results.filter((r) => r.status === 'passed').length;
-  console.log(`\n${passed}/${results.length} viewer browser steps passed${failed() ? ' — FAILED' : ''}`);
-  process.exit(failed() ? 1 : 0);
+  finish(results, failed, 'viewer browser steps');
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runMain(main);
