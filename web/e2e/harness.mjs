@@ -1,7 +1,8 @@
-// Starts a throw-away Hounsfield: fresh HOUNSFIELD_DATA_DIR, migrated, a doctor and an admin
-// with known passwords, `hounsfield serve` on a free port. Stops it (and only it) at the end.
+// Starts a throw-away Hounsfield: fresh HOUNSFIELD_DATA_DIR, migrated, a doctor, an admin and a
+// nurse with known passwords, `hounsfield serve` on a free port. Stops it (and only it) at the end.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,38 +39,95 @@ function run(cmd, args, env) {
   return r.stdout;
 }
 
-async function waitReady(base, child, timeoutMs = 60000) {
+/**
+ * Whether GET `url` answers 200, on a connection of its own that is closed afterwards: a
+ * probe's kept-alive connection, closed by the server while a spawnSync blocked the event
+ * loop, would be handed to the file's first fetch ("fetch failed").
+ */
+function answers(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+  });
+}
+
+// Bounded, not a timing assertion: on a loaded 2-core machine a start took over 60 s.
+async function waitReady(base, child, timeoutMs = 180000) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`hounsfield serve exited with ${child.exitCode}`);
-    try {
-      const r = await fetch(`${base}/healthz`);
-      if (r.ok) return;
-    } catch {
-      /* not listening yet */
-    }
+    if (await answers(`${base}/healthz`)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error('hounsfield serve did not become ready');
 }
 
-export async function startServer({ webDir } = {}) {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hf-e2e-'));
-  const port = await freePort();
-  const dicomPort = await freePort();
-  const env = {
-    ...process.env,
-    HOUNSFIELD_DATA_DIR: dataDir,
-    HOUNSFIELD_DICOM__ENABLED: 'false',
-    HOUNSFIELD_DICOM__PORT: String(dicomPort),
-    HOUNSFIELD_LOG_LEVEL: 'WARNING',
-    ...(webDir ? { HOUNSFIELD_WEB_DIR: webDir } : {}),
-  };
+const TEMPLATE_ENV = 'HOUNSFIELD_E2E_TEMPLATE';
+
+function serverEnv(dataDir, extra = {}) {
+  const env = { ...process.env, HOUNSFIELD_DATA_DIR: dataDir, HOUNSFIELD_DICOM__ENABLED: 'false', HOUNSFIELD_LOG_LEVEL: 'WARNING', ...extra };
   delete env.HOUNSFIELD_DATABASE_URL;
+  delete env[TEMPLATE_ENV];
+  return env;
+}
+
+/** The real set-up of a data directory: the migrations, then USERS made with the CLI. */
+function initialise(env) {
   run(HOUNSFIELD, ['migrate'], env);
   for (const u of Object.values(USERS)) {
     run(HOUNSFIELD, ['user', 'create', '--username', u.username, '--password', u.password, '--role', u.role], env);
   }
+}
+
+/**
+ * A data directory set up once (migrated, USERS in it) that startServer copies instead of
+ * setting up each server's again: the migration and three CLI runs took ~40 s per server on a
+ * loaded 2-core machine. run.mjs makes one for itself and the files it runs (in
+ * HOUNSFIELD_E2E_TEMPLATE); a file run alone sets up its own. Every server still has a data
+ * directory (and database) of its own. Returns a function that removes the template.
+ */
+export function shareSetUp() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hf-e2e-template-'));
+  try {
+    initialise(serverEnv(dir));
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  process.env[TEMPLATE_ENV] = dir;
+  return () => {
+    delete process.env[TEMPLATE_ENV];
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+/** SIGTERM, and SIGKILL if it has not exited 10 s later. */
+async function stopProcess(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise((r) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      r();
+    }, 10000);
+    child.on('exit', () => {
+      clearTimeout(t);
+      r();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export async function startServer({ webDir } = {}) {
+  const template = process.env[TEMPLATE_ENV];
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hf-e2e-'));
+  const port = await freePort();
+  const dicomPort = await freePort();
+  const env = serverEnv(dataDir, { HOUNSFIELD_DICOM__PORT: String(dicomPort), ...(webDir ? { HOUNSFIELD_WEB_DIR: webDir } : {}) });
+  if (template) cpSync(template, dataDir, { recursive: true });
+  else initialise(env);
   const child = spawn(HOUNSFIELD, ['serve', '--host', '127.0.0.1', '--port', String(port)], {
     env,
     cwd: REPO,
@@ -83,7 +141,8 @@ export async function startServer({ webDir } = {}) {
   try {
     await waitReady(base, child);
   } catch (err) {
-    child.kill('SIGTERM');
+    await stopProcess(child);
+    rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`${err.message}\n${stderr}`);
   }
   return {
@@ -92,19 +151,7 @@ export async function startServer({ webDir } = {}) {
     env,
     logs: () => stderr,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => {
-          const t = setTimeout(() => {
-            child.kill('SIGKILL');
-            r();
-          }, 10000);
-          child.on('exit', () => {
-            clearTimeout(t);
-            r();
-          });
-        });
-      }
+      await stopProcess(child);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -186,10 +233,17 @@ export async function openSession(chromium, { name, viewport = { width: 1600, he
   mkdirSync(ARTIFACTS, { recursive: true });
   const scratch = mkdtempSync(path.join(os.tmpdir(), `hf-${name}-`));
   let server;
+  let context;
   try {
     if (prepare) await prepare(scratch);
-    server = await startServer({ webDir: WEB_OUT });
-    const context = await launchBrowser(chromium, path.join(scratch, 'profile'), viewport);
+    // The browser starts while the server does (each takes seconds on a loaded machine).
+    const started = await Promise.allSettled([
+      startServer({ webDir: WEB_OUT }),
+      launchBrowser(chromium, path.join(scratch, 'profile'), viewport),
+    ]);
+    [server, context] = started.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+    const refused = started.find((r) => r.status === 'rejected');
+    if (refused) throw refused.reason;
     const page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(STEP_TIMEOUT);
     const consoleErrors = [];
@@ -197,6 +251,7 @@ export async function openSession(chromium, { name, viewport = { width: 1600, he
     page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
     return { name, server, base: server.base, scratch, context, page, consoleErrors };
   } catch (err) {
+    await context?.close();
     await server?.stop();
     rmSync(scratch, { recursive: true, force: true });
     throw err;

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ARTIFACTS, assert, closeSession, openSession, PYTHON, REPO, STEP_TIMEOUT, stepRunner, summarize, USERS } from './harness.mjs';
+import { ARTIFACTS, assert, closeSession, openSession, PYTHON, REPO, shareSetUp, STEP_TIMEOUT, stepRunner, summarize, USERS } from './harness.mjs';
 import { meanAbsDiff, pngStats } from './pixels.mjs';
 
 let page;
@@ -440,9 +440,13 @@ async function main() {
   return failed() || [devices, viewer, patients, ai, admin, reports, mobile].some((r) => r.status !== 0) ? 1 : 0;
 }
 
+const dropSetUp = shareSetUp();
 main()
   .catch((err) => {
     console.error(err);
     return 1;
   })
-  .then((code) => process.exit(code));
+  .then((code) => {
+    dropSetUp();
+    process.exit(code);
+  });
