@@ -129,6 +129,20 @@ test-mariadb: install-dev
 test-postgres: install-dev
 	HOUNSFIELD_TEST_DATABASE_URL='$(POSTGRES_TEST_URL)' $(PYTEST) -m "not nodb and not once"
 
+# Both server-database passes at once: their databases are on two servers and their Redis
+# databases apart (HOUNSFIELD_TEST_REDIS_OFFSET, tests/conftest.py redis_url), so they share
+# nothing; much of each pass waits on its database and on processes it starts. Each line is
+# marked with its pass; the target fails if either pass fails.
+.PHONY: test-server-dbs
+test-server-dbs: install-dev
+	@set -o pipefail; \
+	( HOUNSFIELD_TEST_REDIS_OFFSET=5 HOUNSFIELD_TEST_DATABASE_URL='$(MARIADB_TEST_URL)' \
+	    $(PYTEST) -m "not nodb and not once" 2>&1 | sed -u 's/^/[mariadb] /' ) & mariadb=$$!; \
+	( HOUNSFIELD_TEST_REDIS_OFFSET=10 HOUNSFIELD_TEST_DATABASE_URL='$(POSTGRES_TEST_URL)' \
+	    $(PYTEST) -m "not nodb and not once" 2>&1 | sed -u 's/^/[postgres] /' ) & postgres=$$!; \
+	wait $$mariadb; m=$$?; wait $$postgres; p=$$?; \
+	echo "MariaDB pass: exit $$m; PostgreSQL pass: exit $$p"; test $$m -eq 0 -a $$p -eq 0
+
 test: system-deps install-dev lint typecheck test-sqlite test-mariadb test-postgres test-web
 
 # DICOMweb side by side with Orthanc (root: a loopback-only network namespace; a few minutes).
