@@ -143,7 +143,10 @@ test-server-dbs: install-dev
 	wait $$mariadb; m=$$?; wait $$postgres; p=$$?; \
 	echo "MariaDB pass: exit $$m; PostgreSQL pass: exit $$p"; test $$m -eq 0 -a $$p -eq 0
 
-test: system-deps install-dev lint typecheck test-sqlite test-mariadb test-postgres test-web
+# The two server-database passes run at once (test-server-dbs); `make test
+# SERVER_DB_PASSES="test-mariadb test-postgres"` runs them one after the other.
+SERVER_DB_PASSES ?= test-server-dbs
+test: system-deps install-dev lint typecheck test-sqlite $(SERVER_DB_PASSES) test-web
 
 # DICOMweb side by side with Orthanc (root: a loopback-only network namespace; a few minutes).
 # Not part of `make test`. Needs Debian's orthanc, orthanc-dicomweb and wrk.
