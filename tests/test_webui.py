@@ -59,6 +59,7 @@ def test_pages_assets_and_headers(settings_env: Callable[..., None], tmp_path: P
     assert "'unsafe-inline'" not in script_src
     assert "'unsafe-eval'" not in script_src
     assert "frame-ancestors 'none'" in csp
+    assert "frame-src 'self' blob:" in csp  # the PDF preview (an object URL), nothing else
 
     page = client.get("/studies/")
     assert page.status_code == 200

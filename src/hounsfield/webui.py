@@ -89,6 +89,8 @@ def content_security_policy(script_hashes: tuple[str, ...] = ()) -> str:
             "worker-src 'self' blob:",
             "manifest-src 'self'",
             "object-src 'none'",
+            # The report history page previews the PDF (fetched with the token) by blob URL.
+            "frame-src 'self' blob:",
             "base-uri 'self'",
             "form-action 'self'",
             "frame-ancestors 'none'",

@@ -147,6 +147,8 @@ def test_a_scoped_user_reaches_no_critical_result_of_another_department(
         listed = client.get("/api/critical-results", params=params, headers=headers)
         assert listed.status_code == 200, params
         assert listed.json() == {"total": 0, "items": []}, params
+    counted = client.get("/api/critical-results/counts", headers=headers).json()
+    assert counted == {"open": 0, "closed": 0}
     ack = client.post(f"/api/critical-results/{item['id']}/acknowledge", headers=headers)
     assert ack.status_code == 404
     assert CANARY.encode() not in ack.content

@@ -76,7 +76,7 @@ def test_the_inbox_shows_patient_study_people_and_escalation(
     assert closed["items"][0]["acknowledged_by_name"] == "李主任"
 
 
-def test_the_inbox_pages_with_a_total(
+def test_the_inbox_pages_with_a_total_and_counts(
     client: TestClient, doctors: list[Any], study_uid: str
 ) -> None:
     (_, as_wang), (li, as_li) = doctors
@@ -89,6 +89,10 @@ def test_the_inbox_pages_with_a_total(
     assert len(first["items"]) == 2
     assert len(second["items"]) == 1
     assert {i["id"] for i in first["items"] + second["items"]} == set(ids)
+    acked = client.post(f"/api/critical-results/{ids[0]}/acknowledge", headers=as_li)
+    assert acked.status_code == 200, acked.text
+    counts = client.get("/api/critical-results/counts", headers=as_li).json()
+    assert counts == {"open": 2, "closed": 1}
 
 
 def test_the_notification_links_to_the_inbox(
@@ -150,3 +154,13 @@ def test_print_facts_in_chinese_and_english_audited(
             select(AuditEvent.action).where(AuditEvent.resource_id == report["id"])
         ).all()
     assert reads.count("report.read") >= 3
+
+
+def test_a_name_written_only_in_chinese_is_shown_once(
+    client: TestClient, doctors: list[Any]
+) -> None:
+    (_, as_wang), (li, _) = doctors
+    uid = str(generate_uid())
+    dataset = make_dataset(StudyInstanceUID=uid, PatientName="王^小明", PatientID="MRN0043")
+    assert ingest(to_bytes(dataset), origin="test").status == "stored"
+    assert flag(client, as_wang, uid, [li])["patient_name"] == "王小明"

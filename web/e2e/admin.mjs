@@ -17,7 +17,7 @@ export const ALLOWED_ENGLISH = new Set(
     'SR', 'SEG', 'RT', 'PET', 'W', 'L', 'WL', 'WW', 'HU', 'AE', 'API', 'CSV', 'ID', 'PACS', 'RIS', 'HIS', 'AI',
     'TLS', 'UID', 'MRN', 'PDF', 'Redis', 'S3', 'STOW', 'RS', 'WADO', 'QIDO', 'HL7', 'MWL', 'MPR', 'MIP',
     'KiB', 'MiB', 'GiB', 'TiB', 'B', 'mm', 'cm', 'px', 'ms', 'English', 'JPEG', 'ZIP', 'zip', 'IP', 'SCP', 'SCU',
-    'C', 'ECHO', 'STORE', 'FIND', 'MOVE', 'GET', 'URL', 'ROI', 'SD', 'KB', 'MB', 'GB', 'ONNX', 'Python', 'JSON', 'SHA',
+    'C', 'ECHO', 'STORE', 'FIND', 'MOVE', 'GET', 'URL', 'ROI', 'SD', 'KB', 'MB', 'GB', 'ONNX', 'Python', 'JSON', 'SHA', 'RADPEER',
     'Zhang', 'Wei', // the name-order setting's example: "拼音在前：Zhang Wei (张伟)"
   ].map((w) => w.toLowerCase()),
 );
@@ -304,7 +304,7 @@ async function main() {
     await step('zh-CN: no English words on any page', async () => {
       await signIn(base, USERS.admin);
       const pages = [
-        '/studies/', '/patients/', '/orders/', '/statistics/', '/upload/', '/devices/', '/ai/',
+        '/studies/', '/patients/', '/orders/', '/statistics/', '/upload/', '/devices/', '/ai/', '/critical/', '/reports/peer-review/',
         '/admin/users/', '/admin/roles/', '/admin/audit/', '/admin/api-keys/', '/admin/system/', '/account/',
         '/no-such-page/',
       ];

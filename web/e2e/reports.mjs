@@ -52,7 +52,104 @@ async function phraseStep(base, uid, headers) {
   });
 }
 
+async function shot(name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** The user's id and display name (for contacts and the names the pages show). */
+async function whoIs(base, user) {
+  const me = await (await fetch(`${base}/api/auth/me`, { headers: await apiLogin(base, user) })).json();
+  return { id: me.id, name: me.display_name || me.username };
+}
+
+// The report pages (history with diff and PDF preview, print view, critical-result inbox): run
+// right after the approval, with the approver (SECOND) signed in and the viewer open on the report.
+async function historySteps(base, uid) {
+  await step('reports: the history page shows a corrected word as deleted and inserted; the PDF preview loads', async () => {
+    const second = await apiLogin(base, SECOND);
+    const [report] = (await (await fetch(`${base}/api/reports?study_instance_uid=${uid}`, { headers: second })).json()).items;
+    const amended = await fetch(`${base}/api/reports/${report.id}/amend`, {
+      method: 'POST',
+      headers: { ...second, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'correction', reason: '左右笔误', impression: '左肺上叶结节，建议随访。' }),
+    });
+    assert(amended.ok, `amend: ${amended.status}`);
+    await page.getByTestId('report-history-link').click();
+    await page.waitForURL(/\/reports\/history\/\?id=/);
+    // The last two versions (signed, corrected) are compared first: 右 became 左.
+    const impression = page.getByTestId('diff-impression');
+    await impression.waitFor();
+    assert((await impression.locator('del[data-testid=diff-changed]').allTextContents()).join('') === '右', 'the deleted character');
+    assert((await impression.locator('ins[data-testid=diff-changed]').allTextContents()).join('') === '左', 'the inserted character');
+    assert((await page.getByTestId('version-row').count()) >= 4, 'the versions listed');
+    assert((await page.locator('[data-testid=version-row]').last().textContent()).includes('✓'), 'the corrected version is signed');
+    // From the empty first version: the findings were inserted.
+    await page.getByTestId('diff-from-1').check();
+    await page.getByTestId('diff-findings').locator('ins', { hasText: '右肺上叶见一结节' }).first().waitFor();
+    const src = await page.getByTestId('report-pdf-preview').getAttribute('src');
+    assert(src?.startsWith('blob:'), `the PDF preview is a blob URL: ${src}`);
+    // A frame the page's CSP refused would show chrome-error:// instead of the blob.
+    const frame = page.frames().find((f) => f.url() === src) ?? (await page.waitForEvent('framenavigated', { predicate: (f) => f.url() === src }));
+    assert(frame.url() === src, 'the PDF frame loaded');
+    await shot('reports-history');
+  });
+
+  await step('reports: the print view shows the Chinese findings, the patient and the verified signature; the shell is not printed', async () => {
+    await page.getByTestId('report-print-link').click();
+    await page.waitForURL(/\/reports\/print\/\?id=/);
+    await page.getByTestId('print-findings').waitFor();
+    assert((await page.getByTestId('print-findings').textContent()) === '右肺上叶见一结节，直径约8mm。', 'the findings as written');
+    assert((await page.getByTestId('print-impression').textContent()) === '左肺上叶结节，建议随访。', 'the corrected impression');
+    assert((await page.getByTestId('print-patient-name').textContent()).length > 1, 'the patient named');
+    await page.waitForSelector('[data-testid=print-verify][data-valid=true]');
+    await page.emulateMedia({ media: 'print' });
+    assert(!(await page.getByTestId('logout').isVisible()), 'the app header is hidden in print');
+    assert(!(await page.getByTestId('print-button').isVisible()), 'the toolbar is hidden in print');
+    assert(await page.getByTestId('print-findings').isVisible(), 'the report is printed');
+    await shot('reports-print-media');
+    await page.emulateMedia({ media: 'screen' });
+    await page.evaluate(() => {
+      window.__printed = 0;
+      window.print = () => {
+        window.__printed += 1;
+      };
+    });
+    await page.getByTestId('print-button').click();
+    assert((await page.evaluate(() => window.__printed)) === 1, 'the button prints');
+  });
+
+  await step('reports: a critical result is acknowledged in the inbox and moves to closed with its time', async () => {
+    const contact = await whoIs(base, SECOND);
+    const flagged = await fetch(`${base}/api/critical-results`, {
+      method: 'POST',
+      headers: { ...(await apiLogin(base, USERS.doctor)), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ study_instance_uid: uid, finding: '右肺张力性气胸，请立即处理', contacts: [contact.id] }),
+    });
+    assert(flagged.status === 201, `flag: ${flagged.status}`);
+    const { id } = await flagged.json();
+    await page.goto(`${base}/studies/`);
+    await page.waitForSelector('[data-testid=nav-critical-count]:text-is("1")');
+    await page.getByTestId('nav-critical').click();
+    const row = page.locator(`[data-testid=critical-row][data-id="${id}"]`);
+    await row.waitFor();
+    assert((await row.getByTestId('critical-finding').textContent()) === '右肺张力性气胸，请立即处理', 'the finding');
+    assert((await row.getByTestId('critical-level').textContent()) === '首位联系人', 'not escalated');
+    await row.getByTestId('critical-ack').click();
+    await page.getByTestId('critical-empty').waitFor();
+    await page.waitForSelector('[data-testid=critical-open-count]:text-is("0")');
+    await page.getByTestId('critical-tab-closed').click();
+    const closed = page.locator(`[data-testid=critical-row][data-id="${id}"]`);
+    await closed.waitFor();
+    assert((await closed.getByTestId('critical-acked-by').textContent()) === contact.name, 'acknowledged by the contact');
+    assert(/^(\d+分 )?\d+秒$/.test(await closed.getByTestId('critical-time').textContent()), 'the time to acknowledge');
+    assert((await page.getByTestId('critical-median').textContent()) === (await closed.getByTestId('critical-time').textContent()), 'the summary');
+    await shot('reports-critical-closed');
+  });
+}
+
 async function main() {
+  // Every approved report is sampled for peer review on this server (peerReviewSteps).
+  process.env.HOUNSFIELD_REPORTS__PEER_REVIEW_RATE ??= '1';
   const session = await openSession(chromium, { name: 'reports' });
   const { server, base, scratch } = session;
   page = session.page;
@@ -95,6 +192,7 @@ async function main() {
       await download.saveAs(file);
       assert(readFileSync(file).subarray(0, 5).toString() === '%PDF-', 'a PDF');
     });
+    await historySteps(base, uid);
     await step('reports: markup in findings and impression shows as text in the editor, never runs (I8)', async () => {
       const second = await apiLogin(base, SECOND);
       const json = { ...second, 'Content-Type': 'application/json' };

@@ -189,6 +189,20 @@ def list_results(
     return total, rows
 
 
+def counts(session: Session) -> dict[str, int]:
+    """How many visible results are open and how many closed (no patient data: not audited)."""
+    acknowledged = CriticalResult.acknowledged_at.is_not(None)
+    rows = session.execute(
+        select(acknowledged, func.count())
+        .select_from(CriticalResult)
+        .join(Study, Study.study_instance_uid == CriticalResult.study_instance_uid)
+        .where(Study.deleted_at.is_(None), scope.visible())
+        .group_by(acknowledged)
+    )
+    found = {bool(closed): n for closed, n in rows}
+    return {"open": found.get(False, 0), "closed": found.get(True, 0)}
+
+
 @dataclass(frozen=True)
 class StudyFacts:
     """What the inbox shows of a result's study and patient."""

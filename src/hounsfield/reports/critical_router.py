@@ -13,7 +13,7 @@ from hounsfield.auth.deps import requires
 from hounsfield.db import SessionDep, WriteSessionDep
 from hounsfield.reports import critical
 from hounsfield.reports.models import CriticalResult
-from hounsfield.reports.schemas import CriticalFlag, CriticalPage, CriticalRead
+from hounsfield.reports.schemas import CriticalCounts, CriticalFlag, CriticalPage, CriticalRead
 from hounsfield.users.models import User
 from hounsfield.users.permissions import Permission
 
@@ -66,6 +66,12 @@ def list_critical(
     )
     ctx = critical.context(session, rows)
     return CriticalPage(total=total, items=[read(r, ctx) for r in rows])
+
+
+@router.get("/counts")
+def count_critical(_user: Reader, session: SessionDep) -> CriticalCounts:
+    """How many are open and closed: the nav badge and the inbox summary (polled)."""
+    return CriticalCounts(**critical.counts(session))
 
 
 @router.post("/{item_id}/acknowledge")

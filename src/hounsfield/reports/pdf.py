@@ -6,6 +6,7 @@ unless the reader prefers English.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from html import escape
@@ -85,17 +86,27 @@ class Facts:
     key_id: str | None
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def _group(value: str) -> str:
+    """One PN group as written: 王小明 (Chinese components joined), Wang Xiaoming."""
+    parts = [p.strip() for p in value.split("^") if p.strip()]
+    return ("" if _CJK.search(value) else " ").join(parts)
+
+
 def patient_display_name(patient: Patient | None, study: Study | None) -> str:
-    """The Chinese (ideographic) name first, then the alphabetic one: 王小明 (WANG^XIAOMING)."""
+    """The Chinese (ideographic) name first, then the alphabetic one: 王小明 (Wang Xiaoming);
+    a name written only in Chinese once."""
     if patient is None:
-        return study.patient_name.replace("^", " ") if study else ""
+        return _group(study.patient_name.split("=")[0]) if study else ""
     # The groups as sent (the name_* columns are case-folded for matching).
     groups = [*patient.patient_name.split("="), "", ""]
-    ideographic = (groups[1] or patient.name_ideographic).replace("^", "")
-    alphabetic = (groups[0] or patient.name_alphabetic).replace("^", " ").strip()
-    if ideographic and alphabetic:
+    ideographic = _group(groups[1] or patient.name_ideographic)
+    alphabetic = _group(groups[0] or patient.name_alphabetic)
+    if ideographic and alphabetic and alphabetic != ideographic:
         return f"{ideographic} ({alphabetic})"
-    return ideographic or alphabetic or patient.patient_name.replace("^", " ")
+    return ideographic or alphabetic
 
 
 def _age(birth: date | None, on: date | None) -> int | None:

@@ -222,6 +222,11 @@ class CriticalRead(BaseModel):
     study_date: date | None = None
 
 
+class CriticalCounts(BaseModel):
+    open: int
+    closed: int
+
+
 class CriticalPage(BaseModel):
     total: int
     items: list[CriticalRead]

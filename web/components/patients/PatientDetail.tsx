@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { OrderDialog } from '@/components/orders/OrderDialog';
 import { OrderTable } from '@/components/orders/OrderList';
+import { historyHref } from '@/components/reports/ReportLinks';
 import { viewerHref } from '@/components/worklist/Worklist';
 import { describeError } from '@/lib/api/errors';
 import { errorMessage } from '@/lib/api/messages';
@@ -118,6 +119,10 @@ export function PatientDetail({ patientId }: { patientId: string }) {
                 <span className={`rounded px-1.5 py-0.5 text-xs ${KIND_STYLE[e.kind] ?? ''}`}>{t(`patients.kind.${e.kind}`)}</span>
                 {e.kind === 'study' && e.ref ? (
                   <Link href={viewerHref(String(e.ref))} className="text-sky-800 hover:underline">
+                    {e.title}
+                  </Link>
+                ) : e.kind === 'report' && e.ref ? (
+                  <Link href={historyHref(String(e.ref))} className="text-sky-800 hover:underline" data-testid="timeline-report">
                     {e.title}
                   </Link>
                 ) : (

@@ -10,6 +10,7 @@ import { expandShortcut, insertAt, isExpandKey, type Edit } from '@/lib/reports/
 import { createReport, downloadBlob, fetchPdf, usePhrases, useStudyReports, useTemplates, useTransition, useVerify } from '@/lib/reports/queries';
 import { SECTIONS, type KeyImage, type Report, type ReportTemplate, type Section } from '@/lib/reports/types';
 import { PhrasePicker } from './PhrasePicker';
+import { ReportLinks } from './ReportLinks';
 import { useAutosave, type SaveState } from './useAutosave';
 
 const SIGNED = ['final', 'appended', 'corrected'];
@@ -350,6 +351,7 @@ function OpenReport({ report: initial, modality, captureKeyImage }: { report: Re
         <button type="button" className="rounded px-2 py-1 text-xs text-sky-400 hover:bg-neutral-800" onClick={() => void pdf()} data-testid="report-pdf">
           {t('reports.actions.pdf')}
         </button>
+        <ReportLinks reportId={report.id} />
       </div>
       {amending && <AmendForm busy={transition.isPending} onCancel={() => setAmending(false)} onSubmit={(body) => void act('amend', body)} />}
     </div>

@@ -8,18 +8,33 @@ import { ADMIN_PERMISSIONS } from '@/lib/admin/sections';
 import { hasPermission, useSession, type Me } from '@/lib/auth/store';
 import { LOCALES, useLocale, useT } from '@/lib/i18n';
 import { Bell } from '@/components/notifications/Bell';
+import { useCriticalCounts } from '@/lib/reports/pageQueries';
 import { useSessionGate } from './useSessionGate';
 
 const NAV = [
   { href: '/studies/', key: 'nav.worklist', permission: 'order:read' },
   { href: '/patients/', key: 'nav.patients', permission: 'patient:read' },
   { href: '/orders/', key: 'nav.orders', permission: 'order:read' },
+  { href: '/critical/', key: 'nav.critical', permission: 'report:read', badge: 'critical' },
+  { href: '/reports/peer-review/', key: 'nav.peerReview', permission: 'report:approve' },
   { href: '/statistics/', key: 'nav.statistics', permission: 'statistics:read' },
   { href: '/upload/', key: 'nav.upload', permission: 'image:create' },
   { href: '/devices/', key: 'nav.devices', permission: 'device:read' },
   { href: '/ai/', key: 'nav.ai', permission: 'ai:manage' },
   { href: '/admin/', key: 'nav.admin', permission: ADMIN_PERMISSIONS },
 ];
+
+/** The number of open critical results beside their nav link (hidden at zero). */
+function CriticalBadge() {
+  const t = useT();
+  const open = useCriticalCounts().data?.open;
+  if (!open) return null;
+  return (
+    <span className="ml-1 rounded-full bg-red-600 px-1.5 text-xs text-white tabular-nums" data-testid="nav-critical-count" title={t('critical.summary.open')}>
+      {open}
+    </span>
+  );
+}
 
 const allowed = (me: Me, permission: string | string[]) =>
   [permission].flat().some((p) => hasPermission(me, p));
@@ -110,9 +125,9 @@ export function AppShell({
   );
 
   return (
-    <div className={`flex h-dvh flex-col ${dark ? 'reading' : ''}`}>
+    <div className={`flex h-dvh flex-col print:block print:h-auto ${dark ? 'reading' : ''}`}>
       <header
-        className={`relative flex h-11 shrink-0 items-center gap-4 px-4 ${
+        className={`relative flex h-11 shrink-0 items-center gap-4 px-4 print:hidden ${
           dark ? 'border-b border-neutral-800 bg-neutral-900' : 'bg-slate-800 text-slate-100'
         }`}
       >
@@ -121,6 +136,7 @@ export function AppShell({
           {links.map((n) => (
             <Link key={n.href} href={n.href} data-testid={`nav-${n.href.replaceAll('/', '')}`} className={linkClass(n.href)}>
               {t(n.key)}
+              {'badge' in n && <CriticalBadge />}
             </Link>
           ))}
         </nav>
@@ -148,6 +164,7 @@ export function AppShell({
               {links.map((n) => (
                 <Link key={n.href} href={n.href} data-testid={`menu-nav-${n.href.replaceAll('/', '')}`} className={`${linkClass(n.href)} py-2`}>
                   {t(n.key)}
+                  {'badge' in n && <CriticalBadge />}
                 </Link>
               ))}
             </nav>
@@ -159,7 +176,7 @@ export function AppShell({
           </div>
         )}
       </header>
-      <main className="min-h-0 flex-1">
+      <main className="min-h-0 flex-1 print:overflow-visible">
         {permission && !hasPermission(me, permission) ? (
           <p className="p-8 text-red-600" data-testid="forbidden">
             {t('errors.permission_denied')}

@@ -401,6 +401,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/critical-results/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Count Critical
+         * @description How many are open and closed: the nav badge and the inbox summary (polled).
+         */
+        get: operations["count_critical_api_critical_results_counts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/critical-results/{item_id}/acknowledge": {
         parameters: {
             query?: never;
@@ -2523,6 +2543,13 @@ export interface components {
             read_status: components["schemas"]["ReadStatus"];
             /** Study Instance Uid */
             study_instance_uid: string;
+        };
+        /** CriticalCounts */
+        CriticalCounts: {
+            /** Closed */
+            closed: number;
+            /** Open */
+            open: number;
         };
         /**
          * CriticalFlag
@@ -5647,6 +5674,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    count_critical_api_critical_results_counts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CriticalCounts"];
                 };
             };
         };
