@@ -9,6 +9,8 @@ import { chromium } from 'playwright-core';
 import { apiLogin, ARTIFACTS, assert, closeSession, finish, HOUNSFIELD, openSession, PYTHON, REPO, runMain, stepRunner, USERS } from './harness.mjs';
 
 const SECOND = { username: 'e2e-attending', password: 'Attending-pass-2026!' };
+const THIRD = { username: 'e2e-reviewer', password: 'Reviewer-pass-2026!', role: 'doctor' };
+const HEAD = { username: 'e2e-head', password: 'Head-pass-2026!x', role: 'department_head' };
 // I8: markup that would set window.__x if it were ever parsed as HTML instead of shown as text.
 const XSS = '<img src=x onerror=window.__x=1>';
 
@@ -147,6 +149,56 @@ async function historySteps(base, uid) {
   });
 }
 
+// Peer review: the server samples every approval (HOUNSFIELD_REPORTS__PEER_REVIEW_RATE=1), so the
+// report approved above has a review; it goes to a third doctor, who scores it in the queue page,
+// and the head of department sees the score in the results.
+async function peerReviewSteps(base, server, uid) {
+  await step('reports: a third doctor scores the sampled report in the peer-review queue; the department head sees it in the results', async () => {
+    for (const u of [THIRD, HEAD]) {
+      const made = spawnSync(HOUNSFIELD, ['user', 'create', '--username', u.username, '--password', u.password, '--role', u.role], { env: server.env, encoding: 'utf8' });
+      assert(made.status === 0, `${u.username}: ${made.stderr}`);
+    }
+    const admin = { ...(await apiLogin(base, USERS.admin)), 'Content-Type': 'application/json' };
+    const sampled = (await (await fetch(`${base}/api/peer-reviews/results`, { headers: admin })).json()).items.filter((r) => r.study_instance_uid === uid);
+    assert(sampled.length === 1 && sampled[0].sampled, `one review sampled at approval: ${JSON.stringify(sampled)}`);
+    const [review] = sampled;
+    // Drawn among every eligible doctor (the admin too): given to the third one by hand.
+    const third = await whoIs(base, THIRD);
+    if (review.reviewer?.id !== third.id) {
+      const assigned = await fetch(`${base}/api/peer-reviews/${review.id}/assign`, { method: 'POST', headers: admin, body: JSON.stringify({ reviewer_id: third.id }) });
+      assert(assigned.ok, `assign: ${assigned.status}`);
+    }
+
+    await page.context().clearCookies();
+    await signIn(base, THIRD);
+    await page.getByTestId('nav-reportspeer-review').click();
+    await page.locator(`[data-testid=peer-item][data-id="${review.id}"]`).click();
+    await page.getByTestId('peer-report').getByText('右肺上叶见一结节，直径约8mm。').waitFor();
+    assert((await page.getByTestId('peer-open-viewer').getAttribute('href')).includes(uid), 'a link to the study in the viewer');
+    await page.getByTestId('peer-score-2').check();
+    assert(await page.getByTestId('peer-submit').isDisabled(), 'a 2 needs a significance first');
+    await page.getByTestId('peer-significance-a').check();
+    await page.getByTestId('peer-comment').fill('左右笔误已更正，结节描述准确。');
+    await page.getByTestId('peer-submit').click();
+    await page.getByTestId('peer-given').getByText('2a', { exact: false }).waitFor();
+    await page.getByTestId('peer-tab-done').click();
+    await page.locator(`[data-testid=peer-item][data-id="${review.id}"] [data-testid=peer-item-score]:text-is("2a")`).waitFor();
+    assert((await page.getByTestId('peer-tab-results').count()) === 0, 'a doctor without report:qc has no results tab');
+
+    await page.context().clearCookies();
+    await signIn(base, HEAD);
+    await page.getByTestId('nav-reportspeer-review').click();
+    await page.getByTestId('peer-tab-results').click();
+    const row = page.locator(`[data-testid=peer-result][data-id="${review.id}"]`);
+    await row.waitFor();
+    assert((await row.getByTestId('peer-result-score').textContent()) === '2a', 'the score in the results');
+    assert((await row.textContent()).includes('左右笔误已更正'), 'the comment in the results');
+    assert((await page.getByTestId('peer-summary-2a').textContent()) === '1', 'the summary counts the 2a');
+    assert((await page.getByTestId('peer-summary-done').textContent()) === '1', 'one done');
+    await shot('reports-peer-review-results');
+  });
+}
+
 async function main() {
   // Every approved report is sampled for peer review on this server (peerReviewSteps).
   process.env.HOUNSFIELD_REPORTS__PEER_REVIEW_RATE ??= '1';
@@ -209,6 +261,7 @@ async function main() {
       assert((await page.evaluate(() => window.__x)) === undefined, 'the onerror handler never ran');
     });
     await phraseStep(base, uid, admin);
+    await peerReviewSteps(base, server, uid);
   } finally {
     await closeSession(session, { results, failed });
   }

@@ -69,58 +69,16 @@ export function useAcknowledge() {
 
 export type ReviewStatus = 'pending' | 'done';
 
-export interface PeerReviewItem {
-  id: string;
-  report_id: string;
-  study_instance_uid: string;
-  patient_name: string;
-  modality: string;
-  study_date: string | null;
-  assigned_at: string | null;
-  status: ReviewStatus;
-  score?: number | null;
-  significance?: string | null;
-  comment?: string;
-  reviewed_at?: string | null;
-}
-
-export interface PeerReviewDetail extends PeerReviewItem {
-  report: Schemas['ReportRead'];
-}
-
-export interface PersonRef {
-  id: string;
-  display_name: string;
-  username: string;
-}
-
-export interface PeerReviewResult {
-  id: string;
-  report_id: string;
-  study_instance_uid: string;
-  modality: string;
-  study_date: string | null;
-  author: PersonRef | null;
-  approver: PersonRef | null;
-  reviewer: PersonRef | null;
-  status: ReviewStatus;
-  score: number | null;
-  significance: string | null;
-  comment: string;
-  reviewed_at: string | null;
-}
-
-export interface PeerReviewResults {
-  summary: { total: number; done: number; by_score: Record<string, number> };
-  total: number;
-  items: PeerReviewResult[];
-}
+export type PeerReviewItem = Schemas['PeerReviewItem'];
+export type PeerReviewDetail = Schemas['PeerReviewDetail'];
+export type PersonRef = Schemas['PersonRef'];
+export type PeerReviewResults = Schemas['PeerReviewResults'];
 
 export function usePeerReviews(status: ReviewStatus, offset: number, limit: number) {
   return useQuery({
     queryKey: ['peer-reviews', status, offset, limit],
     queryFn: async () =>
-      (await api.get<{ total: number; items: PeerReviewItem[] }>('/api/peer-reviews', { params: { status, offset, limit } })).data,
+      (await api.get<Schemas['PeerReviewQueue']>('/api/peer-reviews', { params: { status, offset, limit } })).data,
     placeholderData: keepPreviousData,
   });
 }
