@@ -152,12 +152,8 @@ async function historySteps(base, uid) {
 // Peer review: the server samples every approval (HOUNSFIELD_REPORTS__PEER_REVIEW_RATE=1), so the
 // report approved above has a review; it goes to a third doctor, who scores it in the queue page,
 // and the head of department sees the score in the results.
-async function peerReviewSteps(base, server, uid) {
+async function peerReviewSteps(base, uid) {
   await step('reports: a third doctor scores the sampled report in the peer-review queue; the department head sees it in the results', async () => {
-    for (const u of [THIRD, HEAD]) {
-      const made = spawnSync(HOUNSFIELD, ['user', 'create', '--username', u.username, '--password', u.password, '--role', u.role], { env: server.env, encoding: 'utf8' });
-      assert(made.status === 0, `${u.username}: ${made.stderr}`);
-    }
     const admin = { ...(await apiLogin(base, USERS.admin)), 'Content-Type': 'application/json' };
     const sampled = (await (await fetch(`${base}/api/peer-reviews/results`, { headers: admin })).json()).items.filter((r) => r.study_instance_uid === uid);
     assert(sampled.length === 1 && sampled[0].sampled, `one review sampled at approval: ${JSON.stringify(sampled)}`);
@@ -216,6 +212,12 @@ async function main() {
     // The second reader, made like the harness's users (no password change on first login).
     const created = spawnSync(HOUNSFIELD, ['user', 'create', '--username', SECOND.username, '--password', SECOND.password, '--role', 'doctor'], { env: server.env, encoding: 'utf8' });
     assert(created.status === 0, `second doctor: ${created.stderr}`);
+    // The peer reviewer and the head of department (peerReviewSteps), made here: a CLI call
+    // between two API calls can outlast the server's keep-alive and break the pooled socket.
+    for (const u of [THIRD, HEAD]) {
+      const made = spawnSync(HOUNSFIELD, ['user', 'create', '--username', u.username, '--password', u.password, '--role', u.role], { env: server.env, encoding: 'utf8' });
+      assert(made.status === 0, `${u.username}: ${made.stderr}`);
+    }
 
     await step('reports: a doctor writes beside the images, inserts a key image and submits', async () => {
       await signIn(base, USERS.doctor);
@@ -261,7 +263,7 @@ async function main() {
       assert((await page.evaluate(() => window.__x)) === undefined, 'the onerror handler never ran');
     });
     await phraseStep(base, uid, admin);
-    await peerReviewSteps(base, server, uid);
+    await peerReviewSteps(base, uid);
   } finally {
     await closeSession(session, { results, failed });
   }
