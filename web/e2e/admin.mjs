@@ -152,7 +152,7 @@ async function main() {
       await page.getByTestId('role-save').click();
       const row = page.locator('[data-testid=role-row][data-role=reviewer]');
       await row.waitFor();
-      assert(((await row.textContent()) ?? '').includes('5'), `4 report permissions + image:read: ${await row.textContent()}`);
+      assert(((await row.textContent()) ?? '').includes('6'), `5 report permissions (report:qc included) + image:read: ${await row.textContent()}`);
       await shot('a02-roles');
     });
 
