@@ -181,3 +181,19 @@ def test_migration_0023_rebuilds_the_index_without_hidden_records() -> None:
         ("zhangsan", "zhangsan张三", 7),
         ("zs", "zhangsan张三", 7),
     ]
+
+
+def test_a_page_skips_a_patients_repeated_terms(client: TestClient, admin: dict[str, str]) -> None:
+    """曾志忠 has many terms starting with z (zengzhizhong, zzz, zhizhong, zz, ...): the
+    page of distinct patients must look past the first rows, all of the first patient."""
+    for mrn in ("Z1", "Z2", "Z3"):
+        _create(client, admin, mrn=mrn, name_ideographic="曾^志忠")
+    with transaction() as session:
+        first = session.scalar(sa.select(PatientRecord.id).where(PatientRecord.mrn == "Z1"))
+    assert len({t for t, _ in _terms_of(int(first or 0)) if t.startswith("z")}) >= 4
+    for offset, expected in ((0, ["Z1"]), (1, ["Z2"]), (2, ["Z3"]), (3, [])):
+        page = _page(client, admin, q="z", limit=1, offset=offset)
+        assert [p["mrn"] for p in page["items"]] == expected, offset
+        assert (page["total"], page["total_exact"]) == (3, True)
+    page = _page(client, admin, q="z", sort="-name", limit=2)
+    assert [p["mrn"] for p in page["items"]] == ["Z3", "Z2"]

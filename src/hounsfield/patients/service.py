@@ -401,12 +401,14 @@ def _bounded(session: Session, matches: Select[Any], bound: int) -> Total:
 
 
 def _term_matches(
-    term_match: ColumnElement[bool], filters: PatientFilters, *columns: Any
+    term_match: ColumnElement[bool], filters: PatientFilters, *columns: Any, distinct: bool = True
 ) -> Select[Any]:
-    """The distinct matching patients as `columns` of the term rows: from the term key
+    """The matching patients (distinct unless told) as `columns` of the term rows: from the term key
     alone, joined to `patients` only for the sex / birth date filters (hidden records have
     no terms, so nothing tests `deleted_at`)."""
-    query = select(*columns).where(term_match).distinct()
+    query = select(*columns).where(term_match)
+    if distinct:
+        query = query.distinct()
     record_filters = _record_filters(filters)
     if record_filters:
         query = query.join(PatientRecord, PatientRecord.id == PatientSearchTerm.patient_id)
@@ -423,6 +425,22 @@ def _in_order(session: Session, ids: Sequence[int]) -> list[PatientRecord]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+def _distinct_ids(session: Session, query: Select[Any], limit: int, offset: int) -> list[int]:
+    """The page's patient ids from term rows sorted by (sort name, id), a patient's
+    repeats (several of its terms match) dropped here. A sort with a LIMIT is a top-N heap
+    on every database, where a DISTINCT de-duplicates every match first: on MariaDB in an
+    on-disk temporary table (the sort name is wide), 1.3 s for the 25,000 rows of `ly`.
+    Repeats are adjacent; when they leave the page short, fetch more."""
+    wanted = offset + limit
+    fetch = wanted * 2
+    while True:
+        rows = session.execute(query.limit(fetch)).all()
+        ids = list(dict.fromkeys(row.patient_id for row in rows))
+        if len(ids) >= wanted or len(rows) < fetch:
+            return ids[offset:wanted]
+        fetch *= 4
+
+
 def _search_page(
     session: Session,
     term_match: ColumnElement[bool],
@@ -434,9 +452,8 @@ def _search_page(
     if sort.lstrip("-") == "name":  # the order of the term key itself
         name, pid = PatientSearchTerm.sort_name, PatientSearchTerm.patient_id
         order = [name.desc(), pid.desc()] if descending else [name, pid]
-        query = _term_matches(term_match, filters, name, pid).order_by(*order)
-        rows = session.execute(query.limit(limit).offset(offset)).all()
-        return _in_order(session, [row.patient_id for row in rows])
+        query = _term_matches(term_match, filters, name, pid, distinct=False).order_by(*order)
+        return _in_order(session, _distinct_ids(session, query, limit, offset))
     ids = select(PatientSearchTerm.patient_id).where(term_match)
     return _list_page(session, [PatientRecord.id.in_(ids), *_record_filters(filters)], page)
 
