@@ -82,7 +82,8 @@ async function englishWords() {
       return el.getClientRects().length > 0;
     };
     const add = (text) => {
-      for (const w of text.match(/[A-Za-z]{2,}/g) ?? []) words.add(w);
+      // Digits after the letters stay with them: HL7 is one term (allowed), not "HL".
+      for (const w of text.match(/[A-Za-z]{2,}[0-9]*/g) ?? []) words.add(w);
     };
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
