@@ -20,6 +20,7 @@ from hounsfield.dimse import router as dimse_router
 from hounsfield.dimse import scp as dicom_scp
 from hounsfield.errors import install_handlers
 from hounsfield.hl7 import listener as hl7_listener
+from hounsfield.hl7 import router as hl7_router
 from hounsfield.ingest import router as ingest_router
 from hounsfield.measurements import router as measurements_router
 from hounsfield.monitoring import router as monitoring_router
@@ -102,6 +103,7 @@ def create_app() -> FastAPI:
     app.include_router(notifications_router.router)
     app.include_router(patients_router.router)
     app.include_router(orders_router.router)
+    app.include_router(hl7_router.router)
     app.include_router(worklist_router.router)
     app.include_router(statistics_router.router)
     app.include_router(reports_router.router)

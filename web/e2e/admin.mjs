@@ -82,7 +82,8 @@ async function englishWords() {
       return el.getClientRects().length > 0;
     };
     const add = (text) => {
-      for (const w of text.match(/[A-Za-z]{2,}/g) ?? []) words.add(w);
+      // Digits after the letters stay with them: HL7 is one term (allowed), not "HL".
+      for (const w of text.match(/[A-Za-z]{2,}[0-9]*/g) ?? []) words.add(w);
     };
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -111,7 +112,7 @@ async function main() {
       await page.getByTestId('nav-admin').click();
       await page.waitForURL(/\/admin\/users\/$/);
       await page.locator(`[data-testid=user-row][data-username="${USERS.doctor.username}"]`).waitFor();
-      for (const tab of ['users', 'roles', 'audit', 'apiKeys', 'system']) {
+      for (const tab of ['users', 'roles', 'audit', 'hl7', 'apiKeys', 'system']) {
         assert(await page.getByTestId(`admin-tab-${tab}`).isVisible(), `${tab} tab shown`);
       }
     });
@@ -305,7 +306,7 @@ async function main() {
       await signIn(base, USERS.admin);
       const pages = [
         '/studies/', '/patients/', '/orders/', '/statistics/', '/upload/', '/devices/', '/ai/', '/critical/', '/reports/peer-review/',
-        '/admin/users/', '/admin/roles/', '/admin/audit/', '/admin/api-keys/', '/admin/system/', '/account/',
+        '/admin/users/', '/admin/roles/', '/admin/audit/', '/admin/hl7/', '/admin/api-keys/', '/admin/system/', '/account/',
         '/no-such-page/',
       ];
       const found = {};

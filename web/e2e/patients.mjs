@@ -315,6 +315,67 @@ async function main() {
       await shot('p07-merge-undone');
     });
 
+    await step('hl7: messages sent over MLLP are listed with their acknowledgement and open segment by segment', async () => {
+      const msh = (kind, id) => `MSH|^~\\&|E2EHIS|HOSP|HOUNSFIELD|RAD|20260302090000||${kind}|${id}|P|2.5`;
+      const pid = 'PID|1||HL7-E2E-1^^^HOSP^MR||孙^悟空~Sun^Wukong||19900307|M';
+      const messages = [
+        [msh('ADT^A04^ADT_A01', 'E2E-1'), 'EVN|A04', pid, 'PV1|1|O'].join('\r'),
+        [msh('ADT^A40^ADT_A39', 'E2E-2'), 'EVN|A40', pid, 'MRG|NOBODY^^^HOSP^MR'].join('\r'),
+        'this is not HL7',
+      ];
+      const sent = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'send_hl7.py'), ...messages], { env: session.server.env, cwd: REPO, encoding: 'utf8' });
+      assert(sent.status === 0, `sent over MLLP: ${sent.stderr}`);
+      assert(sent.stdout.trim() === '["AA", "AE", "AR"]', `ACKs: ${sent.stdout}`);
+      await page.goto(`${base}/admin/`);
+      await page.getByTestId('admin-tab-hl7').click();
+      await page.waitForURL(/\/admin\/hl7\/$/);
+      const rows = page.getByTestId('hl7-row');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=hl7-row]').length >= 3);
+      const badges = await page.locator('[data-testid=hl7-row] [data-testid=hl7-ack]').allTextContents();
+      for (const [word, code] of [['已接收', 'AA'], ['已拒绝', 'AE'], ['无法解析', 'AR']]) {
+        assert(badges.some((b) => b.includes(word) && b.includes(code)), `badge ${word} ${code}: ${badges.join(', ')}`);
+      }
+      assert(!((await page.getByTestId('hl7-table').textContent()) ?? '').includes('孙'), 'the list shows no patient names');
+      await page.getByTestId('hl7-filters').locator('select[name=ack_code]').selectOption('AE');
+      await page.getByTestId('hl7-search').click();
+      await page.waitForFunction(() => {
+        const r = [...document.querySelectorAll('[data-testid=hl7-row]')];
+        return r.length === 1 && r[0].getAttribute('data-ack') === 'AE';
+      });
+      assert((await text('hl7-reason')).includes('被合并的患者不存在'), `zh-CN reason: ${await text('hl7-reason')}`);
+      await rows.first().getByTestId('hl7-open').click();
+      const detail = page.getByTestId('hl7-detail');
+      await detail.getByTestId('hl7-segment').first().waitFor();
+      const names = await detail.getByTestId('hl7-segment').evaluateAll((els) => els.map((e) => e.getAttribute('data-segment')));
+      assert(names.join(',') === 'MSH,EVN,PID,MRG', `segments: ${names}`);
+      assert(((await detail.textContent()) ?? '').includes('孙^悟空'), 'the detail shows the message text');
+      assert(await detail.getByTestId('hl7-reprocess').isVisible(), 'a refused message can be reprocessed by an administrator');
+      await shot('p08-hl7-detail');
+    });
+
+    await step('patients: delete a record, then restore it from 显示已删除', async () => {
+      const found = await (await fetch(`${base}/api/patients?q=HL7-E2E-1`, { headers: admin })).json();
+      assert(found.total === 1, `the HL7 patient is registered: ${found.total}`);
+      await page.goto(`${base}/patients/detail/?id=${found.items[0].id}`);
+      await page.getByTestId('patient-record').waitFor();
+      page.once('dialog', (d) => void d.accept());
+      await page.getByTestId('patient-delete').click();
+      await page.waitForURL(/\/patients\/$/);
+      const gone = await (await fetch(`${base}/api/patients?q=HL7-E2E-1`, { headers: admin })).json();
+      assert(gone.total === 0, `deleted: ${gone.total}`);
+      await page.getByTestId('patient-show-deleted').check();
+      await page.getByTestId('patient-q').fill('HL7-E2E');
+      const row = page.locator('[data-testid=patient-row][data-deleted=true]', { hasText: 'HL7-E2E-1' });
+      await row.waitFor();
+      page.once('dialog', (d) => void d.accept());
+      await row.getByTestId('patient-restore').click();
+      await page.getByTestId('patient-restored').waitFor();
+      await row.waitFor({ state: 'detached' });
+      await page.getByTestId('patient-show-deleted').uncheck();
+      await page.locator('[data-testid=patient-link]', { hasText: '孙悟空' }).waitFor();
+      await shot('p09-patient-restored');
+    });
+
     await step('patients: English on request', async () => {
       await page.getByTestId('locale-switch').selectOption('en');
       await page.goto(`${base}/patients/`);

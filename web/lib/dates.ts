@@ -41,3 +41,12 @@ export function displayDate(value: string | null | undefined): string {
   const m = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(value);
   return m ? `${m[1]}-${m[2]}-${m[3]}` : value;
 }
+
+/** An ISO instant as local "YYYY-MM-DD HH:mm" (the same in both languages); '' when absent. */
+export function displayDateTime(value: string | null | undefined): string {
+  if (!value) return '';
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return value;
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}

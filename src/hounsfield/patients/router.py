@@ -9,9 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
+from hounsfield.audit import service as audit
 from hounsfield.auth.deps import requires
 from hounsfield.auth.router import prefers_english
 from hounsfield.db import SessionDep, WriteSessionDep
+from hounsfield.errors import PermissionDenied
 from hounsfield.patients import merge, reconcile, service
 from hounsfield.patients.schemas import (
     MergeRead,
@@ -50,8 +52,23 @@ def _shown(session: Session, user: User, patient_id: int) -> PatientRead:
     return service.to_read(patient, sensitive=service.can_read_sensitive(user), flagged=flagged)
 
 
+def _require_write(request: Request, user: User) -> None:
+    """patient:write, checked inside a route that needs it for one of its options."""
+    permission = Permission.patient_write.value
+    if permission not in user.permissions:
+        audit.record_now(
+            "access.denied", user, outcome=audit.Outcome.minor_failure,
+            detail={"permission": permission, "path": request.url.path},
+        )  # fmt: skip
+        raise PermissionDenied(
+            details={"permission": permission},
+            english=f"This needs the permission {permission}.",
+        )
+
+
 @router.get("")
 def list_patients(
+    request: Request,
     user: PatientReader,
     session: SessionDep,
     q: Annotated[
@@ -64,12 +81,23 @@ def list_patients(
     sex: Sex | None = None,
     birth_date: date | None = None,
     sort: service.SortKey = "name",
+    deleted: Annotated[
+        bool,
+        Query(
+            description="Soft-deleted records instead, the last deleted first, `q` matching "
+            "the MRN's beginning (needs patient:write: they are listed to be restored)"
+        ),
+    ] = False,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> PatientPage:
     """Search patients: sorted, paged, with the total count (a lower bound past 5,000
     matches: `total_exact` false)."""
     filters = service.PatientFilters(q=q, sex=sex, birth_date=birth_date)
+    if deleted:
+        _require_write(request, user)
+        items, total = service.list_deleted(session, user, filters, limit=limit, offset=offset)
+        return PatientPage(total=total.count, total_exact=total.exact, items=items)
     items, total = service.list_patients(
         session, user, filters, sort=sort, limit=limit, offset=offset
     )

@@ -80,6 +80,9 @@ class PatientRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     needs_reconciliation: bool
+    deleted_at: datetime | None = Field(
+        default=None, description="Set on a soft-deleted record (listed with deleted=true)"
+    )
 
 
 class PatientPage(BaseModel):

@@ -131,6 +131,7 @@ def to_read(patient: PatientRecord, *, sensitive: bool, flagged: bool) -> Patien
         created_at=patient.created_at,
         updated_at=patient.updated_at,
         needs_reconciliation=flagged,
+        deleted_at=patient.deleted_at,
     )
 
 
@@ -516,6 +517,51 @@ def list_patients(
         },
     )
     return items, total
+
+
+def list_deleted(
+    session: Session,
+    actor: Actor | None,
+    filters: PatientFilters,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[PatientRead], Total]:
+    """Soft-deleted records, the last deleted first, for restoring one. Merged records are
+    left out (they come back by undoing the merge). Hidden records have no search terms:
+    `q` matches the MRN (its beginning) only."""
+    where = [
+        PatientRecord.deleted_at.is_not(None),
+        PatientRecord.merged_into_id.is_(None),
+        *_record_filters(filters),
+    ]
+    q = (filters.q or "").strip()
+    if q:
+        where.append(PatientRecord.mrn.startswith(q, autoescape=True))
+    total = session.scalar(select(func.count()).select_from(PatientRecord).where(*where)) or 0
+    rows = session.scalars(
+        select(PatientRecord)
+        .where(*where)
+        .order_by(PatientRecord.deleted_at.desc(), PatientRecord.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    sensitive = can_read_sensitive(actor)
+    items = [to_read(p, sensitive=sensitive, flagged=False) for p in rows]
+    used = sorted(k for k, v in vars(filters).items() if v not in (None, ""))
+    audit.record_now(
+        "patient.query",
+        actor,
+        resource_type="patient",
+        detail={
+            "deleted": True,
+            "filters": used,
+            "total": total,
+            "patient_ids": [p.id for p in rows],
+            "sensitive": sensitive,
+        },
+    )
+    return items, Total(total, exact=True)
 
 
 # -- studies, visits, timeline ---------------------------------------------------------

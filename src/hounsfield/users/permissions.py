@@ -34,6 +34,7 @@ class Permission(StrEnum):
     user_read = "user:read"
     user_manage = "user:manage"
     audit_read = "audit:read"
+    hl7_read = "hl7:read"
     system_admin = "system:admin"
 
 
@@ -66,6 +67,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.user_read: "View users and roles",
     Permission.user_manage: "Create and edit users and roles",
     Permission.audit_read: "Read the audit trail",
+    Permission.hl7_read: "Review the HL7 messages received from the HIS (their text is audited)",
     Permission.system_admin: "Administer the system (settings, backups)",
 }
 

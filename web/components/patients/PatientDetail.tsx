@@ -1,6 +1,7 @@
 'use client';
 
 import Link from 'next/link';
+import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { OrderDialog } from '@/components/orders/OrderDialog';
 import { OrderTable } from '@/components/orders/OrderList';
@@ -13,7 +14,7 @@ import { ageAt, displayDate } from '@/lib/dates';
 import { useT } from '@/lib/i18n';
 import { ageLabel, displayName, sexLabel } from '@/lib/patients/names';
 import { DEFAULT_ORDER_FILTERS, useOrders } from '@/lib/queries/orders';
-import { usePatient, usePatientStudies, usePatientTimeline } from '@/lib/queries/patients';
+import { useDeletePatient, usePatient, usePatientStudies, usePatientTimeline } from '@/lib/queries/patients';
 import { NameOrderSwitch, usePersonName } from './NameOrderSwitch';
 import { PatientDialog } from './PatientDialog';
 import { VisitForm } from './VisitForm';
@@ -43,6 +44,8 @@ export function PatientDetail({ patientId }: { patientId: string }) {
   const [editing, setEditing] = useState(false);
   const [ordering, setOrdering] = useState(false);
   const [visiting, setVisiting] = useState(false);
+  const router = useRouter();
+  const remove = useDeletePatient();
 
   if (patient.error) {
     return (
@@ -85,12 +88,31 @@ export function PatientDetail({ patientId }: { patientId: string }) {
             </button>
           )}
           {hasPermission(me, 'patient:write') && (
+            <button
+              type="button"
+              data-testid="patient-delete"
+              disabled={remove.isPending}
+              onClick={() => {
+                if (!window.confirm(t('patients.deleteConfirm', { mrn: p.mrn }))) return;
+                remove.mutate(p.id, { onSuccess: () => router.push('/patients/') });
+              }}
+              className="rounded border border-red-300 px-3 py-1 text-sm text-red-700 hover:bg-red-50 disabled:opacity-50"
+            >
+              {t('patients.delete')}
+            </button>
+          )}
+          {hasPermission(me, 'patient:write') && (
             <button type="button" data-testid="patient-edit" onClick={() => setEditing(true)} className="rounded bg-sky-700 px-3 py-1 text-sm text-white hover:bg-sky-800">
               {t('patients.edit')}
             </button>
           )}
         </div>
       </div>
+      {remove.error && (
+        <p role="alert" className="text-sm text-red-600">
+          {errorMessage(t, describeError(remove.error))}
+        </p>
+      )}
       <dl className="grid grid-cols-2 gap-3 rounded bg-white p-4 shadow-sm md:grid-cols-4" data-testid="patient-record">
         {item(t('patients.field.mrn'), p.mrn, 'patient-mrn')}
         {item(t('patients.col.sexAge'), [sexLabel(t, p.sex), ageLabel(t, ageAt(p.birth_date, null))].filter(Boolean).join(' / '))}

@@ -7,10 +7,10 @@ import { Pager } from '@/components/shell/Pager';
 import { describeError } from '@/lib/api/errors';
 import { errorMessage } from '@/lib/api/messages';
 import { hasPermission, useSession } from '@/lib/auth/store';
-import { ageAt, displayDate } from '@/lib/dates';
+import { ageAt, displayDate, displayDateTime } from '@/lib/dates';
 import { useT } from '@/lib/i18n';
 import { ageLabel, displayName, sexLabel } from '@/lib/patients/names';
-import { DEFAULT_PATIENT_FILTERS, usePatients, type PatientFilters } from '@/lib/queries/patients';
+import { DEFAULT_PATIENT_FILTERS, usePatients, useRestorePatient, type PatientFilters } from '@/lib/queries/patients';
 import { NameOrderSwitch, usePersonName } from './NameOrderSwitch';
 import { PatientDialog } from './PatientDialog';
 
@@ -36,6 +36,19 @@ export function PatientList() {
   const { data, isFetching, error } = usePatients(filters);
   const update = (patch: Partial<PatientFilters>) => setFilters((f) => ({ ...f, ...patch, offset: 0 }));
   const canWrite = hasPermission(me, 'patient:write');
+  const deleted = !!filters.deleted;
+  const restore = useRestorePatient();
+  const [restored, setRestored] = useState<string | null>(null);
+  const onRestore = async (patientId: number, name: string) => {
+    if (!window.confirm(t('patients.restoreConfirm', { name }))) return;
+    setRestored(null);
+    try {
+      const p = await restore.mutateAsync(patientId);
+      setRestored(t('patients.restored', { mrn: p.mrn }));
+    } catch {
+      setRestored(null); // the refusal is shown from restore.error
+    }
+  };
   const total = data?.total ?? 0;
   const input = 'mt-0.5 block rounded border border-slate-300 px-2 py-1 text-sm text-slate-900';
 
@@ -70,6 +83,20 @@ export function PatientList() {
           </select>
         </label>
         <NameOrderSwitch />
+        {canWrite && (
+          <label className="flex items-center gap-1 self-center text-sm text-slate-700">
+            <input
+              type="checkbox"
+              data-testid="patient-show-deleted"
+              checked={deleted}
+              onChange={(e) => {
+                setRestored(null);
+                update({ deleted: e.target.checked });
+              }}
+            />
+            {t('patients.showDeleted')}
+          </label>
+        )}
         <div className="ml-auto flex gap-2">
           {hasPermission(me, 'patient:write') && (
             <Link href="/patients/reconciliation/" data-testid="link-reconciliation" className="rounded border border-slate-300 px-3 py-1 text-sm hover:bg-slate-100">
@@ -83,9 +110,15 @@ export function PatientList() {
           )}
         </div>
       </div>
-      {error && (
+      {(error || restore.error) && (
         <p role="alert" className="text-sm text-red-600">
-          {errorMessage(t, describeError(error))}
+          {errorMessage(t, describeError(error ?? restore.error))}
+        </p>
+      )}
+      {deleted && <p className="text-sm text-slate-600">{t('patients.deletedHint')}</p>}
+      {restored && (
+        <p role="status" className="text-sm text-emerald-700" data-testid="patient-restored">
+          {restored}
         </p>
       )}
       <div className="min-h-0 flex-1 overflow-auto rounded bg-white shadow-sm">
@@ -102,20 +135,27 @@ export function PatientList() {
             </tr>
           </thead>
           <tbody>
-            {data?.items.map((p) => (
+            {data?.items.map((p) => {
+              const name = displayName(order, { ideographic: p.name_ideographic, alphabetic: p.name_alphabetic, pn: p.name });
+              return (
               <tr
                 key={p.id}
                 data-testid="patient-row"
                 data-patient-id={p.id}
                 tabIndex={0}
-                onDoubleClick={() => router.push(patientHref(p.id))}
-                onKeyDown={(e) => e.key === 'Enter' && router.push(patientHref(p.id))}
+                data-deleted={deleted ? 'true' : undefined}
+                onDoubleClick={() => !deleted && router.push(patientHref(p.id))}
+                onKeyDown={(e) => !deleted && e.key === 'Enter' && router.push(patientHref(p.id))}
                 className="border-t border-slate-100 hover:bg-slate-50"
               >
                 <td className="px-2 py-1 font-medium">
-                  <Link href={patientHref(p.id)} className="text-sky-800 hover:underline" data-testid="patient-link">
-                    {displayName(order, { ideographic: p.name_ideographic, alphabetic: p.name_alphabetic, pn: p.name })}
-                  </Link>
+                  {deleted ? (
+                    <span className="text-slate-600 line-through decoration-slate-400">{name}</span>
+                  ) : (
+                    <Link href={patientHref(p.id)} className="text-sky-800 hover:underline" data-testid="patient-link">
+                      {name}
+                    </Link>
+                  )}
                 </td>
                 <td className="px-2 py-1 font-mono">{p.mrn}</td>
                 <td className="px-2 py-1 whitespace-nowrap">
@@ -124,7 +164,21 @@ export function PatientList() {
                 <td className="px-2 py-1 whitespace-nowrap">{displayDate(p.birth_date)}</td>
                 <td className="px-2 py-1 font-mono">{p.national_id}</td>
                 <td className="px-2 py-1 font-mono">{p.phone}</td>
-                <td className="px-2 py-1">
+                <td className="px-2 py-1 whitespace-nowrap">
+                  {deleted && (
+                    <span className="flex items-center gap-2">
+                      <span className="text-xs text-slate-500">{t('patients.deletedAt', { at: displayDateTime(p.deleted_at) })}</span>
+                      <button
+                        type="button"
+                        data-testid="patient-restore"
+                        disabled={restore.isPending}
+                        onClick={() => void onRestore(p.id, name)}
+                        className="rounded border border-sky-700 px-2 py-0.5 text-xs text-sky-800 hover:bg-sky-50 disabled:opacity-50"
+                      >
+                        {t('patients.restore')}
+                      </button>
+                    </span>
+                  )}
                   {p.needs_reconciliation && (
                     <span className="rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900" data-testid="needs-reconciliation">
                       {t('patients.needsReconciliation')}
@@ -132,7 +186,8 @@ export function PatientList() {
                   )}
                 </td>
               </tr>
-            ))}
+              );
+            })}
           </tbody>
         </table>
         {data && data.items.length === 0 && (

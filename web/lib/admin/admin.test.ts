@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditParams, EMPTY_AUDIT_FILTERS, formatBytes, passwordProblemKeys, usedPercent } from './format';
+import { auditParams, EMPTY_AUDIT_FILTERS, EMPTY_HL7_FILTERS, formatBytes, hl7Params, passwordProblemKeys, usedPercent } from './format';
 import { groupPermissions, groupState, permissionKey, toggleGroup } from './permissions';
 import { adminSections } from './sections';
 
@@ -54,6 +54,18 @@ describe('admin sections', () => {
   it('follow permissions', () => {
     expect(adminSections(['user:read']).map((s) => s.id)).toEqual(['users', 'roles', 'apiKeys']);
     expect(adminSections(['audit:read', 'system:admin']).map((s) => s.id)).toEqual(['audit', 'system']);
+    expect(adminSections(['hl7:read', 'audit:read']).map((s) => s.id)).toEqual(['audit', 'hl7']);
     expect(adminSections([])).toEqual([]);
+  });
+});
+
+describe('hl7 filters', () => {
+  it('leave out empty fields and send local times as UTC', () => {
+    expect(hl7Params(EMPTY_HL7_FILTERS)).toEqual({});
+    const p = hl7Params({ ...EMPTY_HL7_FILTERS, ack_code: 'AE', message_type: ' ADT ', control_id: ' ', since: '2026-01-02T03:04' });
+    expect(p.ack_code).toBe('AE');
+    expect(p.message_type).toBe('ADT');
+    expect(p.control_id).toBeUndefined();
+    expect(p.since).toBe(new Date('2026-01-02T03:04').toISOString());
   });
 });

@@ -73,3 +73,37 @@ export function formatDateTime(value: string | null | undefined): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
+
+/** HL7 review query parameters from the filter form: empty fields left out, local times as ISO. */
+export interface Hl7Filters {
+  ack_code: string;
+  message_type: string;
+  sending_application: string;
+  control_id: string;
+  since: string;
+  until: string;
+}
+
+export const EMPTY_HL7_FILTERS: Hl7Filters = {
+  ack_code: '',
+  message_type: '',
+  sending_application: '',
+  control_id: '',
+  since: '',
+  until: '',
+};
+
+export function hl7Params(f: Hl7Filters): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const key of ['ack_code', 'message_type', 'sending_application', 'control_id'] as const) {
+    const v = f[key].trim();
+    if (v) params[key] = v;
+  }
+  for (const key of ['since', 'until'] as const) {
+    if (f[key]) {
+      const d = new Date(f[key]);
+      if (!Number.isNaN(d.getTime())) params[key] = d.toISOString();
+    }
+  }
+  return params;
+}

@@ -8,6 +8,9 @@ import type {
   AuditEvent,
   AuditVerify,
   GroupRead,
+  Hl7Message,
+  Hl7MessageDetail,
+  Hl7Reprocess,
   PermissionRead,
   RoleCreate,
   RoleRead,
@@ -153,4 +156,35 @@ export function useSystemStatus() {
 /** POST /api/auth/password: one's own password; the server ends every session of the account. */
 export async function changeOwnPassword(current: string, next: string): Promise<void> {
   await api.post('/api/auth/password', { current_password: current, new_password: next });
+}
+
+const HL7 = ['admin', 'hl7'] as const;
+
+/** GET /api/hl7/messages (hl7:read), newest first, without their text. */
+export function useHl7Messages(params: Record<string, string>, limit: number, offset: number) {
+  return useQuery({
+    queryKey: [...HL7, 'list', params, limit, offset],
+    queryFn: async () =>
+      (await api.get<Page<Hl7Message>>('/api/hl7/messages', { params: { ...params, limit, offset } })).data,
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** GET /api/hl7/messages/{id}: the text, segment by segment (each read is audited: fetched once). */
+export function useHl7Message(id: number | null) {
+  return useQuery({
+    queryKey: [...HL7, 'one', id],
+    queryFn: async () => (await api.get<Hl7MessageDetail>(`/api/hl7/messages/${id}`)).data,
+    enabled: id !== null,
+    staleTime: Infinity,
+  });
+}
+
+/** POST /api/hl7/messages/{id}/reprocess (system:admin): received again, stored as a new message. */
+export function useReprocessHl7() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (id: number) => (await api.post<Hl7Reprocess>(`/api/hl7/messages/${id}/reprocess`)).data,
+    onSuccess: () => client.invalidateQueries({ queryKey: [...HL7, 'list'] }),
+  });
 }

@@ -1,6 +1,6 @@
 /** The administration console's pages and the permission each needs. */
 export interface AdminSection {
-  id: 'users' | 'roles' | 'audit' | 'apiKeys' | 'system';
+  id: 'users' | 'roles' | 'audit' | 'hl7' | 'apiKeys' | 'system';
   href: string;
   permission: string;
 }
@@ -9,6 +9,7 @@ export const ADMIN_SECTIONS: AdminSection[] = [
   { id: 'users', href: '/admin/users/', permission: 'user:read' },
   { id: 'roles', href: '/admin/roles/', permission: 'user:read' },
   { id: 'audit', href: '/admin/audit/', permission: 'audit:read' },
+  { id: 'hl7', href: '/admin/hl7/', permission: 'hl7:read' },
   { id: 'apiKeys', href: '/admin/api-keys/', permission: 'user:read' },
   { id: 'system', href: '/admin/system/', permission: 'system:admin' },
 ];

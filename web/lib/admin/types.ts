@@ -17,3 +17,6 @@ export type ApiKeyRead = Schemas['ApiKeyRead'];
 export type ApiKeyCreated = Schemas['ApiKeyCreated'];
 export type ApiKeyCreate = Schemas['ApiKeyCreate'];
 export type SystemStatus = Schemas['SystemStatus'];
+export type Hl7Message = Schemas['Hl7MessageRead'];
+export type Hl7MessageDetail = Schemas['Hl7MessageDetail'];
+export type Hl7Reprocess = Schemas['Hl7ReprocessRead'];

@@ -579,6 +579,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hl7/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Messages
+         * @description Messages received, newest first, filtered; without their text (no patient data).
+         */
+        get: operations["list_messages_api_hl7_messages_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hl7/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Message
+         * @description One message with its text, segment by segment; the read is audited (patient data).
+         */
+        get: operations["get_message_api_hl7_messages__message_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hl7/messages/{message_id}/reprocess": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reprocess Message
+         * @description Receive a refused message (AE, AR) again once its cause is fixed: applied all or
+         *     nothing and stored as a new message; one applied before (same sender and MSH-10) is
+         *     acknowledged without being applied twice. An applied message is 409.
+         */
+        post: operations["reprocess_message_api_hl7_messages__message_id__reprocess_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/notifications": {
         parameters: {
             query?: never;
@@ -2883,6 +2945,130 @@ export interface components {
             detail?: components["schemas"]["ValidationError"][];
         };
         /**
+         * Hl7MessageDetail
+         * @description One message with its text (patient data: the read is audited).
+         */
+        Hl7MessageDetail: {
+            /**
+             * Ack Code
+             * @description AA applied; AE refused for a reason; AR not understood
+             * @enum {string}
+             */
+            ack_code: "AA" | "AE" | "AR";
+            /**
+             * Control Id
+             * @description MSH-10
+             */
+            control_id: string;
+            /** Id */
+            id: number;
+            /**
+             * Message Type
+             * @description MSH-9, e.g. ORM^O01
+             */
+            message_type: string;
+            /** Peer */
+            peer: string;
+            /** Raw */
+            raw: string;
+            /**
+             * Reason
+             * @description Why it was refused, in zh-CN (as sent in MSA-3)
+             */
+            reason: string;
+            /** Reason Code */
+            reason_code: string;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /**
+             * Reprocessable
+             * @description Refused (AE, AR) with its text kept
+             */
+            reprocessable: boolean;
+            /** Segments */
+            segments: components["schemas"]["Hl7Segment"][];
+            /** Sending Application */
+            sending_application: string;
+        };
+        /** Hl7MessagePage */
+        Hl7MessagePage: {
+            /** Items */
+            items: components["schemas"]["Hl7MessageRead"][];
+            /** Total */
+            total: number;
+        };
+        /**
+         * Hl7MessageRead
+         * @description A message as listed: no patient data (ids, type, codes and the reason only).
+         */
+        Hl7MessageRead: {
+            /**
+             * Ack Code
+             * @description AA applied; AE refused for a reason; AR not understood
+             * @enum {string}
+             */
+            ack_code: "AA" | "AE" | "AR";
+            /**
+             * Control Id
+             * @description MSH-10
+             */
+            control_id: string;
+            /** Id */
+            id: number;
+            /**
+             * Message Type
+             * @description MSH-9, e.g. ORM^O01
+             */
+            message_type: string;
+            /** Peer */
+            peer: string;
+            /**
+             * Reason
+             * @description Why it was refused, in zh-CN (as sent in MSA-3)
+             */
+            reason: string;
+            /** Reason Code */
+            reason_code: string;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /** Sending Application */
+            sending_application: string;
+        };
+        /**
+         * Hl7ReprocessRead
+         * @description The outcome of receiving the message's text again (stored as a new message).
+         */
+        Hl7ReprocessRead: {
+            /**
+             * Ack Code
+             * @enum {string}
+             */
+            ack_code: "AA" | "AE" | "AR";
+            /** Reason */
+            reason: string;
+            /**
+             * Reason Code
+             * @description `duplicate`: applied before, not applied again
+             */
+            reason_code: string;
+        };
+        /** Hl7Segment */
+        Hl7Segment: {
+            /**
+             * Fields
+             * @description fields[i] is field i + 1 (MSH-1: the separator)
+             */
+            fields: string[];
+            /** Name */
+            name: string;
+        };
+        /**
          * JobRead
          * @description A send (C-STORE to a device) or retrieve (C-MOVE to us) and its progress.
          */
@@ -3460,6 +3646,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Deleted At
+             * @description Set on a soft-deleted record (listed with deleted=true)
+             */
+            deleted_at?: string | null;
             /** Id */
             id: number;
             /** Issuer */
@@ -3776,7 +3967,7 @@ export interface components {
          * Permission
          * @enum {string}
          */
-        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "image:send" | "image:annotate" | "order:read" | "order:write" | "worklist:assign" | "statistics:read" | "report:read" | "report:write" | "report:approve" | "report:template" | "report:qc" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "system:admin";
+        Permission: "patient:read" | "patient:write" | "patient:read_sensitive" | "image:read" | "image:retrieve" | "image:create" | "image:delete" | "image:export" | "image:send" | "image:annotate" | "order:read" | "order:write" | "worklist:assign" | "statistics:read" | "report:read" | "report:write" | "report:approve" | "report:template" | "report:qc" | "ai:read" | "ai:run" | "ai:manage" | "ai:review" | "device:read" | "device:manage" | "user:read" | "user:manage" | "audit:read" | "hl7:read" | "system:admin";
         /** PermissionRead */
         PermissionRead: {
             /** Description */
@@ -6074,6 +6265,107 @@ export interface operations {
             };
         };
     };
+    list_messages_api_hl7_messages_get: {
+        parameters: {
+            query?: {
+                ack_code?: ("AA" | "AE" | "AR") | null;
+                /** @description A prefix: ADT matches ADT^A01, ADT^A08 */
+                message_type?: string | null;
+                sending_application?: string | null;
+                control_id?: string | null;
+                since?: string | null;
+                until?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hl7MessagePage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_message_api_hl7_messages__message_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hl7MessageDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reprocess_message_api_hl7_messages__message_id__reprocess_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hl7ReprocessRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_notifications_api_notifications_get: {
         parameters: {
             query?: {
@@ -6547,6 +6839,8 @@ export interface operations {
                 sex?: ("M" | "F" | "O" | "") | null;
                 birth_date?: string | null;
                 sort?: "name" | "-name" | "created_at" | "-created_at" | "mrn" | "-mrn" | "birth_date" | "-birth_date";
+                /** @description Soft-deleted records instead, the last deleted first, `q` matching the MRN's beginning (needs patient:write: they are listed to be restored) */
+                deleted?: boolean;
                 limit?: number;
                 offset?: number;
             };

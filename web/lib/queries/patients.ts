@@ -20,6 +20,8 @@ export interface PatientFilters {
   sort: string;
   limit: number;
   offset: number;
+  /** Soft-deleted records instead (patient:write), the last deleted first, `q` matching the MRN. */
+  deleted?: boolean;
 }
 
 export const DEFAULT_PATIENT_FILTERS: PatientFilters = {
@@ -39,7 +41,11 @@ const id = (n: number | string) => encodeURIComponent(String(n));
 export function usePatients(filters: PatientFilters) {
   return useQuery({
     queryKey: ['patients', filters],
-    queryFn: async () => (await api.get<PatientPage>('/api/patients', { params: nonEmpty(filters) })).data,
+    queryFn: async () => {
+      const { deleted, ...rest } = filters;
+      const params = deleted ? { ...nonEmpty(rest), deleted: 'true' } : nonEmpty(rest);
+      return (await api.get<PatientPage>('/api/patients', { params })).data;
+    },
     placeholderData: keepPreviousData,
     staleTime: 0,
   });
@@ -135,5 +141,29 @@ export function useAddVisit(patientId: string) {
     mutationFn: async (body: VisitForm) =>
       (await api.post<Visit>(`/api/patients/${id(patientId)}/visits`, body)).data,
     onSuccess: () => void client.invalidateQueries({ queryKey: ['patient', patientId, 'timeline'] }),
+  });
+}
+
+/** DELETE /api/patients/{id} (patient:write): a soft delete, undone by restoring. */
+export function useDeletePatient() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (patientId: number) => {
+      await api.delete(`/api/patients/${id(patientId)}`);
+    },
+    onSuccess: (_, patientId) => {
+      client.removeQueries({ queryKey: ['patient', String(patientId)] });
+      void client.invalidateQueries({ queryKey: ['patients'] });
+    },
+  });
+}
+
+/** POST /api/patients/{id}/restore (patient:write): a soft-deleted record is listed again. */
+export function useRestorePatient() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (patientId: number) =>
+      (await api.post<Patient>(`/api/patients/${id(patientId)}/restore`)).data,
+    onSuccess: () => void client.invalidateQueries({ queryKey: ['patients'] }),
   });
 }
