@@ -1,6 +1,10 @@
-/** The administration console's pages and the permission each needs. */
+/**
+ * The administration console's pages and the permission that shows each in the console.
+ * Studies and query/retrieve open with less (image:read, device:read; a doctor reaches them
+ * from elsewhere), but only deleting and registering devices make them the console's.
+ */
 export interface AdminSection {
-  id: 'users' | 'roles' | 'audit' | 'apiKeys' | 'system';
+  id: 'users' | 'roles' | 'audit' | 'apiKeys' | 'system' | 'studies' | 'queryRetrieve';
   href: string;
   permission: string;
 }
@@ -10,6 +14,8 @@ export const ADMIN_SECTIONS: AdminSection[] = [
   { id: 'roles', href: '/admin/roles/', permission: 'user:read' },
   { id: 'audit', href: '/admin/audit/', permission: 'audit:read' },
   { id: 'apiKeys', href: '/admin/api-keys/', permission: 'user:read' },
+  { id: 'studies', href: '/admin/studies/', permission: 'image:delete' },
+  { id: 'queryRetrieve', href: '/admin/query-retrieve/', permission: 'device:manage' },
   { id: 'system', href: '/admin/system/', permission: 'system:admin' },
 ];
 
