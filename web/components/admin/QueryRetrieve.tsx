@@ -10,7 +10,7 @@ import { jobDone } from '@/lib/devices/form';
 import { formatPersonName } from '@/lib/dicom/personName';
 import { useLocale, useT } from '@/lib/i18n';
 import { queryDevice, retrieveStudy, useDevices, useJob, type RemoteMatch } from '@/lib/queries/devices';
-import { BUTTON, INPUT, PRIMARY } from './AdminLayout';
+import { BUTTON, FIELD, PRIMARY } from './AdminLayout';
 
 const FIELDS: { key: keyof RemoteSearch; type?: string; width: string }[] = [
   { key: 'patientId', width: 'w-36' },
@@ -126,7 +126,7 @@ export function QueryRetrieve() {
               setDeviceId(e.target.value);
               setMatches(null);
             }}
-            className={`${INPUT} w-56`}
+            className={`${FIELD} w-56`}
           >
             {remotes.map((d) => (
               <option key={d.id} value={d.id}>
@@ -143,7 +143,7 @@ export function QueryRetrieve() {
               type={type ?? 'text'}
               value={form[key]}
               onChange={(e) => setForm({ ...form, [key]: e.target.value })}
-              className={`${INPUT} ${width}`}
+              className={`${FIELD} ${width}`}
             />
           </label>
         ))}

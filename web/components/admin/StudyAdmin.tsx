@@ -13,7 +13,7 @@ import { displayDate } from '@/lib/dates';
 import { formatPersonName } from '@/lib/dicom/personName';
 import { useLocale, useT } from '@/lib/i18n';
 import { DEFAULT_FILTERS, deleteSeries, deleteStudy, downloadStudyZip, useStudies, useStudy, type StudyFilters } from '@/lib/queries/studies';
-import { BUTTON, INPUT, PRIMARY } from './AdminLayout';
+import { BUTTON, FIELD, PRIMARY } from './AdminLayout';
 
 type Target = { study: StudySummary; series: SeriesSummary | null };
 
@@ -229,16 +229,16 @@ export function StudyAdmin() {
       <form onSubmit={search} className="flex flex-wrap items-end gap-2 text-sm" data-testid="admin-study-search">
         <label className="flex flex-col">
           <span className="text-slate-600">{t('adminStudies.filter.q')}</span>
-          <input name="q" value={form.q} onChange={(e) => setForm({ ...form, q: e.target.value })} className={`${INPUT} w-56`} />
+          <input name="q" value={form.q} onChange={(e) => setForm({ ...form, q: e.target.value })} className={`${FIELD} w-56`} />
         </label>
         <label className="flex flex-col">
           <span className="text-slate-600">{t('adminStudies.filter.modality')}</span>
-          <input name="modality" value={form.modality} onChange={(e) => setForm({ ...form, modality: e.target.value })} className={`${INPUT} w-20`} />
+          <input name="modality" value={form.modality} onChange={(e) => setForm({ ...form, modality: e.target.value })} className={`${FIELD} w-20`} />
         </label>
         {(['study_date_from', 'study_date_to'] as const).map((key) => (
           <label key={key} className="flex flex-col">
             <span className="text-slate-600">{t(`adminStudies.filter.${key}`)}</span>
-            <input type="date" name={key} value={form[key]} onChange={(e) => setForm({ ...form, [key]: e.target.value })} className={INPUT} />
+            <input type="date" name={key} value={form[key]} onChange={(e) => setForm({ ...form, [key]: e.target.value })} className={FIELD} />
           </label>
         ))}
         <button type="submit" data-testid="admin-study-submit" className={PRIMARY}>
