@@ -13,7 +13,7 @@ function Tabs() {
   const t = useT();
   const pathname = usePathname();
   return (
-    <nav className="flex gap-1 border-b border-slate-200 bg-white px-4" aria-label={t('admin.title')}>
+    <nav className="flex gap-1 overflow-x-auto whitespace-nowrap border-b border-slate-200 bg-white px-4" aria-label={t('admin.title')}>
       {adminSections(me?.permissions ?? []).map((s) => (
         <Link
           key={s.id}
