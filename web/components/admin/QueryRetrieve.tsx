@@ -58,6 +58,7 @@ export function QueryRetrieve() {
   const chosenId = deviceId || remotes[0]?.id || '';
   const [form, setForm] = useState<RemoteSearch>(EMPTY_REMOTE_SEARCH);
   const [matches, setMatches] = useState<RemoteMatch[] | null>(null);
+  const [finalStatus, setFinalStatus] = useState(0);
   const [searching, setSearching] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [jobs, setJobs] = useState<Record<string, string>>({});
@@ -75,6 +76,7 @@ export function QueryRetrieve() {
     try {
       const result = await queryDevice(chosenId, remoteFilters(form), RETURN_KEYS, locale);
       setMatches(result.items);
+      setFinalStatus(result.status);
     } catch (err) {
       setMatches(null);
       setError(studiesErrorMessage(t, describeError(err)));
@@ -160,6 +162,8 @@ export function QueryRetrieve() {
         <>
           <p className="text-sm text-slate-500" data-testid="qr-count">
             {t('qr.count', { n: matches.length })}
+            {/* Not Success (0000): cancelled, refused or cut at the match limit; the list may be partial. */}
+            {finalStatus !== 0 && <span className="ml-2 text-amber-700">{t('qr.incomplete')}</span>}
           </p>
           <table className="w-full rounded bg-white text-sm shadow-sm" data-testid="qr-table">
             <thead className="bg-slate-50 text-slate-600">
