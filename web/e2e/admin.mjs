@@ -3,10 +3,11 @@
 // and the zh-CN scan that fails on any visible English word outside the allow-list.
 // Run alone with `node e2e/admin.mjs` (needs web/out); run.mjs runs it after its own steps.
 // Exit code 0 when every step passed, 1 otherwise. Screenshots go to test-artifacts/ (repo root).
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ARTIFACTS, assert, closeSession, finish, openSession, runMain, stepRunner, USERS } from './harness.mjs';
+import { apiLogin as bearer, ARTIFACTS, assert, closeSession, finish, openSession, PYTHON, REPO, runMain, stepRunner, USERS } from './harness.mjs';
 
 const NEW_USER = { username: 'e2e-new', initial: 'Set-By-Admin-2026', own: 'Mine-Alone-2026!q' };
 
@@ -306,7 +307,8 @@ async function main() {
       await signIn(base, USERS.admin);
       const pages = [
         '/studies/', '/patients/', '/orders/', '/statistics/', '/upload/', '/devices/', '/ai/', '/critical/', '/reports/peer-review/',
-        '/admin/users/', '/admin/roles/', '/admin/audit/', '/admin/hl7/', '/admin/api-keys/', '/admin/system/', '/account/',
+        '/admin/users/', '/admin/roles/', '/admin/audit/', '/admin/hl7/', '/admin/api-keys/', '/admin/studies/',
+        '/admin/query-retrieve/', '/admin/system/', '/account/',
         '/no-such-page/',
       ];
       const found = {};
@@ -321,6 +323,121 @@ async function main() {
       const loginWords = (await englishWords()).filter((w) => !ALLOWED_ENGLISH.has(w.toLowerCase()));
       if (loginWords.length) found['/login/'] = loginWords;
       assert(Object.keys(found).length === 0, `English in zh-CN mode: ${JSON.stringify(found)}`);
+    });
+
+    // Studies (after the zh-CN scan: the uploaded zip holds a study with English HTML strings).
+    const studyPatient = `ADM${Date.now() % 100000}`;
+    let study;
+    let admin;
+    const studyRow = () => page.locator(`[data-testid=admin-study-row][data-patient-id="${studyPatient}"]`);
+    const seriesOf = async () =>
+      (await (await fetch(`${base}/api/studies/${encodeURIComponent(study.study_instance_uid)}`, { headers: admin })).json()).series;
+    async function findStudy() {
+      await page.getByTestId('admin-study-search').locator('input[name=q]').fill(studyPatient);
+      await page.getByTestId('admin-study-submit').click();
+      await studyRow().waitFor();
+    }
+
+    await step('studies: admin deletes one series after confirming; cancelling deletes nothing', async () => {
+      const zip = path.join(session.scratch, 'admin-study.zip');
+      const made = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_study_zip.py'), zip, studyPatient, '3'], { encoding: 'utf8' });
+      assert(made.status === 0, `zip built: ${made.stderr}`);
+      admin = await bearer(base, USERS.admin);
+      const form = new FormData();
+      form.append('files', new Blob([readFileSync(zip)], { type: 'application/zip' }), 'study.zip');
+      assert((await fetch(`${base}/api/uploads`, { method: 'POST', headers: admin, body: form })).ok, 'uploaded');
+      study = (await (await fetch(`${base}/api/studies?patient_id=${studyPatient}`, { headers: admin })).json()).items[0];
+      assert(study?.number_of_series === 2, `2 series: ${JSON.stringify(study)}`);
+      await signIn(base, USERS.admin);
+      await page.getByTestId('nav-admin').click();
+      await page.getByTestId('admin-tab-studies').click();
+      await page.waitForURL(/\/admin\/studies\/$/);
+      await findStudy();
+      await studyRow().getByTestId('study-series-toggle').click();
+      const mr = page.locator('[data-testid=series-row][data-modality=MR]');
+      await mr.getByTestId('series-delete').click();
+      const dialog = page.getByTestId('study-delete-dialog');
+      await dialog.waitFor();
+      const text = (await dialog.textContent()) ?? '';
+      assert(text.includes('王小明') && text.includes(studyPatient) && text.includes('2024-01-05') && text.includes('CT CHEST E2E'), `names patient, date, description: ${text}`);
+      assert((await page.getByTestId('delete-instances').textContent()) === '1', 'names the instances of the series');
+      assert(await page.getByTestId('delete-confirm').isDisabled(), 'confirm needs the box ticked');
+      await page.getByTestId('delete-cancel').click();
+      await dialog.waitFor({ state: 'detached' });
+      assert((await seriesOf()).length === 2, 'cancel deleted nothing');
+      await mr.getByTestId('series-delete').click();
+      await page.getByTestId('delete-ack').check();
+      await page.getByTestId('delete-confirm').click();
+      await dialog.waitFor({ state: 'detached' });
+      await mr.waitFor({ state: 'detached' });
+      const left = await seriesOf();
+      assert(left.length === 1 && left[0].modality === 'CT', `one series fewer: ${JSON.stringify(left)}`);
+      await page.waitForFunction(
+        (pid) => document.querySelector(`[data-testid=admin-study-row][data-patient-id="${pid}"] [data-testid=admin-study-series-count]`)?.textContent === '1',
+        studyPatient,
+      );
+      await shot('admin-studies');
+    });
+
+    await step('studies: a de-identified export downloads a zip without the patient name', async () => {
+      await studyRow().getByTestId('study-export').click();
+      await page.getByTestId('study-export-dialog').waitFor();
+      assert(await page.locator('input[name=deidentify]').isChecked(), 'de-identified by default');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-download').click()]);
+      const file = path.join(session.scratch, 'deid.zip');
+      await download.saveAs(file);
+      assert(download.suggestedFilename().endsWith('-deidentified.zip'), `name: ${download.suggestedFilename()}`);
+      const check = spawnSync(PYTHON, ['-c', [
+        'import io, sys, zipfile',
+        'from pydicom import dcmread',
+        'z = zipfile.ZipFile(sys.argv[1])',
+        "names = [n for n in z.namelist() if n.endswith('.dcm')]",
+        'bad = []',
+        'for n in names:',
+        '    raw = z.read(n)',
+        '    ds = dcmread(io.BytesIO(raw))',
+        "    if '王' in str(ds.get('PatientName', '')) or '王'.encode() in raw or sys.argv[2].encode() in raw:",
+        '        bad.append(n)',
+        'print(len(names), len(bad))',
+      ].join('\n'), file, studyPatient], { encoding: 'utf8' });
+      assert(check.status === 0, `zip read: ${check.stderr}`);
+      assert(check.stdout.trim() === '3 0', `3 DICOM files, none with the name or ID: ${check.stdout}`);
+      await page.getByTestId('study-export-dialog').waitFor({ state: 'detached' });
+    });
+
+    await step('studies: a refusal of the server is shown in words', async () => {
+      await studyRow().getByTestId('study-delete').click();
+      await page.getByTestId('delete-ack').check();
+      // Deleted meanwhile (another administrator): the dialog's delete is refused, 404.
+      const gone = await fetch(`${base}/api/studies/${encodeURIComponent(study.study_instance_uid)}`, { method: 'DELETE', headers: admin });
+      assert(gone.status === 204, `deleted through the API: ${gone.status}`);
+      await page.getByTestId('delete-confirm').click();
+      const error = (await page.getByTestId('delete-error').textContent()) ?? '';
+      assert(error.includes('没有该检查') && !error.includes('study_not_found'), `refusal in words: ${error}`);
+      await page.getByTestId('delete-cancel').click();
+      await signOut();
+    });
+
+    await step('studies: a doctor (no image:delete) may export but sees no delete button', async () => {
+      const other = `ADD${Date.now() % 100000}`;
+      const zip = path.join(session.scratch, 'doctor-study.zip');
+      assert(spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_study_zip.py'), zip, other, '1']).status === 0, 'zip built');
+      const form = new FormData();
+      form.append('files', new Blob([readFileSync(zip)], { type: 'application/zip' }), 'study.zip');
+      assert((await fetch(`${base}/api/uploads`, { method: 'POST', headers: admin, body: form })).ok, 'uploaded');
+      await signIn(base, USERS.doctor);
+      await page.goto(`${base}/admin/studies/`);
+      await page.getByTestId('admin-study-search').locator('input[name=q]').fill(other);
+      await page.getByTestId('admin-study-submit').click();
+      const row = page.locator(`[data-testid=admin-study-row][data-patient-id="${other}"]`);
+      await row.waitFor();
+      assert((await row.getByTestId('study-export').count()) === 1, 'export for image:export');
+      assert((await page.getByTestId('study-delete').count()) === 0, 'no study delete button');
+      await row.getByTestId('study-series-toggle').click();
+      await page.getByTestId('series-row').first().waitFor();
+      assert((await page.getByTestId('series-delete').count()) === 0, 'no series delete button');
+      assert((await page.getByTestId('nav-admin').count()) === 0, 'still no console entry for a doctor');
+      await signOut();
     });
 
     await step('server messages follow Accept-Language', async () => {

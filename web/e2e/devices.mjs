@@ -3,11 +3,11 @@
 // Run alone with `node e2e/devices.mjs` (needs web/out); run.mjs runs it after its own steps.
 // Exit code 0 when every step passed, 1 otherwise. Screenshots go to test-artifacts/ (repo root).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ARTIFACTS, assert, closeSession, finish, freePort, openSession, PYTHON, REPO, runMain, stepRunner, USERS } from './harness.mjs';
+import { apiLogin, ARTIFACTS, assert, closeSession, finish, freePort, openSession, PYTHON, REPO, runMain, stepRunner, USERS } from './harness.mjs';
 
 let page;
 const { results, step, failed } = stepRunner({
@@ -70,6 +70,68 @@ async function startStoreScp(dir) {
   };
 }
 
+/** Stops a child with SIGTERM (SIGKILL after 5 s). */
+async function stopChild(child) {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      r();
+    }, 5000);
+    child.on('exit', () => {
+      clearTimeout(t);
+      r();
+    });
+  });
+}
+
+/**
+ * dcmtk's dcmqrscp as a remote PACS (AE REMOTE) holding one study of its own (2 CT images of
+ * patient `patientId`, stored into it with storescu); its C-MOVEs go to our listener (HOUNSFIELD).
+ */
+async function startRemotePacs(dir, ourDicomPort, patientId) {
+  const port = await freePort();
+  const db = path.join(dir, 'db');
+  mkdirSync(db, { recursive: true });
+  const cfg = path.join(dir, 'dcmqrscp.cfg');
+  writeFileSync(
+    cfg,
+    [
+      `NetworkTCPPort = ${port}`, 'MaxPDUSize = 16384', 'MaxAssociations = 16',
+      'HostTable BEGIN', `hounsfield = (HOUNSFIELD, 127.0.0.1, ${ourDicomPort})`, 'HostTable END',
+      'VendorTable BEGIN', 'VendorTable END',
+      'AETable BEGIN', `REMOTE ${db} RW (100, 1024mb) ANY`, 'AETable END', '',
+    ].join('\n'),
+  );
+  const made = spawnSync(PYTHON, ['-c', [
+    'import sys',
+    'from pydicom import dcmread',
+    'from pydicom.data import get_testdata_file',
+    'from pydicom.uid import generate_uid',
+    'study, series = generate_uid(), generate_uid()',
+    'for i in range(2):',
+    "    ds = dcmread(get_testdata_file('CT_small.dcm'))",
+    "    ds.SpecificCharacterSet = 'ISO_IR 192'",
+    "    ds.PatientName, ds.PatientID = '李^远程', sys.argv[2]",
+    "    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID = study, series, generate_uid()",
+    "    ds.InstanceNumber, ds.StudyDescription, ds.AccessionNumber = i + 1, 'REMOTE CT', 'RACC1'",
+    "    ds.save_as(f'{sys.argv[1]}/remote-{i}.dcm')",
+    'print(study)',
+  ].join('\n'), dir, patientId], { encoding: 'utf8' });
+  assert(made.status === 0, `remote files built: ${made.stderr}`);
+  const child = spawn('/usr/bin/dcmqrscp', ['-c', cfg, String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  await waitPort(port, child);
+  const files = [0, 1].map((i) => path.join(dir, `remote-${i}.dcm`));
+  const stored = spawnSync('/usr/bin/storescu', ['-aec', 'REMOTE', '127.0.0.1', String(port), ...files], { encoding: 'utf8' });
+  assert(stored.status === 0, `storescu into dcmqrscp: ${stored.stderr}`);
+  return { port, studyUid: made.stdout.trim(), logs: () => stderr, stop: () => stopChild(child) };
+}
+
 /** One study (12 CT slices + 1 MR) uploaded through the API; returns its UID and instance count. */
 async function seedStudy(base, zipPath, patientId) {
   const made = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'make_study_zip.py'), zipPath, patientId, '12'], { encoding: 'utf8' });
@@ -116,12 +178,18 @@ async function fillDevice(values) {
 }
 
 async function main() {
-  const session = await openSession(chromium, { name: 'devices', viewport: { width: 1366, height: 768 } });
+  // The DIMSE listener is on: query/retrieve moves a study from dcmqrscp to it.
+  const session = await openSession(chromium, {
+    name: 'devices',
+    viewport: { width: 1366, height: 768 },
+    serverEnv: { HOUNSFIELD_DICOM__ENABLED: 'true' },
+  });
   const { base, scratch, consoleErrors } = session;
   page = session.page;
   const received = path.join(scratch, 'storescp');
   mkdirSync(received);
   let storescp;
+  let remote;
   try {
     storescp = await startStoreScp(received);
     const patientId = `DEV${Date.now() % 100000}`;
@@ -268,6 +336,53 @@ async function main() {
       await signOut();
     });
 
+    const remotePatient = `RQ${Date.now() % 100000}`;
+    const remoteRow = () => page.getByTestId('qr-row');
+    async function queryRemote() {
+      await page.getByTestId('qr-device').selectOption({ label: `REMOTE — 127.0.0.1:${remote.port}` });
+      await page.getByTestId('qr-form').locator('input[name=patientId]').fill(remotePatient);
+      await page.getByTestId('qr-search').click();
+      await page.getByTestId('qr-count').waitFor();
+    }
+
+    await step('query/retrieve: a study found on a remote PACS (dcmqrscp) is retrieved and opens locally', async () => {
+      remote = await startRemotePacs(path.join(scratch, 'remote'), session.server.dicomPort, remotePatient);
+      const headers = await apiLogin(base, USERS.admin);
+      const made = await fetch(`${base}/api/devices`, {
+        method: 'POST',
+        headers: { ...headers, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ae_title: 'REMOTE', host: '127.0.0.1', port: remote.port, operations: ['store'], description: 'dcmqrscp' }),
+      });
+      assert(made.status === 201, `REMOTE registered: ${made.status}`);
+      await signIn(base, USERS.admin);
+      await page.getByTestId('nav-devices').click();
+      await page.getByTestId('devices-query-retrieve').click();
+      await page.waitForURL(/\/admin\/query-retrieve\/$/);
+      await queryRemote();
+      assert((await remoteRow().count()) === 1, `one remote match: ${await page.getByTestId('qr-count').textContent()}`);
+      const text = (await remoteRow().textContent()) ?? '';
+      assert(text.includes('李远程') && text.includes(remotePatient) && text.includes('RACC1'), `match shown: ${text}`);
+      assert((await remoteRow().getAttribute('data-study-uid')) === remote.studyUid, 'the remote study');
+      const before = await fetch(`${base}/api/studies?patient_id=${remotePatient}`, { headers });
+      assert((await before.json()).total === 0, 'not local before the retrieve');
+      await remoteRow().getByTestId('qr-retrieve').click();
+      await page.waitForFunction(
+        () => ['completed', 'partial', 'failed'].includes(document.querySelector('[data-testid=retrieve-job]')?.getAttribute('data-status') ?? ''),
+        undefined,
+        { timeout: 60000 },
+      );
+      const job = page.getByTestId('retrieve-job');
+      assert((await job.getAttribute('data-status')) === 'completed', `retrieve completed: ${await job.textContent()} ${remote.logs()}`);
+      assert(((await job.textContent()) ?? '').includes('2 / 2'), `progress 2/2: ${await job.textContent()}`);
+      await shot('devices-04-query-retrieve');
+      const after = await (await fetch(`${base}/api/studies?patient_id=${remotePatient}`, { headers })).json();
+      assert(after.total === 1 && after.items[0].number_of_instances === 2, `local now with 2 images: ${JSON.stringify(after)}`);
+      await page.getByTestId('retrieved-open').click();
+      await page.waitForURL(/\/viewer\//);
+      await page.getByTestId('study-header').waitFor();
+      await signOut();
+    });
+
     await step('devices: a doctor (device:read only) sees the list without editing', async () => {
       await signIn(base, USERS.doctor);
       await page.getByTestId('nav-devices').click();
@@ -275,6 +390,11 @@ async function main() {
       assert((await page.getByTestId('device-add').count()) === 0, 'no add button');
       assert((await page.getByTestId('device-edit').count()) === 0, 'no edit button');
       assert((await page.getByTestId('device-delete').count()) === 0, 'no delete button');
+      // Query/retrieve: the doctor may search the remote (image:read) but not retrieve (no image:create).
+      await page.getByTestId('devices-query-retrieve').click();
+      await queryRemote();
+      assert((await remoteRow().count()) === 1, 'the doctor sees the remote match');
+      assert((await page.getByTestId('qr-retrieve').count()) === 0, 'no retrieve button without image:create');
       await signOut();
     });
 
@@ -297,6 +417,7 @@ async function main() {
     });
   } finally {
     await storescp?.stop();
+    await remote?.stop();
     await closeSession(session, { results, failed });
   }
   finish(results, failed, 'device browser steps');

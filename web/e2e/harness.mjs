@@ -120,12 +120,13 @@ async function stopProcess(child) {
   });
 }
 
-export async function startServer({ webDir } = {}) {
+/** `extraEnv` adds settings, e.g. HOUNSFIELD_DICOM__ENABLED=true for the DIMSE listener (on `dicomPort`). */
+export async function startServer({ webDir, extraEnv = {} } = {}) {
   const template = process.env[TEMPLATE_ENV];
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hf-e2e-'));
   const port = await freePort();
   const dicomPort = await freePort();
-  const env = serverEnv(dataDir, { HOUNSFIELD_DICOM__PORT: String(dicomPort), ...(webDir ? { HOUNSFIELD_WEB_DIR: webDir } : {}) });
+  const env = serverEnv(dataDir, { HOUNSFIELD_DICOM__PORT: String(dicomPort), ...(webDir ? { HOUNSFIELD_WEB_DIR: webDir } : {}), ...extraEnv });
   if (template) cpSync(template, dataDir, { recursive: true });
   else initialise(env);
   const child = spawn(HOUNSFIELD, ['serve', '--host', '127.0.0.1', '--port', String(port)], {
@@ -148,6 +149,7 @@ export async function startServer({ webDir } = {}) {
   return {
     base,
     dataDir,
+    dicomPort,
     env,
     logs: () => stderr,
     async stop() {
@@ -227,9 +229,10 @@ export async function apiLogin(base, user) {
  * What an e2e file's main() starts with: test-artifacts/, a scratch directory (given to
  * `prepare` before the server starts, for files built ahead of it), a throw-away server, and
  * chromium (profile in the scratch directory) whose page has the step timeout and records
- * console errors. Whatever was started is stopped again if a later part fails to start.
+ * console errors; `serverEnv` adds settings to the server's environment. Whatever was started
+ * is stopped again if a later part fails to start.
  */
-export async function openSession(chromium, { name, viewport = { width: 1600, height: 900 }, prepare } = {}) {
+export async function openSession(chromium, { name, viewport = { width: 1600, height: 900 }, prepare, serverEnv: extraEnv } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const scratch = mkdtempSync(path.join(os.tmpdir(), `hf-${name}-`));
   let server;
@@ -238,7 +241,7 @@ export async function openSession(chromium, { name, viewport = { width: 1600, he
     if (prepare) await prepare(scratch);
     // The browser starts while the server does (each takes seconds on a loaded machine).
     const started = await Promise.allSettled([
-      startServer({ webDir: WEB_OUT }),
+      startServer({ webDir: WEB_OUT, extraEnv }),
       launchBrowser(chromium, path.join(scratch, 'profile'), viewport),
     ]);
     [server, context] = started.map((r) => (r.status === 'fulfilled' ? r.value : undefined));

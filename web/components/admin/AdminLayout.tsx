@@ -13,7 +13,7 @@ function Tabs() {
   const t = useT();
   const pathname = usePathname();
   return (
-    <nav className="flex gap-1 border-b border-slate-200 bg-white px-4" aria-label={t('admin.title')}>
+    <nav className="flex gap-1 overflow-x-auto whitespace-nowrap border-b border-slate-200 bg-white px-4" aria-label={t('admin.title')}>
       {adminSections(me?.permissions ?? []).map((s) => (
         <Link
           key={s.id}
@@ -52,5 +52,7 @@ export function Field({ label, children }: { label: string; children: ReactNode 
 }
 
 export const INPUT = 'w-full rounded border border-slate-300 px-2 py-1.5';
+/** A filter field: INPUT without its full width (each field is given one). */
+export const FIELD = 'rounded border border-slate-300 px-2 py-1.5';
 export const BUTTON = 'rounded border border-slate-300 px-2 py-0.5 text-sm hover:bg-slate-100 disabled:opacity-50';
 export const PRIMARY = 'rounded bg-sky-700 px-3 py-1 text-sm text-white hover:bg-sky-800 disabled:opacity-60';

@@ -1,5 +1,6 @@
 'use client';
 
+import Link from 'next/link';
 import { useState } from 'react';
 import { describeError } from '@/lib/api/errors';
 import { hasPermission, useSession } from '@/lib/auth/store';
@@ -74,16 +75,23 @@ export function DeviceList() {
       <div className="flex items-center gap-3">
         <h1 className="text-lg font-semibold">{t('devices.title')}</h1>
         {data && <span className="text-sm text-slate-500">{t('devices.count', { n: data.total })}</span>}
+        <div className="ml-auto flex items-center gap-3">
+        {hasPermission(me, 'image:read') && (
+          <Link href="/admin/query-retrieve/" data-testid="devices-query-retrieve" className="text-sm text-sky-700 underline">
+            {t('qr.title')}
+          </Link>
+        )}
         {canManage && (
           <button
             type="button"
             data-testid="device-add"
             onClick={() => setEditing('new')}
-            className="ml-auto rounded bg-sky-700 px-3 py-1 text-sm text-white hover:bg-sky-800"
+            className="rounded bg-sky-700 px-3 py-1 text-sm text-white hover:bg-sky-800"
           >
             {t('devices.add')}
           </button>
         )}
+        </div>
       </div>
 
       {error && (

@@ -1,6 +1,10 @@
-/** The administration console's pages and the permission each needs. */
+/**
+ * The administration console's pages and the permission that shows each in the console.
+ * Studies and query/retrieve open with less (image:read, device:read; a doctor reaches them
+ * from elsewhere), but only deleting and registering devices make them the console's.
+ */
 export interface AdminSection {
-  id: 'users' | 'roles' | 'audit' | 'hl7' | 'apiKeys' | 'system';
+  id: 'users' | 'roles' | 'audit' | 'hl7' | 'apiKeys' | 'system' | 'studies' | 'queryRetrieve';
   href: string;
   permission: string;
 }
@@ -11,6 +15,8 @@ export const ADMIN_SECTIONS: AdminSection[] = [
   { id: 'audit', href: '/admin/audit/', permission: 'audit:read' },
   { id: 'hl7', href: '/admin/hl7/', permission: 'hl7:read' },
   { id: 'apiKeys', href: '/admin/api-keys/', permission: 'user:read' },
+  { id: 'studies', href: '/admin/studies/', permission: 'image:delete' },
+  { id: 'queryRetrieve', href: '/admin/query-retrieve/', permission: 'device:manage' },
   { id: 'system', href: '/admin/system/', permission: 'system:admin' },
 ];
 

@@ -67,3 +67,32 @@ export function errorDetails(error: unknown): unknown {
   const data = (error as { response?: { data?: Partial<ApiErrorBody> } } | null)?.response?.data;
   return data?.error?.details ?? null;
 }
+
+export type RemoteMatch = Record<string, string>;
+
+/** POST /api/devices/{id}/query (image:read): a STUDY-level C-FIND on the remote node. */
+export async function queryDevice(
+  id: string,
+  filters: Record<string, string>,
+  returnKeys: string[],
+  locale: string,
+): Promise<{ items: RemoteMatch[]; status: number }> {
+  return (
+    await api.post<{ items: RemoteMatch[]; status: number }>(
+      `/api/devices/${encodeURIComponent(id)}/query`,
+      { level: 'STUDY', model: 'study', filters, return_keys: returnKeys },
+      { headers: { 'Accept-Language': locale } },
+    )
+  ).data;
+}
+
+/** POST /api/devices/{id}/retrieve (image:create): queues a C-MOVE of a study to us (202). */
+export async function retrieveStudy(id: string, studyUid: string, locale: string): Promise<DimseJob> {
+  return (
+    await api.post<DimseJob>(
+      `/api/devices/${encodeURIComponent(id)}/retrieve`,
+      { study_instance_uid: studyUid },
+      { headers: { 'Accept-Language': locale } },
+    )
+  ).data;
+}

@@ -78,3 +78,57 @@ export function studyQuery(uid: string | null) {
 export function useStudy(uid: string | null) {
   return useQuery(studyQuery(uid));
 }
+
+/** DELETE /api/studies/{uid} (image:delete); the server's refusal in `locale`. */
+export async function deleteStudy(uid: string, locale: string): Promise<void> {
+  await api.delete(`/api/studies/${encodeURIComponent(uid)}`, { headers: { 'Accept-Language': locale } });
+}
+
+/** DELETE /api/studies/{uid}/series/{series} (image:delete); the study goes too with its last series. */
+export async function deleteSeries(uid: string, seriesUid: string, locale: string): Promise<void> {
+  await api.delete(`/api/studies/${encodeURIComponent(uid)}/series/${encodeURIComponent(seriesUid)}`, {
+    headers: { 'Accept-Language': locale },
+  });
+}
+
+/** A blob error body (export) read back as the API's JSON error, so describeError can name it. */
+async function jsonErrorOf(err: unknown): Promise<unknown> {
+  const response = (err as { response?: { data?: unknown } } | null)?.response;
+  if (response && response.data instanceof Blob) {
+    try {
+      response.data = JSON.parse(await response.data.text());
+    } catch {
+      // not JSON: left as it was
+    }
+  }
+  return err;
+}
+
+/** GET /api/studies/{uid}/export (image:export): the zip, saved under `fileName`. */
+export async function downloadStudyZip(
+  uid: string,
+  params: Record<string, string>,
+  fileName: string,
+  locale: string,
+): Promise<void> {
+  let data: Blob;
+  try {
+    data = (
+      await api.get<Blob>(`/api/studies/${encodeURIComponent(uid)}/export`, {
+        params,
+        responseType: 'blob',
+        headers: { 'Accept-Language': locale },
+      })
+    ).data;
+  } catch (err) {
+    throw await jsonErrorOf(err);
+  }
+  const url = URL.createObjectURL(data);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
