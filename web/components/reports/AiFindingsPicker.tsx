@@ -44,8 +44,9 @@ export function AiFindingsPicker({ studyUid, onPick }: { studyUid: string; onPic
     return label === k ? key : label;
   };
   if (!canRead) return null;
+  // The list spans the editor's width: the nearest positioned ancestor is the editor's toolbar row.
   return (
-    <div className="relative">
+    <div>
       <button
         type="button"
         className="text-[11px] text-sky-400 hover:underline"
@@ -65,7 +66,7 @@ export function AiFindingsPicker({ studyUid, onPick }: { studyUid: string; onPic
       </button>
       {open && (
         <div
-          className="absolute right-0 z-20 mt-1 w-72 rounded border border-neutral-700 bg-neutral-900 p-1.5 shadow-lg"
+          className="absolute inset-x-0 top-full z-20 mt-1 rounded border border-neutral-700 bg-neutral-900 p-1.5 shadow-lg"
           data-testid="report-ai-list"
           data-ready={!isFetching && placesReady ? '1' : '0'}
         >

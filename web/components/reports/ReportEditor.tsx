@@ -237,7 +237,7 @@ function OpenReport({ report: initial, modality, captureKeyImage }: { report: Re
         </span>
         {editable && <SaveIndicator state={state} />}
       </div>
-      <div className="flex items-center justify-between">
+      <div className="relative flex items-center justify-between">
         <span className="text-[11px] text-neutral-500">{template?.name}</span>
         {editable && (
           <div className="flex items-center gap-2">
