@@ -1,7 +1,8 @@
 // Browser tests of the AI pages: the viewer's AI panel (run lung-ct on a chest CT phantom,
 // progress, findings, the outline drawn on the image, accept one: the review recorded) and
 // the model page (models listed, a tiny ONNX model uploaded, disabled and enabled again, the
-// monitoring charts drawn). Debian's chromium via playwright-core against a throw-away
+// monitoring charts drawn), and the report editor's "插入 AI 结果" (accepted findings only,
+// autosaved into the draft). Debian's chromium via playwright-core against a throw-away
 // `hounsfield serve`. Run alone with `node e2e/ai.mjs` (needs web/out); run.mjs runs it too.
 // Exit code 0 when every step passed, 1 otherwise. Screenshots go to test-artifacts/.
 import { spawnSync } from 'node:child_process';
@@ -208,6 +209,50 @@ async function main() {
       assert(((await item.getByTestId('ai-finding-show').textContent()) ?? '').includes(XSS), 'the edited label shown as text');
       assert((await page.locator('[data-testid=ai-finding] img').count()) === 0, 'no element made from the label');
       assert((await page.evaluate(() => window.__x)) === undefined, 'the onerror handler never ran');
+    });
+
+    await step('the report takes accepted AI findings only, as text autosaved into the draft', async () => {
+      // A third run left unreviewed: the list must not offer it, only say it waits for review.
+      const started = await fetch(`${base}/api/ai/diagnose`, {
+        method: 'POST',
+        headers: { ...doctor, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ model: 'lung-ct', study_instance_uid: studyUid }),
+      });
+      assert(started.status === 202, `third run queued: ${started.status}`);
+      const { run_id: third } = await started.json();
+      await page.reload();
+      // The panel shows the newest run: the third, finished, with its finding unreviewed.
+      await page.waitForFunction((id) => {
+        const result = document.querySelector('[data-testid=ai-result]');
+        return result?.dataset.runId === id && result.querySelector('[data-testid=ai-finding][data-status=suggestion]');
+      }, third, { timeout: 45000 });
+      const edited = await (await fetch(`${base}/api/ai/runs?study_instance_uid=${studyUid}`, { headers: doctor })).json();
+      const editedId = edited.flatMap((r) => r.findings).find((f) => f.status === 'edited')?.id;
+      assert(editedId, 'the edited finding of the second run');
+      await page.getByTestId('report-new').click();
+      await page.waitForSelector('[data-testid=report-open][data-status=draft]');
+      const before = '双肺透亮度增高。';
+      await page.getByTestId('report-findings').fill(before);
+      await page.getByTestId('report-ai').click();
+      await page.waitForSelector('[data-testid=report-ai-list][data-ready="1"]');
+      const items = page.getByTestId('report-ai-item');
+      const ids = await items.evaluateAll((els) => els.map((e) => e.dataset.findingId));
+      assert(JSON.stringify(ids) === JSON.stringify([findingId, editedId]), `accepted and edited offered, oldest first: ${ids}`);
+      const hint = page.getByTestId('report-ai-unreviewed');
+      assert((await hint.getAttribute('data-count')) === '1', 'one unreviewed finding');
+      assert(((await hint.textContent()) ?? '').includes('有 1 项 AI 结果未审核，审核接受后可插入'), `hint: ${await hint.textContent()}`);
+      assert((await page.locator('[data-testid=report-ai-list] img').count()) === 0, 'the edited markup label is text in the list too');
+      const accepted = page.locator(`[data-testid=report-ai-item][data-finding-id="${findingId}"]`);
+      const text = (await accepted.getAttribute('data-text')) ?? '';
+      assert(/^AI 辅助（lung-ct v[^，]+，医生已确认）：lung，LAA%-950 \d+(\.\d)?%.*（序列 1，图像 \d+）。$/.test(text), `zh-CN sentence: ${text}`);
+      await shot('ai-05-report-insert');
+      await accepted.click();
+      await page.waitForFunction((x) => document.querySelector('[data-testid=report-findings]')?.value === x, before + text);
+      await page.waitForSelector('[data-testid=report-save-state][data-state=saved]');
+      const list = await (await fetch(`${base}/api/reports?study_instance_uid=${studyUid}`, { headers: doctor })).json();
+      const id = list.items[0]?.id;
+      const saved = await (await fetch(`${base}/api/reports/${id}`, { headers: doctor })).json();
+      assert(saved.findings === before + text, `the draft on the server holds the sentence: ${JSON.stringify(saved.findings)}`);
     });
 
     await step('no script errors and no CSP violations', async () => {

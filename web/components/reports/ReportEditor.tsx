@@ -9,6 +9,7 @@ import { useLocale, useT, type TFunction } from '@/lib/i18n';
 import { expandShortcut, insertAt, isExpandKey, type Edit } from '@/lib/reports/phrases';
 import { createReport, downloadBlob, fetchPdf, usePhrases, useStudyReports, useTemplates, useTransition, useVerify } from '@/lib/reports/queries';
 import { SECTIONS, type KeyImage, type Report, type ReportTemplate, type Section } from '@/lib/reports/types';
+import { AiFindingsPicker } from './AiFindingsPicker';
 import { PhrasePicker } from './PhrasePicker';
 import { ReportLinks } from './ReportLinks';
 import { useAutosave, type SaveState } from './useAutosave';
@@ -214,6 +215,18 @@ function OpenReport({ report: initial, modality, captureKeyImage }: { report: Re
     const start = el?.selectionStart ?? current.length;
     applyEdit(lastSection, insertAt(current, start, el?.selectionEnd ?? start, text));
   };
+  // An accepted AI finding goes into the findings: at the caret when the findings were the
+  // section last written in, else at their end on a line of its own; the same path as a phrase.
+  const insertFinding = (text: string) => {
+    const current = content.findings;
+    const el = sectionRefs.current.findings;
+    if (lastSection === 'findings' && el) {
+      applyEdit('findings', insertAt(current, el.selectionStart, el.selectionEnd, text));
+      return;
+    }
+    const sep = current && !current.endsWith('\n') ? '\n' : '';
+    applyEdit('findings', insertAt(current, current.length, current.length, sep + text));
+  };
   const fields = (template?.fields ?? []) as { key: string; label: string; type: string; options?: string[]; unit?: string }[];
 
   return (
@@ -224,9 +237,14 @@ function OpenReport({ report: initial, modality, captureKeyImage }: { report: Re
         </span>
         {editable && <SaveIndicator state={state} />}
       </div>
-      <div className="flex items-center justify-between">
+      <div className="relative flex items-center justify-between">
         <span className="text-[11px] text-neutral-500">{template?.name}</span>
-        {editable && <PhrasePicker phrases={phrases} onPick={insertPhrase} />}
+        {editable && (
+          <div className="flex items-center gap-2">
+            <AiFindingsPicker studyUid={report.study_instance_uid} onPick={insertFinding} />
+            <PhrasePicker phrases={phrases} onPick={insertPhrase} />
+          </div>
+        )}
       </div>
       {SECTIONS.map((s) => (
         <div key={s}>

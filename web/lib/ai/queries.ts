@@ -56,7 +56,7 @@ export function useStudyRuns(studyUid: string, locale: string, enabled = true) {
   });
 }
 
-/** POST /api/ai/findings/{id}/review (ai:review); the run's cache takes the new finding. */
+/** POST /api/ai/findings/{id}/review (ai:review); the run's cache takes the new finding, the study's runs are read again. */
 export function useReview(runId: string | null) {
   const client = useQueryClient();
   return useMutation({
@@ -66,6 +66,8 @@ export function useReview(runId: string | null) {
       client.setQueriesData<AiRun>({ queryKey: ['ai-run', runId] }, (run) =>
         run ? { ...run, findings: run.findings.map((f) => (f.id === finding.id ? finding : f)) } : run,
       );
+      // The report editor's "insert AI findings" list reads the study's runs.
+      void client.invalidateQueries({ queryKey: ['ai-study-runs'] });
     },
   });
 }
