@@ -54,6 +54,7 @@ from hounsfield.ai.schemas import (
 from hounsfield.audit import service as audit
 from hounsfield.audit.service import Actor
 from hounsfield.db import after_commit, transaction, utcnow
+from hounsfield.notifications import emitters
 from hounsfield.storage import get_storage
 from hounsfield.studies import refs
 from hounsfield.studies.models import Instance, Series, Study
@@ -552,6 +553,9 @@ def _fail(job: _Job, code: str, details: dict[str, Any] | None) -> None:
                 reason=json.dumps(details or {}, ensure_ascii=False)[:500],
             )
         )  # fmt: skip
+        run = session.get(AiRun, job.run_id)
+        if run is not None:
+            emitters.ai_run_finished(session, run)
     logger.info("AI run %s failed: %s", job.run_id, code)
     metrics.observe(job.manifest, "failed", None, [])
 
@@ -573,6 +577,7 @@ def _succeed(job: _Job, result: runtime.Result, latency_ms: float,
             sr_uid,
             seg_uid,
         )
+        emitters.ai_run_finished(session, run)
 
 
 # -- automatic runs -----------------------------------------------------------------------------

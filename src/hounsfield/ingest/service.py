@@ -1096,3 +1096,4 @@ def _index_fields(ds: Dataset) -> dict[str, Any]:
 # Domains that react to stored instances register their hooks when imported; importing
 # them here makes every process that ingests (API, DICOM listener, worker) register them.
 import hounsfield.patients.reconcile  # noqa: E402,F401  (patient records of new studies)
+from hounsfield.notifications import emitters as _emitters  # noqa: E402,F401  (assignees' images)

@@ -75,6 +75,15 @@ TITLES: dict[Kind, dict[str, str]] = {
     Kind.system_alert: {"zh-CN": "系统告警：{alert}", "en": "System alert: {alert}"},
 }  # fmt: skip
 
+# A kind's other wording, chosen by the `variant` parameter (kept in the event's params, so
+# the bell can word it too): an amended report, a failed AI run. Same rule as TITLES.
+VARIANTS: dict[tuple[Kind, str], dict[str, str]] = {
+    (Kind.report_approved, "amended"): {"zh-CN": "报告已修订：检查号 {accession}",
+                                        "en": "Report amended: accession {accession}"},
+    (Kind.ai_result_ready, "failed"): {"zh-CN": "AI 分析失败：检查号 {accession}",
+                                       "en": "AI run failed: accession {accession}"},
+}  # fmt: skip
+
 DEFAULT_CHANNELS: dict[Kind, list[Channel]] = {kind: [Channel.in_app] for kind in Kind}
 DEFAULT_CHANNELS[Kind.critical_result] = [Channel.in_app, Channel.email, Channel.sms,
                                           Channel.push]  # fmt: skip
@@ -101,7 +110,9 @@ def title_for(kind: Kind, params: Mapping[str, str | int], locale: str) -> str:
     for value in params.values():
         if not isinstance(value, int) and not PARAM.fullmatch(str(value)):
             raise UnsafeParameter()
-    return TITLES[kind][locale].format(**params)
+    variant = params.get("variant")
+    texts = VARIANTS.get((kind, str(variant)), TITLES[kind]) if variant else TITLES[kind]
+    return texts[locale].format(**params)
 
 
 def emit(

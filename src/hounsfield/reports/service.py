@@ -20,7 +20,8 @@ from hounsfield.auth import scope
 from hounsfield.config import get_settings
 from hounsfield.db import utcnow
 from hounsfield.errors import Conflict, NotFound, PermissionDenied
-from hounsfield.reports import dicom_export, peer_review, signing
+from hounsfield.notifications import emitters
+from hounsfield.reports import dicom_export, metrics, peer_review, signing
 from hounsfield.reports.models import (
     SIGNED,
     Report,
@@ -351,6 +352,8 @@ def approve(session: Session, user: User, report_id: uuid.UUID) -> Report:
     dicom_export.queue_export(session, report)
     worklist.set_read_status(session, report.study_instance_uid, ReadStatus.final, user)
     peer_review.sample_on_approval(session, report)
+    emitters.report_signed(session, report, user, amended=False)
+    metrics.observe_turnaround(session, report)
     return report
 
 
@@ -382,6 +385,7 @@ def amend(
     version = _save_version(session, report, user, reason=reason, sign=True)
     _audit(session, "report.amend", user, report, kind=kind, key_id=version.key_id)
     dicom_export.queue_export(session, report)
+    emitters.report_signed(session, report, user, amended=True)
     return report
 
 

@@ -329,6 +329,11 @@ def transfer() -> Iterator[Transfer]:
         current.end()
 
 
+def current_transfer() -> Transfer | None:
+    """The transfer (association, request) the ingest running in this context belongs to."""
+    return _transfer.get()
+
+
 def request_refresh(session: Session, series: Series) -> None:
     """Queue `studies.refresh_series` for a changed series, unless one is still waiting.
 

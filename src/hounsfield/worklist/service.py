@@ -462,7 +462,11 @@ def assign(session: Session, user: User, study_uid: str, assignee_id: uuid.UUID 
             or Permission.report_write not in assignee.permissions
         ):
             raise AssigneeInvalid()
-    reading.assigned_to_id = assignee_id
+    previous, reading.assigned_to_id = reading.assigned_to_id, assignee_id
+    if assignee_id is not None and assignee_id != previous:
+        from hounsfield.notifications import emitters  # emitters reads worklist.models
+
+        emitters.study_assigned(session, study, assignee_id, user)
     _audit(session, "worklist.assign", user, study,
            assigned_to=str(assignee_id) if assignee_id else None)  # fmt: skip
     session.flush()

@@ -35,8 +35,11 @@ function useLiveNotifications() {
   }, [client]);
 }
 
+/** The kind's wording in the UI language; a `variant` (an amended report, a failed AI run)
+ * has its own key, and the server's title stands in for any kind or variant not known here. */
 function title(t: ReturnType<typeof useT>, item: NotificationItem): string {
-  const key = `notifications.kinds.${item.kind}`;
+  const variant = item.params.variant;
+  const key = `notifications.kinds.${item.kind}${variant ? `__${variant}` : ''}`;
   const text = t(key, item.params);
   return text === key ? item.title : text;
 }
