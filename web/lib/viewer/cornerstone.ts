@@ -28,6 +28,10 @@ export const TOOL = {
 
 export type PrimaryTool = keyof typeof TOOL;
 
+/** Draws, in the other panes, where the source pane's slice plane cuts theirs. */
+export const REFERENCE_LINES = csTools.ReferenceLinesTool.toolName;
+const VOI_SYNCHRONIZER_ID = 'hf-voi-link';
+
 /** One finger scrolls the stack unless another tool than W/L is chosen (it then draws, pans...). */
 const ONE_FINGER = { numTouchPoints: 1 };
 
@@ -129,12 +133,14 @@ export function initCornerstone(text: ToolText): Promise<void> {
       csTools.RectangleROITool,
       csTools.EllipticalROITool,
       csTools.ArrowAnnotateTool,
+      csTools.ReferenceLinesTool,
     ]) {
       csTools.addTool(tool);
     }
     const group = csTools.ToolGroupManager.createToolGroup(TOOL_GROUP_ID);
     if (!group) throw new Error('tool group');
     for (const name of Object.values(TOOL)) group.addTool(name, toolConfiguration(name, text));
+    group.addTool(REFERENCE_LINES);
     const { MouseBindings } = csTools.Enums;
     // Touch: Cornerstone gives a touch to the first active tool (in the order tools were first
     // set active) bound to that many fingers, one finger also to the left-button tool. Stack
@@ -205,6 +211,38 @@ export function setPrimaryTool(tool: PrimaryTool): void {
   if (name === TOOL.windowLevel) group.setToolActive(TOOL.stackScroll, { bindings: [ONE_FINGER] });
   // Passive with only the finger binding removed: the wheel binding keeps it active.
   else group.setToolPassive(TOOL.stackScroll, { removeAllBindings: [ONE_FINGER] });
+}
+
+/**
+ * Reference lines from `sourceViewportId` (the active pane) into the others, or none (null).
+ * Cornerstone's tool draws nothing where the planes are parallel or the frames of reference
+ * differ. Every pane is drawn again, so the new source loses the line it showed as a target.
+ */
+export function setReferenceLines(sourceViewportId: string | null): void {
+  const group = toolGroup();
+  if (!sourceViewportId) {
+    group.setToolDisabled(REFERENCE_LINES);
+    return;
+  }
+  group.setToolConfiguration(REFERENCE_LINES, { sourceViewportId });
+  group.setToolEnabled(REFERENCE_LINES);
+}
+
+/**
+ * Linked window/level: a VOI change in `sourceViewportId` (the active pane) is copied to the
+ * `targetViewportIds` by Cornerstone's VOI synchronizer (window/level only, not invert or
+ * colour map); null or no targets unlinks. Made again on every change of the panes.
+ */
+export function linkVoi(sourceViewportId: string | null, targetViewportIds: string[]): void {
+  try {
+    csTools.SynchronizerManager.destroySynchronizer(VOI_SYNCHRONIZER_ID);
+  } catch {
+    /* a pane of it already disabled: nothing left to listen to */
+  }
+  if (!sourceViewportId || targetViewportIds.length === 0) return;
+  const sync = csTools.synchronizers.createVOISynchronizer(VOI_SYNCHRONIZER_ID, { syncInvertState: false, syncColormap: false });
+  sync.addSource({ renderingEngineId: ENGINE_ID, viewportId: sourceViewportId });
+  for (const viewportId of targetViewportIds) sync.addTarget({ renderingEngineId: ENGINE_ID, viewportId });
 }
 
 export function registerInstance(imageId: string, json: DicomJson): void {
