@@ -20,7 +20,6 @@ import {
   linkVoi,
   renderingPath,
   setPrimaryTool,
-  setReferenceLines,
   TOOL,
   type PrimaryTool,
 } from '@/lib/viewer/cornerstone';
@@ -35,6 +34,7 @@ import { HelpDialog } from './HelpDialog';
 import { MeasurementsPanel } from './MeasurementsPanel';
 import { PriorsPanel } from './PriorsPanel';
 import { TextPromptDialog } from './TextPromptDialog';
+import { useReferenceLines } from './useReferenceLines';
 import { useSavedMeasurements } from './useSavedMeasurements';
 import { useSliceSync } from './useSliceSync';
 import { SERIES_DRAG_TYPE, stackViewport, viewportId, ViewportPane } from './ViewportPane';
@@ -214,10 +214,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
     linkVoi(targets.length > 0 ? viewportId(active) : null, targets.map(viewportId));
   }, [ready, linkWl, active, paneModalities]);
   useEffect(() => (ready ? () => linkVoi(null, []) : undefined), [ready]);
-  useEffect(() => {
-    if (!ready) return;
-    setReferenceLines(referenceLines && panes > 1 ? viewportId(active) : null);
-  }, [ready, referenceLines, panes, active]);
+  useReferenceLines(grid, ready, referenceLines && panes > 1 && !!study, active);
 
   const openPrior = (uid: string | null) => {
     setCompare(uid);

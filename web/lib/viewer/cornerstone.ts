@@ -229,6 +229,17 @@ export function setReferenceLines(sourceViewportId: string | null): void {
 }
 
 /**
+ * Reference lines drawn again from the source's current slice. Cornerstone's stack viewport
+ * fires no CAMERA_MODIFIED (the tool's cue) when it scrolls to a slice of the same geometry, so
+ * the viewer calls this when the source shows a new image. Only the annotation layers of the
+ * other panes are drawn again, not their images.
+ */
+export function refreshReferenceLines(): void {
+  const tool = toolGroup().getToolInstance(REFERENCE_LINES) as InstanceType<typeof csTools.ReferenceLinesTool> | undefined;
+  tool?._init();
+}
+
+/**
  * Linked window/level: a VOI change in `sourceViewportId` (the active pane) is copied to the
  * `targetViewportIds` by Cornerstone's VOI synchronizer (window/level only, not invert or
  * colour map); null or no targets unlinks. Made again on every change of the panes.
