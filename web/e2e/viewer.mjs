@@ -436,8 +436,13 @@ async function main() {
       await waitWl(0, 'W: 350 L: 50');
       assert((await voi(1)) === mr, `MR keeps ${mr}, has ${await voi(1)}`);
       await page.getByTestId('prior-study').first().click();
-      await page.waitForFunction(() => /2023/.test(document.querySelector('[data-testid=viewport-1]')?.textContent ?? ''));
-      await waitRendered(1);
+      // Drawn from the prior's stack (a stack set later would bring its own window again).
+      await page.waitForFunction(
+        (uid) =>
+          (window.__hf.viewport(1)?.getCurrentImageId() ?? '').includes(uid) &&
+          document.querySelector('[data-testid=viewport-element-1]')?.dataset.rendered === '1',
+        studies.prior,
+      );
       await page.getByTestId('viewport-element-0').click();
       await page.keyboard.press('3'); // bone 2000/300 (the prior's own window is 400/40)
       await waitWl(0, 'W: 2000 L: 300');

@@ -28,8 +28,29 @@ export const TOOL = {
 
 export type PrimaryTool = keyof typeof TOOL;
 
+/** Whether a viewport shows an image (a stack still loading has none, nor a camera yet). */
+function showsImage(viewport: unknown): boolean {
+  return !!(viewport as csCore.StackViewport | undefined)?.getImageData?.();
+}
+
+/**
+ * Cornerstone's reference lines, drawn only between panes that show an image. Its
+ * renderAnnotation (5.14) reads the camera of a pane whose stack has not loaded yet, throws, and
+ * the throw leaves Cornerstone's annotation rendering stuck: no line is drawn afterwards.
+ */
+class ReferenceLinesTool extends csTools.ReferenceLinesTool {
+  constructor(...args: ConstructorParameters<typeof csTools.ReferenceLinesTool>) {
+    super(...args);
+    const draw = this.renderAnnotation;
+    this.renderAnnotation = (enabledElement, svgDrawingHelper) => {
+      const source = this.editData && csCore.getEnabledElementByViewportId(this.editData.sourceViewportId)?.viewport;
+      return showsImage(enabledElement.viewport) && showsImage(source) ? draw(enabledElement, svgDrawingHelper) : false;
+    };
+  }
+}
+
 /** Draws, in the other panes, where the source pane's slice plane cuts theirs. */
-export const REFERENCE_LINES = csTools.ReferenceLinesTool.toolName;
+export const REFERENCE_LINES = ReferenceLinesTool.toolName as string;
 const VOI_SYNCHRONIZER_ID = 'hf-voi-link';
 
 /** One finger scrolls the stack unless another tool than W/L is chosen (it then draws, pans...). */
@@ -133,7 +154,7 @@ export function initCornerstone(text: ToolText): Promise<void> {
       csTools.RectangleROITool,
       csTools.EllipticalROITool,
       csTools.ArrowAnnotateTool,
-      csTools.ReferenceLinesTool,
+      ReferenceLinesTool,
     ]) {
       csTools.addTool(tool);
     }
@@ -235,7 +256,7 @@ export function setReferenceLines(sourceViewportId: string | null): void {
  * other panes are drawn again, not their images.
  */
 export function refreshReferenceLines(): void {
-  const tool = toolGroup().getToolInstance(REFERENCE_LINES) as InstanceType<typeof csTools.ReferenceLinesTool> | undefined;
+  const tool = toolGroup().getToolInstance(REFERENCE_LINES) as ReferenceLinesTool | undefined;
   tool?._init();
 }
 
