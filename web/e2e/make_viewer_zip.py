@@ -6,7 +6,9 @@ Four studies of one patient, on four dates:
 - projection and other images: DX with Imager Pixel Spacing only, CR with Pixel Spacing,
   a secondary capture with no spacing at all, and an ultrasound image;
 - non-image objects: a Basic Text SR whose text the viewer must show, and pydicom's RT plan.
-Usage: make_viewer_zip.py OUT.zip PATIENT_ID   (prints the three study UIDs as JSON)
+A fifth study, of another patient (PATIENT_ID + "P": the first's priors stay four), has an
+axial and a sagittal CT series of one frame of reference (reference lines, linked W/L).
+Usage: make_viewer_zip.py OUT.zip PATIENT_ID   (prints the study UIDs as JSON)
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+CT_CLASS = "1.2.840.10008.5.1.4.1.1.2"
 DX_CLASS = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray Image Storage - For Presentation
 CR_CLASS = "1.2.840.10008.5.1.4.1.1.1"
 SC_CLASS = "1.2.840.10008.5.1.4.1.1.7"
@@ -130,6 +133,41 @@ def text_sr() -> Dataset:
     return ds
 
 
+# Axial slices (z, mm) and sagittal slices (x, mm) of the two-plane study: 128 × 128 images
+# of 1 mm pixels centred on the origin, so each axial slice cuts the sagittal images along a
+# row (z = 30 at row 34, 0 at 64, -30 at 94) and each sagittal slice the axial ones along a column.
+AXIAL_Z = (-30.0, 0.0, 30.0)
+SAGITTAL_X = (-20.0, 0.0, 20.0)
+
+
+def plane_series(
+    zf: zipfile.ZipFile, patient_id: str, study: str, frame: str, number: int, sagittal: bool
+) -> None:
+    series = generate_uid()
+    for i, offset in enumerate(SAGITTAL_X if sagittal else AXIAL_Z):
+        ds = new_file(CT_CLASS)
+        patient(ds, patient_id, study, "CT PLANES VIEWER", "20240301")
+        ds.Modality = "CT"
+        ds.SeriesInstanceUID = series
+        ds.SeriesNumber = number
+        ds.SeriesDescription = "SAG" if sagittal else "AX"
+        ds.InstanceNumber = i + 1
+        ds.FrameOfReferenceUID = frame
+        if sagittal:
+            # Rows run posterior (+y), columns down (-z): the image's top row is z = +64.
+            ds.ImageOrientationPatient = [0.0, 1.0, 0.0, 0.0, 0.0, -1.0]
+            ds.ImagePositionPatient = [offset, -64.0, 64.0]
+        else:
+            ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+            ds.ImagePositionPatient = [-64.0, -64.0, offset]
+        ds.PixelSpacing = [1.0, 1.0]
+        ds.SliceThickness = 1.0
+        ds.RescaleIntercept, ds.RescaleSlope = 0, 1
+        ds.WindowCenter, ds.WindowWidth = 1500, 3000
+        grey_image(ds, 128, 128)
+        save(zf, f"planes/S{number}_{i + 1}.dcm", ds)
+
+
 def code(value: str, scheme: str, meaning: str) -> Dataset:
     item = Dataset()
     item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
@@ -139,7 +177,7 @@ def code(value: str, scheme: str, meaning: str) -> Dataset:
 def main() -> None:
     out, patient_id = sys.argv[1], sys.argv[2]
     ct_study, xr_study, obj_study = generate_uid(), generate_uid(), generate_uid()
-    prior_study = generate_uid()
+    prior_study, planes_study = generate_uid(), generate_uid()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         studies = ((ct_study, "20240301", False), (prior_study, "20230301", True))
         for study, date, reverse in studies:
@@ -182,7 +220,12 @@ def main() -> None:
         plan.SOPInstanceUID = generate_uid()
         plan.file_meta.MediaStorageSOPInstanceUID = plan.SOPInstanceUID
         save(zf, "obj/PLAN.dcm", plan)
+
+        frame = generate_uid()
+        plane_series(zf, f"{patient_id}P", planes_study, frame, 5, sagittal=False)
+        plane_series(zf, f"{patient_id}P", planes_study, frame, 6, sagittal=True)
     uids = {"ct": ct_study, "prior": prior_study, "xr": xr_study, "objects": obj_study}
+    uids["planes"] = planes_study
     print(json.dumps({**uids, "srText": SR_FINDING}))  # noqa: T201
 
 

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { ARTIFACTS, assert, closeSession, finish, openSession, PYTHON, REPO, runMain, stepRunner, USERS } from './harness.mjs';
+import { greenLines, meanAbsDiff, pngStats } from './pixels.mjs';
 
 let page;
 // Each step opens what it needs, so every defect is reported even when another fails.
@@ -135,7 +136,7 @@ async function main() {
       await page.getByTestId('file-input').setInputFiles(zipPath);
       await page.locator('[data-testid=upload-item][data-state=done], [data-testid=upload-item][data-state=failed]').first().waitFor({ timeout: 60000 });
       const stored = await page.locator('[data-testid=upload-result][data-status=stored]').count();
-      assert(stored === 13, `13 instances stored, got ${stored}`);
+      assert(stored === 19, `19 instances stored, got ${stored}`);
     });
 
     await step('W/L readout shows the file window exactly (400/40)', async () => {
@@ -330,6 +331,122 @@ async function main() {
       // Closing the comparison brings the study's own series back.
       await priors.first().click();
       await page.waitForFunction(() => !/2023/.test(document.querySelector('[data-testid=viewport-1]')?.textContent ?? ''));
+    });
+
+    /** Whether pane i's SVG layer has a line drawn (a reference line: no measurement is made there). */
+    const hasLine = (i) => page.evaluate((k) => !!document.querySelector(`[data-testid=viewport-element-${k}] svg line`), i);
+    const lineAt = (i) =>
+      page.evaluate((k) => {
+        const l = document.querySelector(`[data-testid=viewport-element-${k}] svg line`);
+        return l ? ['x1', 'y1', 'x2', 'y2'].map((a) => Math.round(Number(l.getAttribute(a)))).join(',') : null;
+      }, i);
+    const waitLine = (i, drawn) =>
+      page.waitForFunction(([k, want]) => !!document.querySelector(`[data-testid=viewport-element-${k}] svg line`) === want, [i, drawn], { timeout: 10000 });
+    const panePng = (i) => page.getByTestId(`viewport-element-${i}`).screenshot();
+
+    async function openPlanes() {
+      await openStudy(base, studies.planes);
+      await waitRendered(0);
+      await page.getByTestId('layout-1x2').click();
+      await waitRendered(1);
+      const text = async (i) => (await page.getByTestId(`viewport-${i}`).textContent()) ?? '';
+      assert((await text(0)).includes(': 5 AX') && (await text(1)).includes(': 6 SAG'), 'axial beside sagittal');
+    }
+
+    await step('reference lines: the active slice across the other plane, following it and the active pane; none when off', async () => {
+      await openPlanes();
+      assert((await page.getByTestId('reference-lines').getAttribute('aria-pressed')) === 'true', 'on by default');
+      // The axial pane is active: its slice (z = -30, low in the sagittal image) is a row there.
+      await waitLine(1, true);
+      assert(!(await hasLine(0)), 'none in the source pane');
+      const first = await panePng(1);
+      const low = await greenLines(page, first);
+      assert(low.row.share > 0.5, `a green line across the sagittal pane: ${JSON.stringify(low)}`);
+      assert(low.row.at > low.height / 2 + 40, `z = -30 below the middle: row ${low.row.at} of ${low.height}`);
+      // The next axial slice (z = 0): the line moves up to the middle of the image.
+      const before = await lineAt(1);
+      await page.keyboard.press('ArrowDown');
+      await page.waitForFunction(([k, was]) => {
+        const l = document.querySelector(`[data-testid=viewport-element-${k}] svg line`);
+        return l && ['x1', 'y1', 'x2', 'y2'].map((a) => Math.round(Number(l.getAttribute(a)))).join(',') !== was;
+      }, [1, before]);
+      const mid = await greenLines(page, await panePng(1));
+      assert(mid.row.share > 0.5 && Math.abs(mid.row.at - mid.height / 2) < 12, `z = 0 at the middle: ${JSON.stringify(mid)}`);
+      await shot('viewer-reference-line');
+      // Off: the line goes (by pixels too).
+      const onStats = await pngStats(page, await panePng(1));
+      await page.getByTestId('reference-lines').click();
+      await waitLine(1, false);
+      const offPng = await panePng(1);
+      const off = await greenLines(page, offPng);
+      assert(off.row.share < 0.05 && off.col.share < 0.05, `no line when off: ${JSON.stringify(off)}`);
+      const diff = meanAbsDiff(onStats.raw, (await pngStats(page, offPng)).raw);
+      assert(diff > 0.05, `the pane changed when the line went: ${diff.toFixed(3)}`);
+      // On again, the sagittal pane active: its slice (x = -20) is a column left of the axial's middle.
+      await page.getByTestId('reference-lines').click();
+      await page.getByTestId('viewport-element-1').click();
+      await waitLine(0, true);
+      await waitLine(1, false);
+      const col = await greenLines(page, await panePng(0));
+      assert(col.col.share > 0.5 && col.col.at < col.width / 2 - 40, `x = -20 a column left of the middle: ${JSON.stringify(col)}`);
+    });
+
+    /** Pane i's window as Cornerstone holds it (the synchronizer sets it at once). */
+    const voi = (i) =>
+      page.evaluate((k) => {
+        const r = window.__hf.viewport(k)?.getProperties().voiRange;
+        return r ? `${Math.round(r.lower)}..${Math.round(r.upper)}` : null;
+      }, i);
+    const waitWl = (i, text) =>
+      page.waitForFunction(([k, want]) => (document.querySelector(`[data-testid=overlay-wl-${k}]`)?.textContent ?? '').includes(want), [i, text], { timeout: 10000 });
+
+    await step('linked W/L: off by default; on, W/L of the active pane goes to the panes of its modality only', async () => {
+      await openPlanes();
+      const link = page.getByTestId('link-wl');
+      assert((await link.getAttribute('aria-pressed')) === 'false', 'off by default');
+      await waitWl(1, 'W: 3000 L: 1500');
+      const own = await voi(1);
+      await page.keyboard.press('2'); // mediastinum 350/50 in the axial pane
+      await waitWl(0, 'W: 350 L: 50');
+      assert((await voi(1)) === own, `unlinked: pane 1 keeps ${own}, has ${await voi(1)}`);
+      await link.click();
+      await page.keyboard.press('5'); // abdomen 400/40
+      await waitWl(0, 'W: 400 L: 40');
+      await waitWl(1, 'W: 400 L: 40');
+      // A mouse drag with the W/L tool, likewise.
+      await drag(0, 0, 60, 40, 0);
+      await page.waitForFunction(() => !(document.querySelector('[data-testid=overlay-wl-0]')?.textContent ?? '').includes('W: 400 L: 40'));
+      assert((await voi(1)) === (await voi(0)), `dragged window shared: ${await voi(0)} / ${await voi(1)}`);
+      await shot('viewer-linked-wl');
+      await link.click();
+      const kept = await voi(1);
+      await page.keyboard.press('2');
+      await waitWl(0, 'W: 350 L: 50');
+      assert((await voi(1)) === kept, `unlinked again: pane 1 keeps ${kept}, has ${await voi(1)}`);
+
+      // CT beside MR: the CT window is not given to MR; a prior CT opened beside gets it.
+      await openStudy(base, studies.ct);
+      await waitRendered(0);
+      await page.getByTestId('layout-1x2').click();
+      await waitRendered(1);
+      await page.waitForFunction(() => /: 3\b/.test(document.querySelector('[data-testid=viewport-1]')?.textContent ?? ''));
+      await page.getByTestId('link-wl').click();
+      const mr = await voi(1);
+      await page.keyboard.press('2');
+      await waitWl(0, 'W: 350 L: 50');
+      assert((await voi(1)) === mr, `MR keeps ${mr}, has ${await voi(1)}`);
+      await page.getByTestId('prior-study').first().click();
+      // Drawn from the prior's stack (a stack set later would bring its own window again).
+      await page.waitForFunction(
+        (uid) =>
+          (window.__hf.viewport(1)?.getCurrentImageId() ?? '').includes(uid) &&
+          document.querySelector('[data-testid=viewport-element-1]')?.dataset.rendered === '1',
+        studies.prior,
+      );
+      await page.getByTestId('viewport-element-0').click();
+      await page.keyboard.press('3'); // bone 2000/300 (the prior's own window is 400/40)
+      await waitWl(0, 'W: 2000 L: 300');
+      await waitWl(1, 'W: 2000 L: 300');
     });
 
     await step('saved measurements come back after a reload and are an SR over WADO-RS', async () => {

@@ -17,11 +17,13 @@ import {
   csTools,
   engine,
   initCornerstone,
+  linkVoi,
   renderingPath,
   setPrimaryTool,
   TOOL,
   type PrimaryTool,
 } from '@/lib/viewer/cornerstone';
+import { linkedVoiTargets } from '@/lib/viewer/links';
 import { presetsFor, voiRange } from '@/lib/viewer/presets';
 import { lastWorklistHref } from '@/lib/worklist/urlState';
 import { useNarrowScreen } from '@/lib/layout/useNarrowScreen';
@@ -32,9 +34,10 @@ import { HelpDialog } from './HelpDialog';
 import { MeasurementsPanel } from './MeasurementsPanel';
 import { PriorsPanel } from './PriorsPanel';
 import { TextPromptDialog } from './TextPromptDialog';
+import { useReferenceLines } from './useReferenceLines';
 import { useSavedMeasurements } from './useSavedMeasurements';
 import { useSliceSync } from './useSliceSync';
-import { SERIES_DRAG_TYPE, stackViewport, ViewportPane } from './ViewportPane';
+import { SERIES_DRAG_TYPE, stackViewport, viewportId, ViewportPane } from './ViewportPane';
 
 type Layout = '1x1' | '1x2' | '2x2';
 const LAYOUT_SLOTS: Record<Layout, number> = { '1x1': 1, '1x2': 2, '2x2': 4 };
@@ -63,18 +66,22 @@ function Btn({
   title,
   children,
   testId,
+  toggle = false,
 }: {
   onClick: () => void;
   active?: boolean;
   title: string;
   children: React.ReactNode;
   testId?: string;
+  /** An on/off switch: `active` is said as pressed. */
+  toggle?: boolean;
 }) {
   return (
     <button
       type="button"
       title={title}
       data-testid={testId}
+      aria-pressed={toggle ? active : undefined}
       onClick={onClick}
       className={`rounded px-1.5 py-1 text-xs whitespace-nowrap ${
         active ? 'bg-sky-700 text-white' : 'text-neutral-300 hover:bg-neutral-800'
@@ -128,6 +135,10 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
   // A prior study open beside this one (pane 2 of a 1×2 layout), and whether scrolling is linked.
   const [compare, setCompare] = useState<string | null>(null);
   const [syncScroll, setSyncScroll] = useState(true);
+  // With more than one pane: W/L copied to the panes of the same modality (off until asked
+  // for), and where the active pane's slice cuts the others' (on).
+  const [linkWl, setLinkWl] = useState(false);
+  const [referenceLines, setReferenceLinesOn] = useState(true);
   const { data: priorStudy } = useStudy(compare);
   const grid = useRef<HTMLDivElement>(null);
   const [tool, setTool] = useState<PrimaryTool>('windowLevel');
@@ -189,6 +200,21 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
   const paneStudy = (i: number) => (comparing && i === 1 ? priorStudy : study);
   const paneSeries = (i: number) => (comparing && i === 1 ? priorSeries : slots[i]);
   useSliceSync(grid, comparing && syncScroll, activeRef, 2);
+
+  const panes = LAYOUT_SLOTS[layout];
+  const paneModalities = Array.from(
+    { length: panes },
+    (_, i) => paneStudy(i)?.series.find((s) => s.series_instance_uid === paneSeries(i))?.modality ?? '',
+  ).join('|');
+  // The active pane leads both links. Passive effects: the panes' viewports (enabled in their
+  // own effects, which run first) exist by then.
+  useEffect(() => {
+    if (!ready) return;
+    const targets = linkWl ? linkedVoiTargets(paneModalities.split('|'), active) : [];
+    linkVoi(targets.length > 0 ? viewportId(active) : null, targets.map(viewportId));
+  }, [ready, linkWl, active, paneModalities]);
+  useEffect(() => (ready ? () => linkVoi(null, []) : undefined), [ready]);
+  useReferenceLines(grid, ready, referenceLines && panes > 1 && !!study, active);
 
   const openPrior = (uid: string | null) => {
     setCompare(uid);
@@ -317,7 +343,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
     return <p className="p-8 text-neutral-400">{t('common.loading')}</p>;
   }
 
-  const n = LAYOUT_SLOTS[layout];
+  const n = panes;
   const separator = <span className="mx-0.5 h-4 w-px bg-neutral-700" />;
   const layoutButtons = (Object.keys(LAYOUT_SLOTS) as Layout[]).map((l) => (
     <Btn key={l} onClick={() => chooseLayout(l)} active={layout === l && !comparing} title={t('viewer.layout')} testId={`layout-${l}`}>
@@ -384,9 +410,19 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
         {t('viewer.fps')}
       </label>
       {comparing && (
-        <Btn onClick={() => setSyncScroll((v) => !v)} active={syncScroll} title={t('viewer.priors.sync')} testId="sync-scroll">
+        <Btn onClick={() => setSyncScroll((v) => !v)} active={syncScroll} toggle title={t('viewer.priors.sync')} testId="sync-scroll">
           {t('viewer.priors.sync')}
         </Btn>
+      )}
+      {n > 1 && (
+        <>
+          <Btn onClick={() => setLinkWl((v) => !v)} active={linkWl} toggle title={t('viewer.linkWlHint')} testId="link-wl">
+            {t('viewer.linkWl')}
+          </Btn>
+          <Btn onClick={() => setReferenceLinesOn((v) => !v)} active={referenceLines} toggle title={t('viewer.referenceLinesHint')} testId="reference-lines">
+            {t('viewer.referenceLines')}
+          </Btn>
+        </>
       )}
     </>
   );

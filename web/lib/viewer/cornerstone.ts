@@ -28,6 +28,31 @@ export const TOOL = {
 
 export type PrimaryTool = keyof typeof TOOL;
 
+/** Whether a viewport shows an image (a stack still loading has none, nor a camera yet). */
+function showsImage(viewport: unknown): boolean {
+  return !!(viewport as csCore.StackViewport | undefined)?.getImageData?.();
+}
+
+/**
+ * Cornerstone's reference lines, drawn only between panes that show an image. Its
+ * renderAnnotation (5.14) reads the camera of a pane whose stack has not loaded yet, throws, and
+ * the throw leaves Cornerstone's annotation rendering stuck: no line is drawn afterwards.
+ */
+class ReferenceLinesTool extends csTools.ReferenceLinesTool {
+  constructor(...args: ConstructorParameters<typeof csTools.ReferenceLinesTool>) {
+    super(...args);
+    const draw = this.renderAnnotation;
+    this.renderAnnotation = (enabledElement, svgDrawingHelper) => {
+      const source = this.editData && csCore.getEnabledElementByViewportId(this.editData.sourceViewportId)?.viewport;
+      return showsImage(enabledElement.viewport) && showsImage(source) ? draw(enabledElement, svgDrawingHelper) : false;
+    };
+  }
+}
+
+/** Draws, in the other panes, where the source pane's slice plane cuts theirs. */
+export const REFERENCE_LINES = ReferenceLinesTool.toolName as string;
+const VOI_SYNCHRONIZER_ID = 'hf-voi-link';
+
 /** One finger scrolls the stack unless another tool than W/L is chosen (it then draws, pans...). */
 const ONE_FINGER = { numTouchPoints: 1 };
 
@@ -129,12 +154,14 @@ export function initCornerstone(text: ToolText): Promise<void> {
       csTools.RectangleROITool,
       csTools.EllipticalROITool,
       csTools.ArrowAnnotateTool,
+      ReferenceLinesTool,
     ]) {
       csTools.addTool(tool);
     }
     const group = csTools.ToolGroupManager.createToolGroup(TOOL_GROUP_ID);
     if (!group) throw new Error('tool group');
     for (const name of Object.values(TOOL)) group.addTool(name, toolConfiguration(name, text));
+    group.addTool(REFERENCE_LINES);
     const { MouseBindings } = csTools.Enums;
     // Touch: Cornerstone gives a touch to the first active tool (in the order tools were first
     // set active) bound to that many fingers, one finger also to the left-button tool. Stack
@@ -205,6 +232,49 @@ export function setPrimaryTool(tool: PrimaryTool): void {
   if (name === TOOL.windowLevel) group.setToolActive(TOOL.stackScroll, { bindings: [ONE_FINGER] });
   // Passive with only the finger binding removed: the wheel binding keeps it active.
   else group.setToolPassive(TOOL.stackScroll, { removeAllBindings: [ONE_FINGER] });
+}
+
+/**
+ * Reference lines from `sourceViewportId` (the active pane) into the others, or none (null).
+ * Cornerstone's tool draws nothing where the planes are parallel or the frames of reference
+ * differ. Every pane is drawn again, so the new source loses the line it showed as a target.
+ */
+export function setReferenceLines(sourceViewportId: string | null): void {
+  const group = toolGroup();
+  if (!sourceViewportId) {
+    group.setToolDisabled(REFERENCE_LINES);
+    return;
+  }
+  group.setToolConfiguration(REFERENCE_LINES, { sourceViewportId });
+  group.setToolEnabled(REFERENCE_LINES);
+}
+
+/**
+ * Reference lines drawn again from the source's current slice. Cornerstone's stack viewport
+ * fires no CAMERA_MODIFIED (the tool's cue) when it scrolls to a slice of the same geometry, so
+ * the viewer calls this when the source shows a new image. Only the annotation layers of the
+ * other panes are drawn again, not their images.
+ */
+export function refreshReferenceLines(): void {
+  const tool = toolGroup().getToolInstance(REFERENCE_LINES) as ReferenceLinesTool | undefined;
+  tool?._init();
+}
+
+/**
+ * Linked window/level: a VOI change in `sourceViewportId` (the active pane) is copied to the
+ * `targetViewportIds` by Cornerstone's VOI synchronizer (window/level only, not invert or
+ * colour map); null or no targets unlinks. Made again on every change of the panes.
+ */
+export function linkVoi(sourceViewportId: string | null, targetViewportIds: string[]): void {
+  try {
+    csTools.SynchronizerManager.destroySynchronizer(VOI_SYNCHRONIZER_ID);
+  } catch {
+    /* a pane of it already disabled: nothing left to listen to */
+  }
+  if (!sourceViewportId || targetViewportIds.length === 0) return;
+  const sync = csTools.synchronizers.createVOISynchronizer(VOI_SYNCHRONIZER_ID, { syncInvertState: false, syncColormap: false });
+  sync.addSource({ renderingEngineId: ENGINE_ID, viewportId: sourceViewportId });
+  for (const viewportId of targetViewportIds) sync.addTarget({ renderingEngineId: ENGINE_ID, viewportId });
 }
 
 export function registerInstance(imageId: string, json: DicomJson): void {
