@@ -69,7 +69,12 @@ class ApiKeyCreated(ApiKeyRead):
 
 class BreakGlassClaim(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=10, max_length=500, description="Why, for the audit trail.")
+    reason: str = Field(
+        min_length=10,
+        max_length=500,
+        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",  # no NUL: PostgreSQL text refuses it
+        description="Why, for the audit trail.",
+    )
     minutes: int = Field(60, ge=1, le=240, description="How long the emergency access lasts.")
 
 
