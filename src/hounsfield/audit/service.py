@@ -14,6 +14,7 @@ import contextvars
 import hashlib
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -289,12 +290,20 @@ def flush_buffer(*, hold_batches: bool = False) -> int:
     processes). Returns how many rows. A segment that fails stays on disk for the next try.
 
     `hold_batches` (the sealer thread): keep our segment open while a transfer is still
-    adding instance events, so that it becomes one event, not one per drain."""
-    j = journal()
-    busy = time.monotonic() - _last_batched < BATCH_IDLE_S
-    own = None if hold_batches and busy and j.age_s() < BATCH_HOLD_MAX_S else j.rotate()
-    total = _drain([own]) if own else 0
-    return total + _drain(j.orphans())
+    adding instance events, so that it becomes one event, not one per drain.
+
+    One drain at a time per process: a caller whose events the sealer thread has just
+    taken waits for that drain to commit, so that on return every event journalled before
+    the call is in the table (the backup's dump, a test's query)."""
+    with _drain_lock:
+        j = journal()
+        busy = time.monotonic() - _last_batched < BATCH_IDLE_S
+        own = None if hold_batches and busy and j.age_s() < BATCH_HOLD_MAX_S else j.rotate()
+        total = _drain([own]) if own else 0
+        return total + _drain(j.orphans())
+
+
+_drain_lock = threading.Lock()
 
 
 def _drain(segments: list[Segment]) -> int:
