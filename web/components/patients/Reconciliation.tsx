@@ -21,7 +21,10 @@ function PatientPick({ testId, label, value, onPick }: { testId: string; label: 
   const t = useT();
   const order = usePersonName();
   const [q, setQ] = useState('');
-  const { data } = usePatients({ ...DEFAULT_PATIENT_FILTERS, q: q.trim(), limit: 8 });
+  // Options only from the answer to the text typed: the previous answer (kept while the
+  // next loads) lists other patients, and a click on one would pick the wrong record.
+  const { data, isPlaceholderData } = usePatients({ ...DEFAULT_PATIENT_FILTERS, q: q.trim(), limit: 8 });
+  const options = isPlaceholderData ? [] : (data?.items ?? []);
   const name = (p: Patient) => displayName(order, { ideographic: p.name_ideographic, alphabetic: p.name_alphabetic, pn: p.name });
   return (
     <div className="flex-1 text-xs text-slate-600">
@@ -38,7 +41,7 @@ function PatientPick({ testId, label, value, onPick }: { testId: string; label: 
           <input data-testid={`${testId}-q`} value={q} maxLength={64} placeholder={t('patients.searchPlaceholder')} onChange={(e) => setQ(e.target.value)} className="mt-0.5 block w-full rounded border border-slate-300 px-2 py-1 text-sm text-slate-900" />
           {q.trim() && (
             <ul className="mt-1 max-h-40 overflow-auto rounded border border-slate-200 bg-white">
-              {data?.items.map((p) => (
+              {options.map((p) => (
                 <li key={p.id}>
                   <button type="button" data-testid={`${testId}-option`} onClick={() => onPick(p)} className="block w-full px-2 py-1 text-left text-sm text-slate-900 hover:bg-sky-50">
                     {name(p)} · {p.mrn} {p.birth_date ?? ''}
