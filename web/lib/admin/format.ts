@@ -49,20 +49,25 @@ export const EMPTY_AUDIT_FILTERS: AuditFilters = {
   until: '',
 };
 
-export function auditParams(f: AuditFilters): Record<string, string> {
+/** Query parameters of a filter form: the text fields trimmed, empty ones left out, and
+ * since/until (local times from <input type="datetime-local">, no zone) sent as UTC. */
+function filterParams<K extends string>(f: Record<K | 'since' | 'until', string>, textKeys: readonly K[]): Record<string, string> {
   const params: Record<string, string> = {};
-  for (const key of ['actor', 'patient_id', 'action', 'outcome'] as const) {
+  for (const key of textKeys) {
     const v = f[key].trim();
     if (v) params[key] = v;
   }
   for (const key of ['since', 'until'] as const) {
-    // <input type="datetime-local"> gives local time without a zone: send it as UTC.
     if (f[key]) {
       const d = new Date(f[key]);
       if (!Number.isNaN(d.getTime())) params[key] = d.toISOString();
     }
   }
   return params;
+}
+
+export function auditParams(f: AuditFilters): Record<string, string> {
+  return filterParams(f, ['actor', 'patient_id', 'action', 'outcome']);
 }
 
 /** An ISO instant as local "YYYY-MM-DD HH:mm:ss" (the same in both languages); '' when absent. */
@@ -94,16 +99,5 @@ export const EMPTY_HL7_FILTERS: Hl7Filters = {
 };
 
 export function hl7Params(f: Hl7Filters): Record<string, string> {
-  const params: Record<string, string> = {};
-  for (const key of ['ack_code', 'message_type', 'sending_application', 'control_id'] as const) {
-    const v = f[key].trim();
-    if (v) params[key] = v;
-  }
-  for (const key of ['since', 'until'] as const) {
-    if (f[key]) {
-      const d = new Date(f[key]);
-      if (!Number.isNaN(d.getTime())) params[key] = d.toISOString();
-    }
-  }
-  return params;
+  return filterParams(f, ['ack_code', 'message_type', 'sending_application', 'control_id']);
 }
