@@ -53,20 +53,7 @@ async function startStoreScp(dir) {
     port,
     logs: () => stderr,
     files: () => readdirSync(dir).filter((f) => !f.startsWith('.')),
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await new Promise((r) => {
-        const t = setTimeout(() => {
-          child.kill('SIGKILL');
-          r();
-        }, 5000);
-        child.on('exit', () => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    },
+    stop: () => stopChild(child),
   };
 }
 
