@@ -13,7 +13,7 @@ from hounsfield.audit import router as audit_router
 from hounsfield.audit.service import sealer
 from hounsfield.auth import router as auth_router
 from hounsfield.config import get_settings
-from hounsfield.db import transaction
+from hounsfield.db import load_models, transaction
 from hounsfield.dicomweb import export as dicomweb_export
 from hounsfield.dicomweb import router as dicomweb_router
 from hounsfield.dimse import router as dimse_router
@@ -73,6 +73,7 @@ def _refuse_unsafe_production() -> None:
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    load_models()  # before the lifespan's threads (sealer, listeners) query anything
     # The API description is public on purpose in embedded mode (a workstation on one
     # machine); production serves none of it (SECURITY A4, issue 14.16).
     docs = settings.http.expose_docs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, configure_mappers, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from hounsfield.config import get_settings
@@ -100,10 +101,22 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def load_models() -> None:
+    """Import every domain's tables and resolve their relationships, once, up front.
+
+    A model module imported lazily on one thread while another builds a query would let
+    SQLAlchemy configure the mappers half-way through that module (a relationship naming
+    a class not yet defined), and the failure sticks for the life of the process.
+    """
+    importlib.import_module("hounsfield.models")
+    configure_mappers()
+
+
 def get_engine() -> Engine:
     global _engine, _factory
     with _lock:
         if _engine is None:
+            load_models()
             settings = get_settings()
             if settings.is_sqlite:
                 settings.data_dir.mkdir(parents=True, exist_ok=True)

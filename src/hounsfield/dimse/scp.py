@@ -34,7 +34,7 @@ from hounsfield.audit import service as audit
 from hounsfield.audit.service import Anonymous, Outcome
 from hounsfield.auth import scope
 from hounsfield.config import Settings, get_settings
-from hounsfield.db import transaction
+from hounsfield.db import load_models, transaction
 from hounsfield.dimse import archive, devices, hosts, metrics, reactor
 from hounsfield.dimse.common import (
     CANNOT_UNDERSTAND,
@@ -782,6 +782,7 @@ def _serve(reuse_port: bool, stop: threading.Event | None = None) -> None:
     from hounsfield.audit.service import sealer
     from hounsfield.worker import requeuer, shutdown_local_pool
 
+    load_models()  # before the association threads build their first queries
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
