@@ -320,7 +320,7 @@ async function main() {
       const pid = 'PID|1||HL7-E2E-1^^^HOSP^MR||孙^悟空~Sun^Wukong||19900307|M';
       const messages = [
         [msh('ADT^A04^ADT_A01', 'E2E-1'), 'EVN|A04', pid, 'PV1|1|O'].join('\r'),
-        [msh('ADT^A40^ADT_A39', 'E2E-2'), 'EVN|A40', pid, 'MRG|NOBODY^^^HOSP^MR'].join('\r'),
+        [msh('ADT^A40^ADT_A39', 'E2E-2'), 'EVN|A40', pid, `MRG|NOBODY${XSS}^^^HOSP^MR`].join('\r'),
         'this is not HL7',
       ];
       const sent = spawnSync(PYTHON, [path.join(REPO, 'web', 'e2e', 'send_hl7.py'), ...messages], { env: session.server.env, cwd: REPO, encoding: 'utf8' });
@@ -349,6 +349,13 @@ async function main() {
       const names = await detail.getByTestId('hl7-segment').evaluateAll((els) => els.map((e) => e.getAttribute('data-segment')));
       assert(names.join(',') === 'MSH,EVN,PID,MRG', `segments: ${names}`);
       assert(((await detail.textContent()) ?? '').includes('孙^悟空'), 'the detail shows the message text');
+      // I8: the refused message's markup (MRG-1) is shown as text, on the segments and raw.
+      await detail.getByTestId('hl7-raw-toggle').click();
+      await detail.getByTestId('hl7-raw').waitFor();
+      assert(((await detail.getByTestId('hl7-raw').textContent()) ?? '').includes(XSS), 'the raw message shows the markup as text');
+      assert(((await detail.textContent()) ?? '').split(XSS).length > 2, 'segments and raw text both show it');
+      assert((await detail.locator('img').count()) === 0, 'no element was made from the message');
+      assert((await page.evaluate(() => window.__x)) === undefined, 'the onerror handler never ran');
       assert(await detail.getByTestId('hl7-reprocess').isVisible(), 'a refused message can be reprocessed by an administrator');
       await shot('p08-hl7-detail');
     });
