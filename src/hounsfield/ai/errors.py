@@ -69,6 +69,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该结果已被审核（{status}）",
         "This finding has already been reviewed ({status})",
     ),
+    "ai_finding_version_conflict": (
+        "该结果已被他人修改（当前版本 {current_version}），请刷新后重试",
+        "The finding was changed by someone else (now version {current_version}): "
+        "reload it and try again",
+    ),
+    "ai_geometry_out_of_bounds": (
+        "几何形状超出图像范围（{columns}×{rows} 像素）",
+        "The geometry lies outside the image ({columns}×{rows} pixels)",
+    ),
+    "ai_geometry_invalid": (
+        "几何形状无效：{problem}",
+        "The geometry is not valid: {problem}",
+    ),
+    "ai_no_mask": ("该结果没有分割掩膜", "This finding has no segmentation mask"),
     "ai_review_needs_change": (
         "“修改”需要给出新的标签或几何形状",
         "An edit needs a new label or geometry",
@@ -133,6 +147,22 @@ class ModelDisabled(AiError, Conflict):
 
 class AlreadyReviewed(AiError, Conflict):
     code = "ai_already_reviewed"
+
+
+class FindingVersionConflict(AiError, Conflict):
+    code = "ai_finding_version_conflict"
+
+
+class GeometryOutOfBounds(AiError, Unprocessable):
+    code = "ai_geometry_out_of_bounds"
+
+
+class GeometryInvalid(AiError, Unprocessable):
+    code = "ai_geometry_invalid"
+
+
+class NoMask(AiError, NotFound):
+    code = "ai_no_mask"
 
 
 class ReviewNeedsChange(AiError, Unprocessable):

@@ -117,5 +117,7 @@ class AiFinding(Base):
     review_comment: Mapped[str | None] = mapped_column(String(500))
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optimistic concurrency: each review or edit bumps it; an edit names the one it read.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     run: Mapped[AiRun] = relationship(back_populates="findings")

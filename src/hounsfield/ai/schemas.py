@@ -194,6 +194,7 @@ class FindingRead(BaseModel):
     review_comment: str | None
     reviewed_by: str | None
     reviewed_at: datetime | None
+    version: int
 
 
 class RunRead(BaseModel):
@@ -217,13 +218,29 @@ class RunRead(BaseModel):
     findings: list[FindingRead]
 
 
+Coordinate = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
+
+
 class Geometry(BaseModel):
-    """An edited geometry, in image pixel coordinates (column, row)."""
+    """An edited geometry, in image pixel edges (column, row): the same kind as the AI's
+    (a box [x0, y0, x1, y1] or a contour of [x, y] vertices), inside the image."""
 
     model_config = ConfigDict(extra="forbid")
 
-    bbox: list[float] | None = Field(None, min_length=4, max_length=4)
-    contour: list[list[float]] | None = Field(None, max_length=4096)
+    bbox: list[Coordinate] | None = Field(None, min_length=4, max_length=4)
+    contour: list[Annotated[list[Coordinate], Field(min_length=2, max_length=2)]] | None = Field(
+        None, min_length=3, max_length=4096
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Geometry:
+        if (self.bbox is None) == (self.contour is None):
+            raise ValueError("give exactly one of bbox and contour")
+        if self.bbox is not None and not (
+            self.bbox[0] < self.bbox[2] and self.bbox[1] < self.bbox[3]
+        ):
+            raise ValueError("a box needs x0 < x1 and y0 < y1")
+        return self
 
 
 class ReviewRequest(BaseModel):
@@ -235,6 +252,9 @@ class ReviewRequest(BaseModel):
     ) = None
     geometry: Geometry | None = None
     comment: Text500 | None = None
+    # The finding's version the doctor read: required to edit a finding already reviewed,
+    # checked when given (409 when someone changed it since).
+    version: int | None = Field(None, ge=1, le=1_000_000)
 
 
 class VersionMetrics(BaseModel):

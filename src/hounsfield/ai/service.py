@@ -29,6 +29,9 @@ from hounsfield.ai import runtime
 from hounsfield.ai.errors import (
     AlreadyReviewed,
     FindingNotFound,
+    FindingVersionConflict,
+    GeometryInvalid,
+    GeometryOutOfBounds,
     InvalidManifest,
     InvalidModel,
     ModelDisabled,
@@ -43,6 +46,7 @@ from hounsfield.ai.errors import (
 from hounsfield.ai.models import AiFinding, AiModel, AiModelVersion, AiRun
 from hounsfield.ai.schemas import (
     FindingRead,
+    Geometry,
     Manifest,
     ModelRead,
     ModelUpdate,
@@ -407,6 +411,7 @@ def finding_read(f: AiFinding) -> FindingRead:
         edited_label=f.edited_label,
         edited_geometry=json.loads(f.edited_geometry) if f.edited_geometry else None,
         review_comment=f.review_comment, reviewed_by=f.reviewed_by, reviewed_at=f.reviewed_at,
+        version=f.version or 1,
     )  # fmt: skip
 
 
@@ -655,10 +660,41 @@ class _SeriesFacts:
 # -- review -------------------------------------------------------------------------------------
 
 
+def _check_geometry(session: Session, finding: AiFinding, geometry: Geometry) -> None:
+    """An edited geometry keeps the AI's kind and lies inside its image (pixel edges)."""
+    original = json.loads(finding.geometry or "{}")
+    kind = "contour" if original.get("contour") else "bbox" if original.get("bbox") else None
+    given = "bbox" if geometry.bbox is not None else "contour"
+    if kind is None or finding.sop_instance_uid is None:
+        raise GeometryInvalid(problem="the finding has no geometry on an image")
+    if given != kind:
+        raise GeometryInvalid(problem=f"the finding's geometry is a {kind}")
+    size = session.execute(
+        select(Instance.columns, Instance.rows).where(
+            Instance.sop_instance_uid == finding.sop_instance_uid
+        )
+    ).first()
+    if size is None or size[0] is None or size[1] is None:
+        raise GeometryInvalid(problem="the finding's image is not in the archive")
+    columns, rows = int(size[0]), int(size[1])
+    if geometry.bbox is not None:
+        xs, ys = geometry.bbox[0::2], geometry.bbox[1::2]
+    else:
+        xs = [p[0] for p in geometry.contour or []]
+        ys = [p[1] for p in geometry.contour or []]
+    if min(xs) < 0 or min(ys) < 0 or max(xs) > columns or max(ys) > rows:
+        raise GeometryOutOfBounds(columns=columns, rows=rows)
+
+
 def review(
     session: Session, actor: Actor, finding_id: uuid.UUID, decision: ReviewRequest
 ) -> AiFinding:
-    """Accept, reject or edit one finding; the decision is stored and audited."""
+    """Accept, reject or edit one finding; the decision is stored and audited.
+
+    A finding is reviewed once; only an edit naming the version it read may change an
+    edited or accepted finding again (the doctor adjusts the geometry). The AI's own label
+    and geometry are kept; the doctor's edit is stored beside them, with who and when.
+    """
     finding = session.scalar(
         select(AiFinding)
         .options(selectinload(AiFinding.run))
@@ -668,23 +704,36 @@ def review(
     if finding is None:
         raise FindingNotFound()
     refs.instances(session, finding.run.study_instance_uid)  # the reviewer may read the study
-    if finding.status != "suggestion":
+    current = finding.version or 1
+    if decision.version is not None and decision.version != current:
+        raise FindingVersionConflict(current_version=current)
+    again = decision.decision == "edit" and decision.version is not None
+    if finding.status != "suggestion" and not (again and finding.status != "rejected"):
         raise AlreadyReviewed(status=finding.status)
+    before = finding.edited_geometry
     if decision.decision == "edit":
         if decision.label is None and decision.geometry is None:
             raise ReviewNeedsChange()
-        finding.edited_label = decision.label
+        if decision.label is not None:
+            finding.edited_label = decision.label
         if decision.geometry is not None:
+            _check_geometry(session, finding, decision.geometry)
             finding.edited_geometry = decision.geometry.model_dump_json(exclude_none=True)
     finding.status = {"accept": "accepted", "reject": "rejected", "edit": "edited"}[
         decision.decision
     ]
-    finding.review_comment = decision.comment
+    if decision.comment is not None or finding.status != "edited" or not again:
+        finding.review_comment = decision.comment
     finding.reviewed_by, finding.reviewed_at = actor.username, utcnow()
-    detail = {
+    finding.version = current + 1
+    detail: dict[str, Any] = {
         "finding_id": str(finding.id), "run_id": str(finding.run_id), "decision": finding.status,
-        "label": finding.label, "edited_label": finding.edited_label,
+        "label": finding.label, "edited_label": finding.edited_label, "version": finding.version,
     }  # fmt: skip
+    if decision.geometry is not None:
+        detail["geometry"] = json.loads(finding.geometry or "{}")
+        detail["edited_geometry_before"] = json.loads(before) if before else None
+        detail["edited_geometry"] = json.loads(finding.edited_geometry or "{}")
     audit.record(
         session, "ai.review", actor, resource_type="study",
         resource_id=finding.run.study_instance_uid, detail=detail,

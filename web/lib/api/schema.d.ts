@@ -2906,10 +2906,13 @@ export interface components {
              * @enum {string}
              */
             status: "suggestion" | "accepted" | "rejected" | "edited";
+            /** Version */
+            version: number;
         };
         /**
          * Geometry
-         * @description An edited geometry, in image pixel coordinates (column, row).
+         * @description An edited geometry, in image pixel edges (column, row): the same kind as the AI's
+         *     (a box [x0, y0, x1, y1] or a contour of [x, y] vertices), inside the image.
          */
         Geometry: {
             /** Bbox */
@@ -4346,6 +4349,8 @@ export interface components {
             geometry?: components["schemas"]["Geometry"] | null;
             /** Label */
             label?: string | null;
+            /** Version */
+            version?: number | null;
         };
         /** RoleCreate */
         RoleCreate: {
