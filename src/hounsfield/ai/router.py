@@ -12,6 +12,7 @@ from hounsfield.ai.errors import InvalidModel
 from hounsfield.ai.schemas import (
     DiagnoseRequest,
     FindingRead,
+    MaskRead,
     MetricsRead,
     ModelRead,
     ModelUpdate,
@@ -124,6 +125,18 @@ def review_finding(
     version = finding.run.version
     metrics.REVIEWS.labels(version.model.name, version.version, finding.status).inc()
     return service.finding_read(finding)
+
+
+@router.get("/findings/{finding_id}/mask")
+def get_finding_mask(finding_id: uuid.UUID, user: AiReader, session: SessionDep) -> MaskRead:
+    """A segmentation finding's mask from its run's DICOM SEG: row runs per source image."""
+    finding, mask = service.finding_mask(session, finding_id)
+    found = refs.instances(session, finding.run.study_instance_uid)
+    audit.record_access(
+        "ai.read", user, resource_type="study", resource_id=finding.run.study_instance_uid,
+        patient_id=found[0].patient_id or None, detail={"finding_id": str(finding.id)},
+    )  # fmt: skip
+    return mask
 
 
 @router.get("/metrics")

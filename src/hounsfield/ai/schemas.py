@@ -257,6 +257,23 @@ class ReviewRequest(BaseModel):
     version: int | None = Field(None, ge=1, le=1_000_000)
 
 
+class MaskSlice(BaseModel):
+    """A segment's pixels on one source image: runs of [row, first column, length]."""
+
+    sop_instance_uid: str
+    frame: int
+    runs: list[int]  # flattened (row, column, length) triples
+
+
+class MaskRead(BaseModel):
+    """A finding's segmentation mask, read from its run's DICOM SEG, per source image."""
+
+    segment_number: int
+    rows: int
+    columns: int
+    slices: list[MaskSlice]
+
+
 class VersionMetrics(BaseModel):
     model: str
     version: str

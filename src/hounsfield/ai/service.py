@@ -8,6 +8,7 @@ rejects or edits it, and only accepted or edited findings reach a report
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+import pydicom
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -36,6 +38,7 @@ from hounsfield.ai.errors import (
     InvalidModel,
     ModelDisabled,
     ModelNotFound,
+    NoMask,
     ReviewNeedsChange,
     RunFailure,
     RunNotFound,
@@ -48,6 +51,8 @@ from hounsfield.ai.schemas import (
     FindingRead,
     Geometry,
     Manifest,
+    MaskRead,
+    MaskSlice,
     ModelRead,
     ModelUpdate,
     ModelVersionRead,
@@ -740,6 +745,64 @@ def review(
     )  # fmt: skip
     session.flush()
     return finding
+
+
+def _runs(mask: Any) -> list[int]:
+    """Row runs of a 2D boolean mask, flattened (row, first column, length)."""
+    out: list[int] = []
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    edges = np.diff(padded, axis=1)
+    for row, col in zip(*np.nonzero(edges == 1), strict=True):
+        end = int(np.argmax(edges[row, col:] == -1)) + int(col)
+        out += [int(row), int(col), end - int(col)]
+    return out
+
+
+def finding_mask(session: Session, finding_id: uuid.UUID) -> tuple[AiFinding, MaskRead]:
+    """The finding's segment in its run's DICOM SEG, as row runs per source image."""
+    from hounsfield.studies import objects
+
+    finding = session.scalar(
+        select(AiFinding).options(selectinload(AiFinding.run)).where(AiFinding.id == finding_id)
+    )
+    if finding is None:
+        raise FindingNotFound()
+    run = finding.run
+    refs.instances(session, run.study_instance_uid)  # the reader may read the study
+    if json.loads(finding.geometry or "{}").get("mask") != "seg" or not run.seg_sop_instance_uid:
+        raise NoMask()
+    try:
+        [ref] = refs.instances(session, run.study_instance_uid, sop_uid=run.seg_sop_instance_uid)
+    except refs.StudyNotFound as exc:
+        raise NoMask() from exc
+    ds = pydicom.dcmread(io.BytesIO(objects.read_verified(ref, cache_it=False)))
+    number = next(
+        (int(s.SegmentNumber) for s in ds.SegmentSequence if s.SegmentLabel == finding.label),
+        None,
+    )
+    if number is None:
+        raise NoMask()
+    frames = ds.pixel_array.reshape(-1, int(ds.Rows), int(ds.Columns))
+    shared = ds.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in ds else {}
+
+    def item(group: Any, name: str) -> Any:
+        return (group if name in group else shared)[name][0]  # per frame, else shared
+
+    slices = []
+    for i, group in enumerate(ds.PerFrameFunctionalGroupsSequence):
+        seg = int(item(group, "SegmentIdentificationSequence").ReferencedSegmentNumber)
+        if seg != number or not frames[i].any():
+            continue
+        source = item(group, "DerivationImageSequence").SourceImageSequence[0]
+        slices.append(MaskSlice(
+            sop_instance_uid=str(source.ReferencedSOPInstanceUID),
+            frame=int(getattr(source, "ReferencedFrameNumber", 1) or 1),
+            runs=_runs(frames[i].astype(bool)),
+        ))  # fmt: skip
+    return finding, MaskRead(
+        segment_number=number, rows=int(ds.Rows), columns=int(ds.Columns), slices=slices
+    )
 
 
 def accepted_findings(session: Session, study_instance_uid: str) -> list[FindingRead]:

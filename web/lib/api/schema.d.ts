@@ -24,6 +24,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ai/findings/{finding_id}/mask": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Finding Mask
+         * @description A segmentation finding's mask from its run's DICOM SEG: row runs per source image.
+         */
+        get: operations["get_finding_mask_api_ai_findings__finding_id__mask_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/ai/findings/{finding_id}/review": {
         parameters: {
             query?: never;
@@ -3175,6 +3195,32 @@ export interface components {
             /** Username */
             username: string;
         };
+        /**
+         * MaskRead
+         * @description A finding's segmentation mask, read from its run's DICOM SEG, per source image.
+         */
+        MaskRead: {
+            /** Columns */
+            columns: number;
+            /** Rows */
+            rows: number;
+            /** Segment Number */
+            segment_number: number;
+            /** Slices */
+            slices: components["schemas"]["MaskSlice"][];
+        };
+        /**
+         * MaskSlice
+         * @description A segment's pixels on one source image: runs of [row, first column, length].
+         */
+        MaskSlice: {
+            /** Frame */
+            frame: number;
+            /** Runs */
+            runs: number[];
+            /** Sop Instance Uid */
+            sop_instance_uid: string;
+        };
         /** MatchRequest */
         MatchRequest: {
             /** Study Instance Uid */
@@ -5197,6 +5243,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_finding_mask_api_ai_findings__finding_id__mask_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                finding_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaskRead"];
                 };
             };
             /** @description Validation Error */
