@@ -45,13 +45,29 @@ function FindingItem({ finding, runId, canReview }: { finding: AiFinding; runId:
   const t = useT();
   const review = useReview(runId);
   const [error, setError] = useState<string | null>(null);
-  const decide = async (body: AiReview) => {
+  const editing = useAiOverlay((s) => s.editing);
+  const setEditing = useAiOverlay((s) => s.setEditing);
+  const decide = async (body: AiReview): Promise<boolean> => {
     setError(null);
     try {
       await review.mutateAsync({ id: finding.id, body });
+      return true;
     } catch (err) {
       setError(aiErrorMessage(t, err));
+      return false;
     }
+  };
+  const shape = overlayOf(finding);
+  const adjusting = editing?.id === finding.id ? editing : null;
+  const adjust = () => {
+    if (!shape) return;
+    showImage(finding);
+    setEditing({ id: finding.id, bbox: shape.bbox, contour: shape.contour });
+  };
+  const saveGeometry = async () => {
+    if (!adjusting) return;
+    const geometry = adjusting.contour ? { contour: adjusting.contour } : { bbox: adjusting.bbox };
+    if (await decide({ decision: 'edit', geometry, version: finding.version })) setEditing(null);
   };
   const edit = async () => {
     const label = await askText(shownLabel(finding));
@@ -74,6 +90,11 @@ function FindingItem({ finding, runId, canReview }: { finding: AiFinding; runId:
           {t(`ai.status.${finding.status}`)}
         </span>
         {finding.reviewed_by && <span className="text-neutral-500">{finding.reviewed_by}</span>}
+        {finding.edited_geometry && (
+          <span className="text-sky-400" data-testid="ai-geometry-edited">
+            {t('ai.geometryEdited')}
+          </span>
+        )}
       </div>
       {shownMeasurements(finding).length > 0 && (
         <div className="mt-0.5 text-neutral-400">
@@ -93,6 +114,24 @@ function FindingItem({ finding, runId, canReview }: { finding: AiFinding; runId:
           <button type="button" disabled={review.isPending} onClick={edit} data-testid="ai-edit" className="rounded bg-sky-800 px-1.5 py-0.5 text-white hover:bg-sky-700 disabled:opacity-50">
             {t('ai.edit')}
           </button>
+        </div>
+      )}
+      {canReview && shape && finding.status !== 'rejected' && !adjusting && (
+        <button type="button" disabled={review.isPending || !!editing} onClick={adjust} data-testid="ai-edit-geometry" className="mt-1 rounded bg-neutral-800 px-1.5 py-0.5 text-sky-300 hover:bg-neutral-700 disabled:opacity-50">
+          {t('ai.editGeometry')}
+        </button>
+      )}
+      {adjusting && (
+        <div className="mt-1 space-y-1" data-testid="ai-geometry-editor">
+          <p className="text-neutral-400">{t('ai.geometryHint')}</p>
+          <div className="flex gap-1">
+            <button type="button" disabled={review.isPending} onClick={saveGeometry} data-testid="ai-geometry-save" className="rounded bg-sky-700 px-1.5 py-0.5 text-white hover:bg-sky-600 disabled:opacity-50">
+              {t('ai.saveGeometry')}
+            </button>
+            <button type="button" onClick={() => setEditing(null)} data-testid="ai-geometry-cancel" className="rounded bg-neutral-700 px-1.5 py-0.5 text-white hover:bg-neutral-600">
+              {t('ai.cancelGeometry')}
+            </button>
+          </div>
         </div>
       )}
       {error && (
@@ -153,6 +192,8 @@ export function AiPanel({ study, seriesUid }: { study: StudyDetail; seriesUid: s
     setFindings((shownId && run?.id === shownId ? run.findings : []).map(overlayOf).filter((f): f is OverlayFinding => !!f));
   }, [run, shownId, setFindings]);
   useEffect(() => () => setFindings([]), [setFindings]);
+  // Another run or study shown: no geometry is left half-adjusted.
+  useEffect(() => () => useAiOverlay.getState().setEditing(null), [shownId]);
   // The SR and SEG a run stored are new series of the study.
   const done = runDone(run);
   useEffect(() => {

@@ -4,7 +4,7 @@ import { applicableModels, percent, shownLabel, shownMeasurements } from './appl
 import { acceptanceChart, labelsChart, latencyChart, runsChart } from './charts';
 import { checkManifest } from './manifest';
 import { aiErrorMessage } from './messages';
-import { findingsOn, imageRef, outline, overlayOf, overlayText } from './overlay';
+import { dragged, findingsOn, imageRef, outline, overlayOf, overlayText, withDraft } from './overlay';
 import type { AiFinding, AiModel, AiVersionMetrics } from './types';
 
 const zh = (k: string, v?: Record<string, string | number>) => translate('zh-CN', k, v);
@@ -27,7 +27,7 @@ function finding(over: Partial<AiFinding> = {}): AiFinding {
   return {
     id: 'f1', label: 'lung', probability: 0.9344, sop_instance_uid: '1.2.3', frame: 1,
     geometry: { bbox: [10, 20, 30, 40], mask: 'seg' }, measurements: { laa950_percent: 12.5, lung_voxels: 100, p_lung: 1 },
-    status: 'suggestion', edited_label: null, edited_geometry: null, review_comment: null, reviewed_by: null, reviewed_at: null,
+    status: 'suggestion', edited_label: null, edited_geometry: null, review_comment: null, reviewed_by: null, reviewed_at: null, version: 1,
     ...over,
   };
 }
@@ -116,5 +116,34 @@ describe('model page', () => {
     expect(aiErrorMessage(zh, err)).toBe('模型 m 的版本 2 已存在；版本不可修改，请使用新的版本号。');
     const other = { response: { status: 403, data: { error: { code: 'permission_denied', message: 'x', details: null } } } };
     expect(aiErrorMessage(zh, other)).toBe(zh('errors.permission_denied'));
+  });
+});
+
+describe('dragging a finding geometry', () => {
+  const box = { id: 'f1', bbox: [10, 20, 30, 40], contour: null };
+  it('moves the corner it holds, the opposite one stays', () => {
+    expect(dragged(box, 2, [35.04, 44.96], [0, 0], 64, 64).bbox).toEqual([10, 20, 35, 45]);
+    expect(dragged(box, 0, [5, 6], [0, 0], 64, 64).bbox).toEqual([5, 6, 30, 40]);
+    expect(dragged(box, 1, [50, 2], [0, 0], 64, 64).bbox).toEqual([10, 2, 50, 40]);
+    expect(dragged(box, 3, [1, 60], [0, 0], 64, 64).bbox).toEqual([1, 20, 30, 60]);
+  });
+  it('keeps a box inside the image and at least a pixel wide', () => {
+    expect(dragged(box, 2, [99, -5], [0, 0], 64, 48).bbox).toEqual([10, 20, 64, 21]);
+    expect(dragged(box, 0, [-3, 50], [0, 0], 64, 64).bbox).toEqual([0, 39, 30, 40]);
+  });
+  it('moves the whole shape no further than the edges', () => {
+    expect(dragged(box, -1, [0, 0], [5, -3], 64, 64).bbox).toEqual([15, 17, 35, 37]);
+    expect(dragged(box, -1, [0, 0], [100, -100], 64, 64).bbox).toEqual([44, 0, 64, 20]);
+    const poly = { id: 'f1', bbox: null, contour: [[1, 1], [5, 1], [3, 4]] };
+    expect(dragged(poly, 1, [9, 9], [0, 0], 16, 16).contour).toEqual([[1, 1], [9, 9], [3, 4]]);
+    expect(dragged(poly, -1, [0, 0], [-4, 0], 16, 16).contour).toEqual([[0, 1], [4, 1], [2, 4]]);
+  });
+  it('draws the draft of the finding being adjusted only', () => {
+    const o = overlayOf(finding())!;
+    expect(o.mask).toBe(true);
+    expect(withDraft(o, { ...box, bbox: [1, 2, 3, 4] }).bbox).toEqual([1, 2, 3, 4]);
+    expect(withDraft(o, { ...box, id: 'other', bbox: [1, 2, 3, 4] }).bbox).toEqual([10, 20, 30, 40]);
+    // An edited box keeps the AI mask.
+    expect(overlayOf(finding({ status: 'edited', edited_geometry: { bbox: [1, 2, 3, 4] } }))!.mask).toBe(true);
   });
 });

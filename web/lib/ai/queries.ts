@@ -1,7 +1,10 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMemo } from 'react';
 import { api } from '@/lib/api/client';
 import { runDone } from './applicable';
-import type { AiFinding, AiMetrics, AiModel, AiModelUpdate, AiReview, AiRun } from './types';
+import type { AiFinding, AiFindingMask, AiMetrics, AiModel, AiModelUpdate, AiReview, AiRun } from './types';
+
+export type FindingMask = AiFindingMask;
 
 const MODELS = ['ai-models'] as const;
 const enc = encodeURIComponent;
@@ -70,6 +73,26 @@ export function useReview(runId: string | null) {
       void client.invalidateQueries({ queryKey: ['ai-study-runs'] });
     },
   });
+}
+
+/**
+ * GET /api/ai/findings/{id}/mask (ai:read) of each segmentation finding: its pixels per
+ * source image, from the run's DICOM SEG (read once; a SEG never changes). A finding whose
+ * mask cannot be read is left out (its outline is still drawn).
+ */
+export function useFindingMasks(ids: string[]): Map<string, FindingMask> {
+  const results = useQueries({
+    queries: ids.map((id) => ({
+      queryKey: ['ai-finding-mask', id],
+      queryFn: async () => (await api.get<FindingMask>(`/api/ai/findings/${enc(id)}/mask`)).data,
+      staleTime: Infinity,
+      retry: false,
+    })),
+  });
+  const key = results.map((r, i) => `${ids[i]}:${r.dataUpdatedAt}`).join(' ');
+  // A new map only when a mask arrived: the overlay redraws on a new one.
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  return useMemo(() => new Map(results.flatMap((r, i) => (r.data ? [[ids[i], r.data] as const] : []))), [key]);
 }
 
 /** PATCH /api/ai/models/{id} (ai:manage): enable, disable, roll back, auto-run. */

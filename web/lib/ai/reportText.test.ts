@@ -8,7 +8,7 @@ function finding(over: Partial<AiFinding> = {}): AiFinding {
     id: 'f1', label: 'lung', probability: 1, sop_instance_uid: '1.2.3', frame: 1,
     geometry: { bbox: [10, 20, 30, 40], mask: 'seg' },
     measurements: { laa950_percent: 12.34, lung_voxels: 100, lung_volume_ml: 4500.06, p_lung: 1 },
-    status: 'accepted', edited_label: null, edited_geometry: null, review_comment: null, reviewed_by: 'dr', reviewed_at: '2026-01-01T00:00:00Z',
+    status: 'accepted', edited_label: null, edited_geometry: null, review_comment: null, reviewed_by: 'dr', reviewed_at: '2026-01-01T00:00:00Z', version: 2,
     ...over,
   };
 }
