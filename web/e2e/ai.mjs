@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { changedFraction, decodePng, pixelChanged } from './pixels.mjs';
 import { apiLogin, ARTIFACTS, assert, closeSession, finish, openSession, PYTHON, REPO, runMain, stepRunner, USERS } from './harness.mjs';
 
 // I8: markup that would set window.__x if it were ever parsed as HTML instead of shown as text.
@@ -31,30 +32,32 @@ async function signIn(base, user) {
   await page.getByTestId('current-user').waitFor();
 }
 
+/** Two animation frames: whatever React committed has been painted. */
+async function painted() {
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+}
+
+/** A shape's corners in canvas pixels, as the overlay drew them (its data-points). */
+async function shapePoints(findingId) {
+  const attr = await page.locator(`[data-testid=ai-shape][data-finding-id="${findingId}"]`).getAttribute('data-points');
+  return (attr ?? '').split(' ').map((p) => p.split(',').map(Number));
+}
+
 /**
- * Share of pixels whose colour differs by more than 60 levels in some channel between two
- * PNG screenshots, computed in the page (the dashed outline is about 0.3% of a viewport).
+ * Screenshot pixel of image pixel edge (x, y), from the drawn box [P0..P3] of bbox
+ * [x0, y0, x1, y1] (an unrotated view: the box's edges map image axes to the screen's).
  */
-async function changedFraction(a, b) {
-  return page.evaluate(async ([x, y]) => {
-    const pixels = async (data) => {
-      const img = new Image();
-      img.src = `data:image/png;base64,${data}`;
-      await img.decode();
-      const c = document.createElement('canvas');
-      c.width = img.width;
-      c.height = img.height;
-      const ctx = c.getContext('2d');
-      ctx.drawImage(img, 0, 0);
-      return ctx.getImageData(0, 0, c.width, c.height).data;
-    };
-    const [p, q] = [await pixels(x), await pixels(y)];
-    let changed = 0;
-    for (let i = 0; i < Math.min(p.length, q.length); i += 4) {
-      if (Math.abs(p[i] - q[i]) > 60 || Math.abs(p[i + 1] - q[i + 1]) > 60 || Math.abs(p[i + 2] - q[i + 2]) > 60) changed += 1;
-    }
-    return changed / (p.length / 4);
-  }, [a.toString('base64'), b.toString('base64')]);
+function mapper(bbox, points, offset, scale) {
+  const [x0, y0, x1, y1] = bbox;
+  const [p0, p1, , p3] = points;
+  return (x, y) => {
+    const u = (x - x0) / (x1 - x0);
+    const v = (y - y0) / (y1 - y0);
+    return [
+      Math.round((offset[0] + p0[0] + u * (p1[0] - p0[0]) + v * (p3[0] - p0[0])) * scale - 0.5),
+      Math.round((offset[1] + p0[1] + u * (p1[1] - p0[1]) + v * (p3[1] - p0[1])) * scale - 0.5),
+    ];
+  };
 }
 
 async function main() {
@@ -107,19 +110,71 @@ async function main() {
       assert(((await page.getByTestId('ai-stored').textContent()) ?? '').includes('SEG'), 'SR and SEG stored');
     });
 
-    await step('the finding is outlined on its image; the toggle hides it', async () => {
+    await step('the finding is outlined and its SEG mask filled; the toggle hides them', async () => {
       await page.getByTestId('ai-finding-show').click();
       await page.waitForSelector('[data-testid=ai-overlay-0][data-shapes="1"]');
+      await page.waitForSelector('[data-testid=ai-masks-0][data-masks="1"]');
       const label = (await page.getByTestId('ai-overlay-0').textContent()) ?? '';
       assert(label.includes('AI 建议'), `the outline says AI 建议: ${label}`);
-      await page.waitForTimeout(200); // let the SVG paint
-      const on = await page.getByTestId('viewport-0').screenshot();
+      const run = await (await fetch(`${base}/api/ai/runs/${runId}`, { headers: doctor })).json();
+      const finding = run.findings.find((x) => x.id === findingId);
+      const maskResponse = await fetch(`${base}/api/ai/findings/${findingId}/mask`, { headers: doctor });
+      assert(maskResponse.ok, `the mask is served: ${maskResponse.status}`);
+      const mask = await maskResponse.json();
+      const slice = mask.slices.find((x) => x.sop_instance_uid === finding.sop_instance_uid && x.frame === (finding.frame ?? 1));
+      assert(slice && slice.runs.length > 0, `the finding's slice has mask pixels (${mask.slices.length} slices)`);
+      // Where the box and its label are on the screenshot.
+      const points = await shapePoints(findingId);
+      const vpBox = await page.getByTestId('viewport-0').boundingBox();
+      const svgBox = await page.getByTestId('ai-overlay-0').boundingBox();
+      const textBox = await page.getByTestId('ai-shape-text').boundingBox();
+      await painted();
+      const onPng = await page.getByTestId('viewport-0').screenshot();
       await shot('ai-01-viewer-outline');
       await page.getByTestId('ai-overlay-toggle').uncheck();
       await page.getByTestId('ai-overlay-0').waitFor({ state: 'detached' });
-      const off = await page.getByTestId('viewport-0').screenshot();
-      const changed = await changedFraction(on, off);
-      assert(changed > 0.001, `the outline changes the viewport's pixels (${(changed * 100).toFixed(2)}%)`);
+      await page.getByTestId('ai-masks-0').waitFor({ state: 'detached' });
+      await painted();
+      const offPng = await page.getByTestId('viewport-0').screenshot();
+      const [on, off] = [await decodePng(page, onPng), await decodePng(page, offPng)];
+      const scale = on.width / vpBox.width;
+      const at = mapper(finding.geometry.bbox, points, [svgBox.x - vpBox.x, svgBox.y - vpBox.y], scale);
+      const screenBox = [at(finding.geometry.bbox[0], finding.geometry.bbox[1]), at(finding.geometry.bbox[2], finding.geometry.bbox[3])];
+      const [bx0, bx1] = [Math.min(screenBox[0][0], screenBox[1][0]), Math.max(screenBox[0][0], screenBox[1][0])];
+      const [by0, by1] = [Math.min(screenBox[0][1], screenBox[1][1]), Math.max(screenBox[0][1], screenBox[1][1])];
+      // Inside the mask (pixels whose 4 neighbours are in it too, off the outline): filled.
+      const inMask = new Set();
+      for (let i = 0; i < slice.runs.length; i += 3) for (let c = slice.runs[i + 1]; c < slice.runs[i + 1] + slice.runs[i + 2]; c += 1) inMask.add(`${c},${slice.runs[i]}`);
+      const margin = 5 * scale;
+      let inside = 0;
+      let insideChanged = 0;
+      for (const key of inMask) {
+        const [c, r] = key.split(',').map(Number);
+        if (![[c - 1, r], [c + 1, r], [c, r - 1], [c, r + 1]].every(([x, y]) => inMask.has(`${x},${y}`))) continue;
+        const [x, y] = at(c + 0.5, r + 0.5);
+        if (x < bx0 + margin || x > bx1 - margin || y < by0 + margin || y > by1 - margin) continue;
+        inside += 1;
+        if (pixelChanged(on, off, x, y, 20)) insideChanged += 1;
+      }
+      assert(inside > 50, `mask pixels sampled: ${inside}`);
+      assert(insideChanged / inside > 0.95, `pixels inside the mask change with the overlay: ${insideChanged}/${inside}`);
+      // Outside the box (and its label) nothing changes.
+      const skip = (x, y) =>
+        (x >= bx0 - margin && x <= bx1 + margin && y >= by0 - margin && y <= by1 + margin) ||
+        (x >= (textBox.x - vpBox.x) * scale - 4 && x <= (textBox.x - vpBox.x + textBox.width) * scale + 4 &&
+          y >= (textBox.y - vpBox.y) * scale - 4 && y <= (textBox.y - vpBox.y + textBox.height) * scale + 4);
+      let outside = 0;
+      let outsideChanged = 0;
+      for (let y = 0; y < on.height; y += 1) {
+        for (let x = 0; x < on.width; x += 1) {
+          if (skip(x, y)) continue;
+          outside += 1;
+          if (pixelChanged(on, off, x, y, 20)) outsideChanged += 1;
+        }
+      }
+      assert(outside > 1000 && outsideChanged === 0, `pixels outside the box do not change: ${outsideChanged}/${outside}`);
+      const changed = changedFraction(on, off);
+      assert(changed > 0.001, `the overlay changes the viewport's pixels (${(changed * 100).toFixed(2)}%)`);
       await page.getByTestId('ai-overlay-toggle').check();
       await page.waitForSelector('[data-testid=ai-overlay-0][data-shapes="1"]');
     });
@@ -209,6 +264,58 @@ async function main() {
       assert(((await item.getByTestId('ai-finding-show').textContent()) ?? '').includes(XSS), 'the edited label shown as text');
       assert((await page.locator('[data-testid=ai-finding] img').count()) === 0, 'no element made from the label');
       assert((await page.evaluate(() => window.__x)) === undefined, 'the onerror handler never ran');
+    });
+
+    await step('drag a box corner, save: the edited geometry is kept, shown again on reopening', async () => {
+      const item = page.locator('[data-testid=ai-finding][data-status=edited]');
+      const id = await item.getAttribute('data-finding-id');
+      const before = (await (await fetch(`${base}/api/ai/runs?study_instance_uid=${studyUid}`, { headers: doctor })).json())
+        .flatMap((r) => r.findings).find((f) => f.id === id);
+      await item.getByTestId('ai-finding-show').click();
+      await page.waitForSelector(`[data-testid=ai-shape][data-finding-id="${id}"]`);
+      await item.getByTestId('ai-edit-geometry').click();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=ai-handle]').length === 4);
+      const [x0, y0, x1, y1] = before.geometry.bbox;
+      const drawn = await shapePoints(id);
+      const perPixel = [(drawn[1][0] - drawn[0][0]) / (x1 - x0), (drawn[3][1] - drawn[0][1]) / (y1 - y0)];
+      // The bottom-right corner (handle 2) pulled 40 and 30 screen pixels in.
+      const handle = await page.locator('[data-testid=ai-handle][data-handle="2"]').boundingBox();
+      const [hx, hy] = [handle.x + handle.width / 2, handle.y + handle.height / 2];
+      await page.mouse.move(hx, hy);
+      await page.mouse.down();
+      await page.mouse.move(hx - 20, hy - 15, { steps: 3 });
+      await page.mouse.move(hx - 40, hy - 30, { steps: 3 });
+      await page.mouse.up();
+      const want = [x1 - 40 / perPixel[0], y1 - 30 / perPixel[1]];
+      await page.waitForFunction(([fid, p]) => {
+        const pts = document.querySelector(`[data-testid=ai-shape][data-finding-id="${fid}"]`)?.dataset.points?.split(' ');
+        return pts && pts[2] !== p;
+      }, [id, drawn[2].map((v) => v.toFixed(1)).join(',')]);
+      await shot('ai-05-geometry-drag');
+      await page.getByTestId('ai-geometry-save').click();
+      await page.getByTestId('ai-geometry-editor').waitFor({ state: 'detached' });
+      await item.getByTestId('ai-geometry-edited').waitFor();
+      const after = (await (await fetch(`${base}/api/ai/runs?study_instance_uid=${studyUid}`, { headers: doctor })).json())
+        .flatMap((r) => r.findings).find((f) => f.id === id);
+      const box = after.edited_geometry?.bbox;
+      assert(JSON.stringify(after.geometry) === JSON.stringify(before.geometry), 'the AI geometry is kept');
+      assert(box && box[0] === x0 && box[1] === y0, `the dragged corner only moved: ${JSON.stringify(box)}`);
+      assert(Math.abs(box[2] - want[0]) <= 1 && Math.abs(box[3] - want[1]) <= 1, `the corner is where it was dropped: ${JSON.stringify(box)} ≈ ${want}`);
+      assert(after.version === before.version + 1 && after.reviewed_by === USERS.doctor.username, `versioned, by the doctor: ${after.version}`);
+      const audit = await (await fetch(`${base}/api/audit?action=ai.review&resource_id=${studyUid}`, { headers: admin })).json();
+      assert(audit.items.some((e) => e.detail?.finding_id === id && JSON.stringify(e.detail?.edited_geometry) === JSON.stringify({ bbox: box })), 'the geometry edit audited');
+      // Reopened: the edited box is drawn, the same shape as the API's.
+      await page.reload();
+      const again = page.locator(`[data-testid=ai-finding][data-finding-id="${id}"]`);
+      await again.waitFor({ timeout: 60000 });
+      await again.getByTestId('ai-finding-show').click();
+      await page.waitForSelector(`[data-testid=ai-shape][data-finding-id="${id}"]`);
+      const shown = await shapePoints(id);
+      const ratio = (shown[1][0] - shown[0][0]) / (shown[3][1] - shown[0][1]);
+      const apiRatio = ((box[2] - box[0]) * perPixel[0]) / ((box[3] - box[1]) * perPixel[1]);
+      assert(Math.abs(ratio / apiRatio - 1) < 0.03, `the drawn box has the API box's shape: ${ratio} vs ${apiRatio}`);
+      const width = (shown[1][0] - shown[0][0]) / ((box[2] - box[0]) * perPixel[0]);
+      assert(Math.abs(width - 1) < 0.03, `the drawn box has the API box's size: ${width}`);
     });
 
     await step('the report takes accepted AI findings only, as text autosaved into the draft', async () => {
