@@ -365,6 +365,38 @@ def test_new_images_of_an_assigned_study_tell_the_assignee_once_per_transfer(
     assert events(bystander, Kind.study_arrived_for_assignee) == []
 
 
+def test_the_assignee_is_not_told_of_images_they_sent_themselves(
+    client: TestClient, make_user: Callable[..., Any]
+) -> None:
+    """Through STOW-RS as a signed-in user: their own images tell them nothing; another
+    user's STOW and an upload with no user (a modality) still do."""
+    from tests.dicomweb.helpers import multipart_body
+
+    reader = make_user(["doctor", "technician"])
+    colleague = make_user("technician")
+    study_uid = store_study()
+    with transaction(write=True) as session:
+        worklist.assign(session, reader, study_uid, reader.id)
+
+    def stow_as(user: Any) -> None:
+        fields = {"PatientName": PATIENT, "AccessionNumber": ACCESSION}
+        body, content_type = multipart_body(
+            [to_bytes(make_dataset(StudyInstanceUID=study_uid, **fields))]
+        )
+        headers = {**login(client, user.username), "Content-Type": content_type,
+                   "Accept": "application/dicom+json"}  # fmt: skip
+        response = client.post("/dicom-web/studies", content=body, headers=headers)
+        assert response.status_code == 200, response.text
+
+    stow_as(reader)
+    assert events(reader, Kind.study_arrived_for_assignee) == []
+    stow_as(colleague)
+    assert len(events(reader, Kind.study_arrived_for_assignee)) == 1
+    _more_images(study_uid, 1, "dimse:CT1")
+    assert len(events(reader, Kind.study_arrived_for_assignee)) == 2
+    assert events(colleague, Kind.study_arrived_for_assignee) == []
+
+
 def test_an_instance_that_is_rolled_back_is_no_arrival(make_user: Callable[..., Any]) -> None:
     reader = make_user("doctor")
     study_uid = store_study()

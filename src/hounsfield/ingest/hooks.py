@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -67,6 +68,7 @@ class Stored:
     new_study: bool
     new_series: bool
     overwrite: bool  # policy "overwrite" replaced an instance with other content
+    actor_id: uuid.UUID | None = None  # the signed-in user who sent it (None: a modality, a task)
 
 
 StoredHook = Callable[[Stored], None]

@@ -18,6 +18,7 @@ import io
 import logging
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -545,7 +546,7 @@ def _store(
     def stored(*, overwrite: bool = False) -> Outcome:
         _after_store(session, series)
         new = (new_patient, new_study, new_series)
-        _emit(session, prepared, origin, patient.id, study.id, series.id, new=new,
+        _emit(session, prepared, origin, patient.id, study.id, series.id, actor, new=new,
               overwrite=overwrite)  # fmt: skip
         return result("stored")
 
@@ -762,7 +763,7 @@ def _insert_under(
     _audit_store(session, prepared, origin, actor)
     if refresh:
         queue_refresh(session, parsed.series_instance_uid)
-    _emit(session, prepared, origin, parents.patient_pk, parents.study_pk, parents.series_pk)
+    _emit(session, prepared, origin, parents.patient_pk, parents.study_pk, parents.series_pk, actor)
 
 
 def _emit(
@@ -772,12 +773,14 @@ def _emit(
     patient_pk: int,
     study_pk: int,
     series_pk: int,
+    actor: Actor | None,
     *,
     new: tuple[bool, bool, bool] = (False, False, False),
     overwrite: bool = False,
 ) -> None:
     """The stored instance's event for the hooks (see ingest.hooks)."""
     parsed, fields = prepared.parsed, prepared.fields
+    actor_id = getattr(actor, "id", None)
     hooks.emit(
         session,
         hooks.Stored(
@@ -790,6 +793,7 @@ def _emit(
             modality=fields["series"]["modality"], patient_pk=patient_pk,
             study_pk=study_pk, series_pk=series_pk, new_patient=new[0],
             new_study=new[1], new_series=new[2], overwrite=overwrite,
+            actor_id=actor_id if isinstance(actor_id, uuid.UUID) else None,
         ),
     )  # fmt: skip
 

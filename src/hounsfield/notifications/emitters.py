@@ -179,7 +179,7 @@ def _forget(study_pk: int) -> None:
 @hooks.on_stored
 def _on_arrival(event: hooks.Stored) -> None:
     """New images of an assigned study arrived from outside: tell its assignee, once per
-    transfer. A new study has no assignee yet (its reading row comes with the first claim
+    transfer, unless the assignee uploaded them (nobody is told of their own upload). A new study has no assignee yet (its reading row comes with the first claim
     or assignment), so it costs nothing; an existing one costs one indexed read per
     transfer."""
     if event.new_study or route_of(event.origin) not in ARRIVAL_ROUTES:
@@ -191,8 +191,8 @@ def _on_arrival(event: hooks.Stored) -> None:
             assignee = session.scalar(
                 select(Reading.assigned_to_id).where(Reading.study_pk == event.study_pk)
             )
-        if assignee is None:
-            return
+        if assignee is None or assignee == event.actor_id:
+            return  # nobody to tell, or the assignee sent these images themselves
         with transaction(write=True) as session:
             study = session.get(Study, event.study_pk)
             if study is not None and study.deleted_at is None:
