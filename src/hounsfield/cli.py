@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -390,17 +389,29 @@ def patients_rotate_key(
     typer.echo(f"{total} patient records re-encrypted with key {current}; 0 records left")
 
 
-BackupDir = Annotated[Path, typer.Argument(help="The backup target directory.")]
+BackupDir = Annotated[
+    str, typer.Argument(help="The backup target: a directory or s3://bucket/prefix.")
+]
 SnapshotName = Annotated[
     str | None, typer.Option("--snapshot", help="A snapshot's name; default: the newest.")
 ]
+
+
+def _target_errors() -> tuple[type[Exception], ...]:
+    """What an unreachable or refused S3 target, or a malformed URL, raises."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError, ValueError)
 
 
 @backup_app.callback()
 def backup_create(
     ctx: typer.Context,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="The backup target directory.")
+        str | None,
+        typer.Option(
+            "--output", "-o", help="The backup target: a directory or s3://bucket/prefix."
+        ),
     ] = None,
 ) -> None:
     """Snapshot the database (consistent dump), every stored object (incremental: one the
@@ -416,9 +427,10 @@ def backup_create(
     from hounsfield.monitoring.collectors import backup_finished
 
     settings = _settings_or_exit()
+    failures: tuple[type[Exception], ...] = (DumpFailed, *_target_errors())
     try:
         result = service.backup(settings, output)
-    except DumpFailed as exc:
+    except failures as exc:
         backup_finished(ok=False)
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -441,9 +453,10 @@ def backup_verify(target: BackupDir, snapshot: SnapshotName = None) -> None:
     from hounsfield.backup.crypto import KeyMissing
 
     settings = _settings_or_exit()
+    failures: tuple[type[Exception], ...] = (FileNotFoundError, KeyMissing, *_target_errors())
     try:
         result = service.verify(settings, target, snapshot)
-    except (FileNotFoundError, KeyMissing) as exc:
+    except failures as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     for problem in result.problems:
@@ -463,7 +476,11 @@ def backup_prune(
     """Remove all but the newest snapshots, and the objects none of the kept ones lists."""
     from hounsfield.backup import service
 
-    removed, objects = service.prune(target, keep)
+    try:
+        removed, objects = service.prune(target, keep, _settings_or_exit())
+    except _target_errors() as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(f"{len(removed)} snapshots and {objects} objects removed")
 
 
@@ -475,9 +492,12 @@ def restore(target: BackupDir, snapshot: SnapshotName = None) -> None:
     from hounsfield.backup.database import DumpFailed
 
     settings = _settings_or_exit()
+    failures: tuple[type[Exception], ...] = (
+        service.RestoreRefused, FileNotFoundError, DumpFailed, *_target_errors()
+    )  # fmt: skip
     try:
         result = service.restore(settings, target, snapshot)
-    except (service.RestoreRefused, FileNotFoundError, DumpFailed) as exc:
+    except failures as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"restored snapshot {result.name}: {result.objects} objects")

@@ -379,7 +379,7 @@ def test_the_assignee_is_not_told_of_images_they_sent_themselves(
         worklist.assign(session, reader, study_uid, reader.id)
 
     def stow_as(user: Any) -> None:
-        fields = {"PatientName": PATIENT, "AccessionNumber": ACCESSION}
+        fields: dict[str, Any] = {"PatientName": PATIENT, "AccessionNumber": ACCESSION}
         body, content_type = multipart_body(
             [to_bytes(make_dataset(StudyInstanceUID=study_uid, **fields))]
         )

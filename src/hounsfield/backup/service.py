@@ -39,7 +39,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +50,7 @@ from sqlalchemy.engine import Engine
 
 from hounsfield.ai.models import AiModelVersion
 from hounsfield.backup import crypto, database
+from hounsfield.backup.s3target import S3Target, is_s3_url
 from hounsfield.config import Settings
 from hounsfield.storage import get_storage
 from hounsfield.storage.backend import ObjectNotFound, StorageBackend, StorageUnavailable, is_key
@@ -193,8 +194,17 @@ def _copy_verified(source: BinaryIO, dest: Path, sha256: str | None, sealing: by
         raise
 
 
+def _in_directory(target: Path) -> Callable[[str, int], bool]:
+    def have(key: str, sealed: int) -> bool:
+        dest = _object_path(target, key)
+        return dest.is_file() and dest.stat().st_size == sealed
+
+    return have
+
+
 def _copy_objects(settings: Settings, target: Path, engine: Engine, previous: dict[str, Any],
-                  result: BackupResult, sealing: bytes) -> list[dict[str, Any]]:  # fmt: skip
+                  result: BackupResult, sealing: bytes,
+                  have: Callable[[str, int], bool]) -> list[dict[str, Any]]:  # fmt: skip
     storage = get_storage(settings)
     listed: dict[str, dict[str, Any]] = {}
     for key, sha, size, deleted in _index_objects(engine):
@@ -202,7 +212,7 @@ def _copy_objects(settings: Settings, target: Path, engine: Engine, previous: di
             continue
         dest = _object_path(target, key)
         sealed = crypto.sealed_size(size)
-        if previous.get(key, ("",))[0] == sha and dest.is_file() and dest.stat().st_size == sealed:
+        if previous.get(key, ("",))[0] == sha and have(key, sealed):
             listed[key] = {"key": key, "sha256": sha, "size": size}
             continue  # incremental: the target has it from an earlier snapshot
         try:
@@ -239,31 +249,86 @@ def _copy_secrets(settings: Settings, snapshot_dir: Path, sealing: bytes) -> dic
 
 
 def _new_name(target: Path) -> str:
-    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    existing = set(snapshots(target))
-    n = 1
-    candidate = name
+    return _unique(datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"), snapshots(target))
+
+
+def _unique(name: str, existing: list[str]) -> str:
+    n, candidate = 1, name
     while candidate in existing:
         n += 1
         candidate = f"{name}-{n}"
     return candidate
 
 
-def backup(settings: Settings, target: Path) -> BackupResult:
-    """Make a snapshot of the database, the objects and the keys in `target`."""
+def backup(settings: Settings, target: Path | str) -> BackupResult:
+    """Make a snapshot of the database, the objects and the keys in `target` (a directory,
+    or an `s3://bucket/prefix` URL: backup/s3target.py)."""
     from hounsfield.audit import service as audit
-    from hounsfield.db import transaction
-    from hounsfield.migrate import current_revision
 
     audit.flush_buffer()  # acknowledged reads of this process and dead ones are in the dump
     audit.seal_all()
-    target = target.resolve()
     sealing = crypto.backup_key(settings)
-    with _locked(target), tempfile.TemporaryDirectory(prefix="hf-dump-") as plain:
-        name = _new_name(target)
+    if is_s3_url(target):
+        assert isinstance(target, str)
+        result, shown = _backup_s3(settings, S3Target(settings, target), sealing), target
+    else:
+        directory = Path(target).resolve()
+        with _locked(directory):
+            names = snapshots(directory)
+            previous = _listed(directory / "snapshots" / names[-1]) if names else {}
+            result = _make_snapshot(settings, directory, _new_name(directory), previous,
+                                    _in_directory(directory), sealing)  # fmt: skip
+        shown = str(directory)
+    _audit_backup(result, shown)
+    return result
+
+
+def _backup_s3(settings: Settings, s3: S3Target, sealing: bytes) -> BackupResult:
+    """The snapshot made in a private directory, then uploaded: new objects, the snapshot's
+    files, its manifest last (only a snapshot with a manifest is one)."""
+    names = s3.snapshots()
+    name = _unique(datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"), names)
+    with tempfile.TemporaryDirectory(prefix="hf-s3-backup-") as staging:
+        stage = Path(staging)
+        previous = s3.listing(names[-1], stage / "previous") if names else {}
+        sizes = s3.object_sizes()
+        result = _make_snapshot(settings, stage, name, previous,
+                                lambda key, sealed: sizes.get(key) == sealed, sealing)  # fmt: skip
+        objects = stage / "objects"
+        if objects.is_dir():
+            for path in sorted(objects.rglob("*")):
+                if path.is_file() and not path.name.startswith("."):
+                    s3.upload(path, f"objects/{path.relative_to(objects).as_posix()}")
+        snap = stage / "snapshots" / name
+        for path in sorted(snap.rglob("*")):
+            if path.is_file() and path.name != "manifest.json":
+                s3.upload(path, f"snapshots/{name}/{path.relative_to(snap).as_posix()}")
+        s3.upload(snap / "manifest.json", f"snapshots/{name}/manifest.json")
+    return result
+
+
+def _audit_backup(result: BackupResult, shown: str) -> None:
+    from hounsfield.audit import service as audit
+    from hounsfield.db import transaction
+
+    with transaction(write=True) as session:
+        audit.record(
+            session, "backup.create", None, resource_type="backup", resource_id=result.name,
+            detail={"target": shown, "objects": result.objects, "copied": result.copied,
+                    "problems": len(result.problems)},
+        )  # fmt: skip
+
+
+def _make_snapshot(
+    settings: Settings, target: Path, name: str, previous: dict[str, Any],
+    have: Callable[[str, int], bool], sealing: bytes,
+) -> BackupResult:  # fmt: skip
+    """Snapshot `name` in the directory `target`; an object `have` says the target holds
+    (with the SHA-256 `previous` lists) is not copied."""
+    from hounsfield.migrate import current_revision
+
+    with tempfile.TemporaryDirectory(prefix="hf-dump-") as plain:
         result = BackupResult(name)
-        names = snapshots(target)
-        previous = _listed(target / "snapshots" / names[-1]) if names else {}
         work = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=_mkdir(target / "snapshots")))
         try:
             url = settings.sqlalchemy_url
@@ -271,7 +336,8 @@ def backup(settings: Settings, target: Path) -> BackupResult:
             engine = create_engine(f"sqlite:///{dumped}" if database.dialect(url) == "sqlite"
                                    else url)  # fmt: skip
             try:
-                objects = _copy_objects(settings, target, engine, previous, result, sealing)
+                objects = _copy_objects(settings, target, engine, previous, result, sealing,
+                                        have)  # fmt: skip
             finally:
                 engine.dispose()
             sealed_dump = work / f"{dumped.name}.sealed"
@@ -307,12 +373,6 @@ def backup(settings: Settings, target: Path) -> BackupResult:
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
-    with transaction(write=True) as session:
-        audit.record(
-            session, "backup.create", None, resource_type="backup", resource_id=name,
-            detail={"target": str(target), "objects": result.objects, "copied": result.copied,
-                    "problems": len(result.problems)},
-        )  # fmt: skip
     return result
 
 
@@ -351,8 +411,26 @@ def _manifest(snap: Path, sealing: bytes, result: VerifyResult) -> dict[str, Any
     return manifest
 
 
-def verify(settings: Settings, target: Path, name: str | None = None) -> VerifyResult:
+@contextlib.contextmanager
+def _staged(settings: Settings, url: str, name: str | None) -> Iterator[tuple[Path, str]]:
+    """An S3 target's snapshot and its objects downloaded into a private directory."""
+    s3 = S3Target(settings, url)
+    name = s3.snapshot(name)
+    with tempfile.TemporaryDirectory(prefix="hf-s3-restore-") as staging:
+        stage = Path(staging)
+        snap = s3.download_snapshot(name, stage)
+        s3.download_objects(stage, snap / "objects.jsonl")
+        yield stage, name
+
+
+def verify(settings: Settings, target: Path | str, name: str | None = None) -> VerifyResult:
     """Decrypt and re-hash every file a snapshot names; every difference is a problem."""
+    if is_s3_url(target):
+        assert isinstance(target, str)
+        crypto.backup_key(settings, create=False)  # no key: nothing to download
+        with _staged(settings, target, name) as (stage, staged_name):
+            return verify(settings, stage, staged_name)
+    target = Path(target)
     sealing = crypto.backup_key(settings, create=False)
     name = _snapshot(target, name)
     snap = target / "snapshots" / name
@@ -490,14 +568,23 @@ def _refused(result: VerifyResult) -> RestoreRefused:
     return RestoreRefused(f"snapshot {result.name} does not verify: {result.problems[:5]}")
 
 
-def restore(settings: Settings, target: Path, name: str | None = None) -> VerifyResult:
+def restore(settings: Settings, target: Path | str, name: str | None = None) -> VerifyResult:
     """Rebuild the instance the settings name (empty database and storage) from a snapshot.
 
     Every file is decrypted once and checked as `verify` checks it. The objects go into the
     empty storage as they pass; the keys and the database, which make the instance, are
     written only when everything passed. A refused restore takes the objects it put out
-    again, leaving the instance as empty as it found it."""
-    target = target.resolve()
+    again, leaving the instance as empty as it found it. An `s3://` target is downloaded
+    into a private directory first, and restored from there."""
+    if is_s3_url(target):
+        assert isinstance(target, str)
+        _refuse_unless_empty(settings)  # before downloading anything
+        with _staged(settings, target, name) as (stage, staged_name):
+            return _restore(settings, stage, staged_name, shown=target)
+    return _restore(settings, Path(target).resolve(), name, shown=None)
+
+
+def _restore(settings: Settings, target: Path, name: str | None, shown: str | None) -> VerifyResult:
     _refuse_unless_empty(settings)
     try:
         sealing = crypto.backup_key(settings, create=False)
@@ -527,11 +614,11 @@ def restore(settings: Settings, target: Path, name: str | None = None) -> Verify
                 with contextlib.suppress(StorageUnavailable):
                     storage.delete(key)
             raise
-    _migrate_and_audit(target, checked, manifest)
+    _migrate_and_audit(shown or str(target), checked, manifest)
     return checked
 
 
-def _migrate_and_audit(target: Path, checked: VerifyResult, manifest: dict[str, Any]) -> None:
+def _migrate_and_audit(target: str, checked: VerifyResult, manifest: dict[str, Any]) -> None:
     from hounsfield.audit import service as audit
     from hounsfield.db import reset_engine, transaction
     from hounsfield.migrate import upgrade
@@ -541,7 +628,7 @@ def _migrate_and_audit(target: Path, checked: VerifyResult, manifest: dict[str, 
     with transaction(write=True) as session:
         audit.record(
             session, "backup.restore", None, resource_type="backup", resource_id=checked.name,
-            detail={"target": str(target), "objects": checked.objects,
+            detail={"target": target, "objects": checked.objects,
                     "revision": manifest["revision"]},
         )  # fmt: skip
     audit.seal_all()
@@ -550,10 +637,30 @@ def _migrate_and_audit(target: Path, checked: VerifyResult, manifest: dict[str, 
 # -- retention -------------------------------------------------------------------------
 
 
-def prune(target: Path, keep: int) -> tuple[list[str], int]:
+def _prune_s3(s3: S3Target, keep: int) -> tuple[list[str], int]:
+    names = s3.snapshots()
+    removed = names[:-keep] if keep < len(names) else []
+    for name in removed:  # the manifest first: a half-removed snapshot is none
+        s3.delete([f"snapshots/{name}/manifest.json"])
+        s3.delete(s3.keys_under(f"snapshots/{name}/"))
+    kept: set[str] = set()
+    with tempfile.TemporaryDirectory(prefix="hf-s3-prune-") as staging:
+        for name in names[len(removed) :]:
+            kept.update(s3.listing(name, Path(staging)))
+    unlisted = [f"objects/{key}" for key in s3.object_sizes() if key not in kept]
+    return removed, s3.delete(unlisted)
+
+
+def prune(target: Path | str, keep: int, settings: Settings | None = None) -> tuple[list[str], int]:
     """Remove all but the `keep` newest snapshots and the objects none of them lists;
-    returns the removed snapshots and the number of objects removed."""
-    target = target.resolve()
+    returns the removed snapshots and the number of objects removed. An `s3://` target
+    reaches its bucket with `settings` (default: this process's)."""
+    if is_s3_url(target):
+        from hounsfield.config import get_settings
+
+        assert isinstance(target, str)
+        return _prune_s3(S3Target(settings or get_settings(), target), keep)
+    target = Path(target).resolve()
     with _locked(target):
         names = snapshots(target)
         removed = names[:-keep] if keep < len(names) else []

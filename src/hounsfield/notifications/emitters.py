@@ -179,9 +179,9 @@ def _forget(study_pk: int) -> None:
 @hooks.on_stored
 def _on_arrival(event: hooks.Stored) -> None:
     """New images of an assigned study arrived from outside: tell its assignee, once per
-    transfer, unless the assignee uploaded them (nobody is told of their own upload). A new study has no assignee yet (its reading row comes with the first claim
-    or assignment), so it costs nothing; an existing one costs one indexed read per
-    transfer."""
+    transfer, unless the assignee sent them (nobody is told of their own upload). A new
+    study has no assignee yet (its reading row comes with the first claim or assignment),
+    so it costs nothing; an existing one costs one indexed read per transfer."""
     if event.new_study or route_of(event.origin) not in ARRIVAL_ROUTES:
         return
     if not _first_in_transfer(event.study_pk):
