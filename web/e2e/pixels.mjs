@@ -88,3 +88,62 @@ export async function greenLines(page, png) {
   };
   return { width, height, row: best(rows, width), col: best(cols, height) };
 }
+
+/**
+ * Bright grey pixels of a screenshot (all of red, green and blue at least `min` and within 40 of
+ * one another: coloured crosshairs and the yellow overlay text never count): how many, their
+ * centroid (x, y in screenshot pixels), and the mean grey of a square of `radius` around each of
+ * `probes` ([x, y] in screenshot pixels).
+ */
+export async function brightRegion(page, png, { min = 200, probes = [], radius = 2 } = {}) {
+  const b64 = png.toString('base64');
+  return page.evaluate(
+    async ({ data, min, probes, radius }) => {
+      const img = new Image();
+      img.src = `data:image/png;base64,${data}`;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.width;
+      c.height = img.height;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const px = ctx.getImageData(0, 0, c.width, c.height).data;
+      let count = 0;
+      let sx = 0;
+      let sy = 0;
+      for (let y = 0; y < c.height; y += 1) {
+        for (let x = 0; x < c.width; x += 1) {
+          const i = (y * c.width + x) * 4;
+          const lo = Math.min(px[i], px[i + 1], px[i + 2]);
+          const hi = Math.max(px[i], px[i + 1], px[i + 2]);
+          if (lo >= min && hi - lo <= 40) {
+            count += 1;
+            sx += x;
+            sy += y;
+          }
+        }
+      }
+      const probe = ([px0, py0]) => {
+        let sum = 0;
+        let n = 0;
+        for (let y = Math.round(py0) - radius; y <= Math.round(py0) + radius; y += 1) {
+          for (let x = Math.round(px0) - radius; x <= Math.round(px0) + radius; x += 1) {
+            if (x < 0 || y < 0 || x >= c.width || y >= c.height) continue;
+            const i = (y * c.width + x) * 4;
+            sum += (px[i] + px[i + 1] + px[i + 2]) / 3;
+            n += 1;
+          }
+        }
+        return n ? sum / n : 0;
+      };
+      return {
+        width: c.width,
+        height: c.height,
+        count,
+        centroid: count ? [sx / count, sy / count] : null,
+        probes: probes.map(probe),
+      };
+    },
+    { data: b64, min, probes, radius },
+  );
+}

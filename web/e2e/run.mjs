@@ -437,7 +437,9 @@ async function main() {
   const reports = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'reports.mjs')], { stdio: 'inherit' });
   // Phones: 375×812 with touch, the PWA's manifest and service worker (e2e/mobile.mjs), likewise.
   const mobile = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'mobile.mjs')], { stdio: 'inherit' });
-  return failed() || [devices, viewer, patients, ai, admin, reports, mobile].some((r) => r.status !== 0) ? 1 : 0;
+  // MPR and MIP of a synthetic CT volume: the pixels of each plane (e2e/mpr.mjs), likewise.
+  const mpr = spawnSync(process.execPath, [path.join(REPO, 'web', 'e2e', 'mpr.mjs')], { stdio: 'inherit' });
+  return failed() || [devices, viewer, patients, ai, admin, reports, mobile, mpr].some((r) => r.status !== 0) ? 1 : 0;
 }
 
 const dropSetUp = shareSetUp();

@@ -28,9 +28,12 @@ import { presetsFor, voiRange } from '@/lib/viewer/presets';
 import { lastWorklistHref } from '@/lib/worklist/urlState';
 import { useNarrowScreen } from '@/lib/layout/useNarrowScreen';
 import { askText } from '@/lib/viewer/textPrompt';
+import { loadSeriesStack } from '@/lib/viewer/series';
+import { MIN_VOLUME_SLICES, volumeCheck, type VolumeCheck } from '@/lib/viewer/volume';
 import { ReportEditor } from '@/components/reports/ReportEditor';
 import { captureKeyImage } from '@/components/reports/captureKeyImage';
 import { HelpDialog } from './HelpDialog';
+import { MprView } from './MprView';
 import { MeasurementsPanel } from './MeasurementsPanel';
 import { PriorsPanel } from './PriorsPanel';
 import { TextPromptDialog } from './TextPromptDialog';
@@ -154,6 +157,11 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
   const seriesOpen = seriesChoice ?? !narrow;
   const [moreOpen, setMoreOpen] = useState(false);
   const savedMeasurements = useSavedMeasurements(studyUid, ready && !!study);
+  // MPR of one series (shown over the stack panes, which stay as they were), or null.
+  const [mpr, setMpr] = useState<{ study: StudyDetail; seriesUid: string } | null>(null);
+  const mprRef = useRef(mpr);
+  mprRef.current = mpr;
+  const [volume, setVolume] = useState<{ key: string; check: VolumeCheck } | null>(null);
 
   useEffect(() => {
     let cancelled = false;
@@ -229,6 +237,39 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
   const activeModality = paneStudy(active)?.series.find((s) => s.series_instance_uid === paneSeries(active))?.modality;
   const presets = presetsFor(activeModality);
 
+  // Whether the active pane's series is a volume (MPR offered): from its metadata.
+  const activeStudy = paneStudy(active);
+  const activeSeries = paneSeries(active);
+  const volumeKey = activeStudy && activeSeries ? `${activeStudy.study_instance_uid}/${activeSeries}` : null;
+  useEffect(() => {
+    if (!activeStudy || !activeSeries || !volumeKey) return;
+    let cancelled = false;
+    void loadSeriesStack(activeStudy.study_instance_uid, activeSeries)
+      .then((entries) => {
+        if (cancelled) return;
+        const instances = [...new Set(entries.map((e) => e.instance))];
+        setVolume({ key: volumeKey, check: volumeCheck(activeModality, instances) });
+      })
+      .catch(() => {
+        if (!cancelled) setVolume({ key: volumeKey, check: { ok: false, reason: 'geometry', spacing: null } });
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [activeStudy, activeSeries, volumeKey, activeModality]);
+  const volumeNow = volume && volume.key === volumeKey ? volume.check : null;
+  const toggleMpr = () => {
+    if (mpr) setMpr(null);
+    else if (volumeNow?.ok && activeStudy && activeSeries) {
+      if (cine) {
+        const vp = stackViewport(active);
+        if (vp) csTools.utilities.cine.stopClip(vp.element);
+        setCine(false);
+      }
+      setMpr({ study: activeStudy, seriesUid: activeSeries });
+    }
+  };
+
   const withActive = useCallback(
     (fn: (vp: NonNullable<ReturnType<typeof stackViewport>>) => void) => {
       const vp = stackViewport(active);
@@ -294,6 +335,8 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
       const target = e.target as HTMLElement | null;
       if (target && ['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName) && (target as HTMLInputElement).type !== 'range') return;
       if (e.ctrlKey || e.metaKey || e.altKey) return;
+      // The stack panes are under the MPR panes: their keys wait until MPR is left.
+      if (mprRef.current) return;
       const a = actionsRef.current;
       const k = e.key;
       const presetIndex = presetsRef.current.findIndex((p) => p.key === k);
@@ -426,6 +469,27 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
       )}
     </>
   );
+  const mprButton = (
+    <button
+      type="button"
+      data-testid="mpr"
+      aria-pressed={!!mpr}
+      disabled={!mpr && !volumeNow?.ok}
+      title={
+        mpr
+          ? t('viewer.mpr.exitHint')
+          : volumeNow?.ok
+            ? t('viewer.mpr.hint')
+            : t(`viewer.mpr.not.${volumeNow?.reason ?? 'loading'}`, { n: MIN_VOLUME_SLICES })
+      }
+      onClick={toggleMpr}
+      className={`rounded px-1.5 py-1 text-xs whitespace-nowrap disabled:cursor-not-allowed disabled:text-neutral-600 ${
+        mpr ? 'bg-sky-700 text-white' : 'text-neutral-300 hover:bg-neutral-800'
+      }`}
+    >
+      {mpr ? t('viewer.mpr.exit') : t('viewer.mpr.button')}
+    </button>
+  );
   const helpButton = (
     <Btn onClick={() => setHelp(true)} title="?" testId="help">
       ?
@@ -472,6 +536,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
       ) : (
         <div className="flex flex-wrap items-center gap-0.5 border-b border-neutral-800 px-1 py-1" data-testid="toolbar">
           {layoutButtons}
+          {mprButton}
           {separator}
           {toolButtons}
           {presets.length > 0 && separator}
@@ -519,6 +584,7 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
             ))}
           </aside>
         )}
+        <div className="relative flex min-w-0 flex-1">
         <div ref={grid} className={`grid min-w-0 flex-1 gap-px bg-neutral-900 ${(narrow ? NARROW_GRID : LAYOUT_GRID)[layout]}`} data-testid="viewport-grid">
           {Array.from({ length: n }, (_, i) => (
             <ViewportPane
@@ -534,6 +600,8 @@ export default function Viewer({ studyUid }: { studyUid: string }) {
               }}
             />
           ))}
+        </div>
+        {mpr && <MprView key={`${mpr.study.study_instance_uid}/${mpr.seriesUid}`} study={mpr.study} seriesUid={mpr.seriesUid} />}
         </div>
         {panelOpen && (
           // On a phone the panel covers the images (full width): the report reads at full size.
