@@ -78,7 +78,7 @@ async function waitReadout(kind, op, n, what) {
         return op === 'gt' ? v > n : op === 'ne' ? v !== n : v === n;
       },
       { kind, op, n },
-      { timeout: 10000 },
+      { timeout: 30000 },
     )
     .then(() => true, () => false);
   const value = kind === 'slice' ? await sliceShown() : await zoomShown();

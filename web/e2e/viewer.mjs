@@ -341,7 +341,7 @@ async function main() {
         return l ? ['x1', 'y1', 'x2', 'y2'].map((a) => Math.round(Number(l.getAttribute(a)))).join(',') : null;
       }, i);
     const waitLine = (i, drawn) =>
-      page.waitForFunction(([k, want]) => !!document.querySelector(`[data-testid=viewport-element-${k}] svg line`) === want, [i, drawn], { timeout: 10000 });
+      page.waitForFunction(([k, want]) => !!document.querySelector(`[data-testid=viewport-element-${k}] svg line`) === want, [i, drawn], { timeout: 60000 });
     const panePng = (i) => page.getByTestId(`viewport-element-${i}`).screenshot();
 
     async function openPlanes() {
